@@ -14,7 +14,7 @@ import click
 from jira_brief import __version__
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import KeyScan, scan
-from jira_brief.settings import SPECS, Settings, describe, load_settings
+from jira_brief.settings import SPECS, Settings, describe, load_settings, redact
 from jira_brief.sources import ALL_SOURCES, gather_texts, read_event
 
 
@@ -32,11 +32,19 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except JiraBriefError as error:
-            fail(str(error), error.exit_code)
+            fail(redact(str(error), _settings_or_none()), error.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
     return run
+
+
+def _settings_or_none() -> Settings | None:
+    """The settings, to know which secrets to hide; None when they themselves are broken."""
+    try:
+        return load_settings()
+    except JiraBriefError:
+        return None
 
 
 def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,3 +134,118 @@ def config() -> None:
     width = max(len(name) for name, _, _ in rows)
     for name, value, origin in rows:
         click.echo(f"{name.ljust(width)}  {value}  [{origin}]")
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of every command that reads tickets and writes briefs."""
+    options = [
+        click.option("--mcp-url", help="Jira MCP server URL (streamable HTTP; SSE when it ends in /sse)."),
+        click.option("--mcp-transport", type=click.Choice(["auto", "http", "sse"]), help="Force HTTP or SSE."),
+        click.option("--mcp-command", help="Start this command as a stdio MCP server (e.g. 'mcp-atlassian')."),
+        click.option("--mcp-env", multiple=True, metavar="KEY=VALUE", help="Environment for the stdio server."),
+        click.option("--mcp-header", "mcp_headers", multiple=True, metavar="'Name: value'",
+                     help="HTTP header for the MCP server (repeatable)."),  # fmt: skip
+        click.option("--issue-tool", help="Name of the server's get-issue tool (detected when unset)."),
+        click.option("--issue-arg", help="Its issue-key argument (detected when unset)."),
+        click.option("--allow-tool", "allow_tools", multiple=True, help="Offer one more read tool to the model."),
+        click.option("--llm", type=click.Choice(["auto", "openai", "none"]), help="none: offline brief, no model."),
+        click.option("--llm-base-url", help="OpenAI-compatible endpoint (OPENAI_BASE_URL)."),
+        click.option("--model", help="Model name (JIRA_BRIEF_MODEL)."),
+        click.option("--language", type=click.Choice(["fr", "en"]), help="Built-in template (default fr)."),
+        click.option("--template", type=click.Path(dir_okay=False), help="Custom template file (Markdown)."),
+        click.option("--max-steps", type=int, help="Most model calls per ticket (default 3)."),
+        click.option("--concurrency", type=int, help="Tickets worked on at once (default 4)."),
+        click.option("--timeout", type=float, help="Seconds per ticket, retries included (default 120)."),
+        click.option("--stream/--no-stream", default=None, help="Print the brief as it is written."),
+        click.option("--cache/--no-cache", default=None, help="Reuse briefs of unchanged tickets."),
+        click.option("--ca-bundle", type=click.Path(dir_okay=False), help="CA bundle for TLS (SSL_CERT_FILE)."),
+        click.option("--proxy", help="HTTP(S) proxy URL (default: HTTPS_PROXY/NO_PROXY)."),
+        click.option("--insecure", is_flag=True, default=None, help="Turn TLS verification off (dangerous)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
+    from jira_brief.render import render_json, render_markdown
+
+    if fmt == "json":
+        click.echo(redact(render_json(results), settings))
+    elif fmt == "markdown":
+        click.echo(redact(render_markdown(results), settings))
+
+
+def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None) -> int:
+    """Brief the keys, print them in the chosen format, and return the exit code."""
+    import asyncio
+
+    from jira_brief.pipeline import brief_all
+    from jira_brief.render import TerminalOutput
+
+    output = None
+    if fmt == "text":
+        output = TerminalOutput(
+            found.names,
+            write=lambda text: click.echo(redact(text, settings), nl=False),
+            warn=lambda line: click.echo(redact(line, settings), err=True),
+        )
+    results = asyncio.run(brief_all(found.keys, settings, server=server, output=output))
+    print_results(results, fmt, settings)
+    return 1 if any(not result.ok for result in results) else 0
+
+
+@main.command()
+@key_options
+@engine_options
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              help="text streams to the terminal; json is a list of {key, url, title, status, brief, error, cached, source}.")  # fmt: skip
+@reports_errors
+def summarize(fmt: str, **options: Any) -> None:
+    """Write the brief of each Jira ticket named by the arguments, branch, message or commits."""
+    settings = settings_from(**options)
+    found = find_keys(settings, options)
+    if not found.keys:
+        click.echo("jira-brief: no Jira key found; pass a key (PAY-142) or --branch / --message-file / --commits",
+                   err=True)  # fmt: skip
+        return
+    sys.exit(run_briefs(found, settings, fmt))
+
+
+@main.command()
+@click.argument("keys", nargs=-1)
+@engine_options
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
+@reports_errors
+def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
+    """Run the whole pipeline on an embedded demo Jira, with no set-up.
+
+    Uses the configured LLM when there is one (OPENAI_API_KEY / OPENAI_BASE_URL), else offline briefs.
+    """
+    from jira_brief.demo import build_server
+
+    settings = settings_from(**options)
+    found = scan([("arg", key) for key in keys or ("PAY-142", "WEB-88", "WEB-91")], (), settings.max_keys)
+    mode = f"model {settings.model}" if settings.llm_enabled else "offline briefs (no LLM configured)"
+    click.echo(f"jira-brief demo: {len(found.keys)} ticket(s) from the embedded demo Jira, {mode}", err=True)
+    sys.exit(run_briefs(found, settings, fmt, server=build_server()))
+
+
+@main.command()
+@engine_options
+@click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
+@reports_errors
+def doctor(use_demo: bool, **options: Any) -> None:
+    """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems."""
+    import asyncio
+
+    from jira_brief.doctor import run_checks
+
+    settings = settings_from(**options)
+    server = None
+    if use_demo:
+        from jira_brief.demo import build_server
+
+        server = build_server()
+    problems = asyncio.run(run_checks(settings, lambda line: click.echo(redact(line, settings)), server))
+    sys.exit(1 if problems else 0)

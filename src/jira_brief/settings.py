@@ -375,3 +375,22 @@ def _describe_secret(value: Any) -> str:
     if isinstance(value, tuple):
         return ", ".join(f"{name}=********" for name, _ in value)
     return "******** (set)"
+
+
+def redact(text: str, settings: Settings | None) -> str:
+    """`text` with every secret value of the settings replaced, so no output line can leak one."""
+    if settings is None:
+        return text
+    secrets: list[str] = []
+    for name, spec in SPECS.items():
+        value = getattr(settings, name)
+        if isinstance(value, Secret):
+            secrets.append(value.reveal())
+            if name == "proxy":
+                secrets.append(urlsplit(value.reveal()).password or "")
+        elif spec.secret and isinstance(value, tuple):
+            for _, secret in value:  # "Token abc": the whole value and each word of it
+                secrets.extend([secret.reveal(), *secret.reveal().split()[1:]])
+    for secret in sorted(filter(lambda s: len(s) >= 4, secrets), key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text

@@ -1,0 +1,82 @@
+"""On-disk cache: briefs by fingerprint (no LLM call for an unchanged ticket) and recent tickets (hook TTL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jira_brief.settings import Settings
+from jira_brief.tickets import Comment, Ticket
+
+FORMAT = "1"  # bump when the brief conversation changes, so old briefs are not reused
+
+
+def cache_root(settings: Settings) -> Path:
+    if settings.cache_dir:
+        return Path(settings.cache_dir)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("jira-brief", appauthor=False))
+
+
+def fingerprint(ticket: Ticket, settings: Settings, template_digest: str, offline: bool) -> str:
+    """What a brief depends on: the ticket's version, the model, the template and the language."""
+    model = "offline" if offline else settings.model
+    material = "\0".join([FORMAT, ticket.key, ticket.version, model, template_digest, settings.language])
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(data, file, ensure_ascii=False)
+    os.replace(temporary, path)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # a missing or damaged entry is only a cache miss
+    return data if isinstance(data, dict) else None
+
+
+class BriefCache:
+    """Briefs keyed by fingerprint, and the last fetched copy of each ticket with its time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.cache
+        self.root = cache_root(settings)
+
+    def get_brief(self, fingerprint: str) -> str | None:
+        entry = _read(self.root / "briefs" / f"{fingerprint}.json") if self.enabled else None
+        return entry.get("brief") if entry else None
+
+    def put_brief(self, fingerprint: str, key: str, brief: str) -> None:
+        if self.enabled:
+            _write_atomic(self.root / "briefs" / f"{fingerprint}.json", {"key": key, "brief": brief})
+
+    def recent_ticket(self, key: str, ttl: float) -> Ticket | None:
+        """The ticket as fetched less than `ttl` seconds ago, or None."""
+        entry = _read(self.root / "tickets" / f"{key}.json") if self.enabled else None
+        if not entry or time.time() - float(entry.get("fetched_at", 0)) > ttl:
+            return None
+        fields = entry["ticket"]
+        fields["comments"] = tuple(Comment(**comment) for comment in fields.get("comments", []))
+        fields["related_keys"] = frozenset(fields.get("related_keys", []))
+        for name in ("labels", "components", "fix_versions", "links", "subtasks"):
+            fields[name] = tuple(fields.get(name, []))
+        return Ticket(**fields)
+
+    def put_ticket(self, ticket: Ticket) -> None:
+        if self.enabled:
+            data = dataclasses.asdict(ticket)
+            data["related_keys"] = sorted(ticket.related_keys)
+            _write_atomic(self.root / "tickets" / f"{ticket.key}.json", {"fetched_at": time.time(), "ticket": data})

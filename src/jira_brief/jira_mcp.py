@@ -1,0 +1,318 @@
+"""The MCP side: connect to the Jira MCP server, choose the read-only tools, read tickets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from jira_brief.errors import JiraBriefError, TicketError, UsageError
+from jira_brief.keys import keys_in
+from jira_brief.settings import Settings, mask_url
+from jira_brief.tickets import Ticket, normalize, render_ticket
+
+ISSUE_TOOL_NAMES = ("jira_get_issue", "getJiraIssue", "get_issue", "getIssue", "jira_issue_get")
+ISSUE_ARG_NAMES = ("issue_key", "issueIdOrKey", "issueKey", "issue_id_or_key", "key", "issue")
+READ_VERBS = frozenset({"get", "search", "list", "read", "fetch", "find", "lookup", "query", "view", "describe"})
+WRITE_VERBS = frozenset({
+    "create", "update", "delete", "remove", "transition", "add", "assign", "link", "unlink", "edit",
+    "move", "set", "upload", "attach", "batch", "worklog", "post", "put", "patch", "write", "submit",
+    "merge", "archive", "clone", "rank", "reply", "log", "vote", "watch", "unwatch", "restore", "publish",
+})  # fmt: skip
+# Verbs that make a name a write even after a read verb ("get_and_update...").
+STRONG_WRITE_VERBS = frozenset({"create", "update", "delete", "remove", "transition", "edit", "set", "upload",
+                                "assign", "add", "batch", "move", "post", "put", "patch", "write"})  # fmt: skip
+STDIO_ENV_PREFIXES = ("JIRA_",)
+STDIO_ENV_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+                   "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "LANG", "LC_ALL", "TMPDIR")  # fmt: skip
+
+
+class ServerError(JiraBriefError):
+    """The MCP server cannot be used at all (down, refused, no get-issue tool)."""
+
+
+def name_words(name: str) -> list[str]:
+    """`jira_get_issue` and `getJiraIssue` as lower-case words, for verb checks."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [word.lower() for word in re.split(r"[\s_.\-/]+", spaced) if word]
+
+
+def write_verb(name: str) -> str | None:
+    """The write verb in a tool's name, if its name says it changes something."""
+    words = [word for word in name_words(name) if word not in ("jira", "confluence", "atlassian")]
+    if words and words[0] in READ_VERBS:
+        return next((word for word in words if word in STRONG_WRITE_VERBS), None)
+    return next((word for word in words if word in WRITE_VERBS), None)
+
+
+def refusal(tool: Any) -> str | None:
+    """Why a tool may not be offered to the model, or None when it is read-only."""
+    annotations = getattr(tool, "annotations", None)
+    if not (annotations is not None and getattr(annotations, "read_only_hint", None) is True):
+        return "not annotated readOnlyHint: true"
+    verb = write_verb(tool.name)
+    return f"its name says it writes ({verb!r})" if verb else None
+
+
+@dataclass(frozen=True)
+class IssueTool:
+    """The server's get-issue tool: its name, key argument, and the extra arguments we send."""
+
+    name: str
+    key_arg: str
+    extra: dict[str, Any]
+
+    def arguments(self, key: str) -> dict[str, Any]:
+        return {self.key_arg: key, **self.extra}
+
+
+def find_issue_tool(tools: list[Any], settings: Settings) -> IssueTool:
+    """Detect the get-issue tool and its key argument, or take --issue-tool / --issue-arg."""
+    by_name = {tool.name: tool for tool in tools}
+    if settings.issue_tool:
+        tool = by_name.get(settings.issue_tool)
+        if tool is None:
+            raise ServerError(f"the MCP server has no tool {settings.issue_tool!r} (--issue-tool); "
+                              f"run `jira-brief doctor` to list its tools")  # fmt: skip
+    else:
+        tool = next((by_name[name] for name in ISSUE_TOOL_NAMES if name in by_name), None) or next(
+            (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None)  # fmt: skip
+        if tool is None:
+            raise ServerError("the MCP server has no get-issue tool (such as jira_get_issue); "
+                              "name it with --issue-tool and --issue-arg")  # fmt: skip
+    properties = (tool.input_schema or {}).get("properties", {})
+    key_arg = settings.issue_arg or next((name for name in ISSUE_ARG_NAMES if name in properties), None)
+    if key_arg is None:
+        raise ServerError(f"cannot tell which argument of {tool.name} takes the issue key; pass --issue-arg")
+    extra: dict[str, Any] = {}
+    if "fields" in properties:
+        extra["fields"] = "*all"  # the only way to get custom fields such as acceptance criteria
+    if "expand" in properties:
+        extra["expand"] = "names"  # display names of custom fields
+    if "comment_limit" in properties:
+        extra["comment_limit"] = settings.comment_limit
+    if "update_history" in properties:
+        extra["update_history"] = False  # reading must not touch the user's Jira history
+    return IssueTool(tool.name, key_arg, extra)
+
+
+@dataclass
+class JiraReader:
+    """One MCP session shared by every ticket of a run."""
+
+    client: Any
+    issue_tool: IssueTool
+    tools: list[Any]
+    offered: dict[str, Any]
+    refused: dict[str, str]
+    settings: Settings
+    server_label: str
+    fetched: dict[str, Ticket] = field(default_factory=dict)
+
+    async def fetch(self, key: str) -> Ticket:
+        """Read one ticket through the get-issue tool and normalize it."""
+        text = await self._call(self.issue_tool.name, self.issue_tool.arguments(key), key)
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} did not return JSON: "
+                              f"{_first_line(text)}") from None  # fmt: skip
+        if not isinstance(raw, dict):
+            raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} returned no issue object")
+        ticket = normalize(raw, key, acceptance_field=self.settings.acceptance_field)
+        self.fetched[ticket.key] = ticket
+        return ticket
+
+    async def call_for_model(self, name: str, arguments: dict[str, Any], allowed_keys: Iterable[str]) -> str:
+        """Run a tool the model asked for, or refuse it without reaching the server."""
+        if name not in self.offered:
+            reason = self.refused.get(name, "it is not offered to the model")
+            return f"Error: tool {name!r} refused ({reason}). Only these tools may be used: {', '.join(self.offered)}."
+        allowed = {key.upper() for key in allowed_keys}
+        asked = {key for value in _strings(arguments) for key in keys_in(value.upper())}
+        outside = sorted(asked - allowed)
+        if outside:
+            return f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+        if name == self.issue_tool.name:
+            key = str(arguments.get(self.issue_tool.key_arg, "")).upper()
+            ticket = self.fetched.get(key) or await self.fetch(key)
+            return render_ticket(ticket, self.settings.ticket_budget // 2)
+        text = await self._call(name, arguments, name)
+        return text[: self.settings.ticket_budget // 2]
+
+    async def _call(self, name: str, arguments: dict[str, Any], label: str) -> str:
+        try:
+            result = await self.client.call_tool(name, arguments)
+        except Exception as error:  # boundary: the MCP SDK raises transport and protocol errors alike
+            raise TicketError(f"{label}: {describe_error(error, self.server_label)}") from None
+        text = "\n".join(getattr(item, "text", "") for item in result.content if getattr(item, "text", None))
+        if result.is_error:
+            raise TicketError(f"{label}: {_tool_error(text)}")
+        return text
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "(empty)"
+    return line[:200]
+
+
+def _tool_error(text: str) -> str:
+    line = _first_line(text).removeprefix("Error executing tool ")
+    line = re.sub(r"^\w+: ", "", line) if line.startswith(("jira_", "get")) else line
+    if re.search(r"not found|does not exist", line, re.I):
+        return f"not found on the Jira server ({line}); check the key and that your Jira account can see it"
+    if re.search(r"401|403|unauthori[sz]ed|forbidden|permission", line, re.I):
+        return f"no access ({line}); check the Jira credentials given to the MCP server"
+    return line
+
+
+def describe_error(error: BaseException, where: str) -> str:
+    """One line for an MCP connection or call failure, with what to do."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    if isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    text = str(error) or type(error).__name__
+    name = type(error).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(error, __import__("ssl").SSLError):
+        return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403) or re.search(r"\b(401|403)\b|unauthori[sz]ed", text, re.I):
+        return f"{where} refused the credentials ({status or 'unauthorized'}); check --mcp-header / the Jira token"
+    if "ConnectError" in name or "connection refused" in text.lower() or "All connection attempts" in text:
+        return f"cannot reach the Jira MCP server at {where}; check that it runs and --mcp-url is right"
+    if "Timeout" in name or "timed out" in text.lower():
+        return f"the Jira MCP server at {where} timed out; it may be overloaded, try again or raise --timeout"
+    if status is not None:
+        return f"{where} answered HTTP {status}; check --mcp-url"
+    return f"the Jira MCP server at {where} failed: {_first_line(text)}"
+
+
+def stdio_environment(settings: Settings) -> dict[str, str]:
+    """Only what a stdio Jira server needs: JIRA_* and network variables, plus --mcp-env.
+    Our LLM and GitHub secrets are never passed. READ_ONLY_MODE is on unless --mcp-env says otherwise."""
+    env = {name: value for name, value in os.environ.items()
+           if name.startswith(STDIO_ENV_PREFIXES) or name in STDIO_ENV_NAMES}  # fmt: skip
+    env["READ_ONLY_MODE"] = "true"
+    env.update({name: secret.reveal() for name, secret in settings.mcp_env})
+    return env
+
+
+def server_label(settings: Settings) -> str:
+    if settings.mcp_url:
+        return mask_url(settings.mcp_url)
+    if settings.mcp_command:
+        return f"`{shlex.split(settings.mcp_command)[0]}` (stdio)"
+    return "the embedded demo Jira"
+
+
+async def _transport(settings: Settings, stack: AsyncExitStack, server: Any) -> Any:
+    """What mcp.Client connects to: an in-process server, a URL (HTTP/SSE), or a stdio command."""
+    if server is not None:
+        return server
+    headers = {name: secret.reveal() for name, secret in settings.mcp_headers}
+    if settings.mcp_url:
+        from jira_brief.network import http_client
+
+        use_sse = settings.mcp_transport == "sse" or (
+            settings.mcp_transport == "auto" and settings.mcp_url.rstrip("/").endswith("/sse"))  # fmt: skip
+        if use_sse:
+            from mcp.client.sse import sse_client
+
+            return sse_client(settings.mcp_url, headers=headers, timeout=settings.timeout,
+                              httpx_client_factory=lambda headers=None, timeout=None, auth=None: http_client(
+                                  settings, headers=headers, timeout=settings.timeout, read_timeout=300.0))  # fmt: skip
+        from mcp.client.streamable_http import streamable_http_client
+
+        client = await stack.enter_async_context(
+            http_client(settings, headers=headers, timeout=settings.timeout, read_timeout=300.0))  # fmt: skip
+        return streamable_http_client(settings.mcp_url, http_client=client)
+    if settings.mcp_command:
+        from mcp import StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
+        argv = shlex.split(settings.mcp_command)
+        errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+        params = StdioServerParameters(command=argv[0], args=argv[1:], env=stdio_environment(settings))
+        return stdio_client(params, errlog=errlog)
+    raise UsageError("no Jira MCP server configured: set --mcp-url or --mcp-command "
+                     "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or try `jira-brief demo`")  # fmt: skip
+
+
+def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    """(offered, refused): the get-issue tool plus --allow-tool ones; every other tool with its reason."""
+    refused = {tool.name: reason for tool in tools if (reason := refusal(tool))}
+    offered = {}
+    for tool in tools:
+        if tool.name == issue_tool.name or tool.name in settings.allow_tools:
+            offered[tool.name] = tool
+            refused.pop(tool.name, None)
+        elif tool.name not in refused:
+            refused[tool.name] = "read-only but not needed for a brief (add it with --allow-tool)"
+    unknown = [name for name in settings.allow_tools if name not in offered]
+    if unknown:
+        raise ServerError(f"--allow-tool {unknown[0]!r}: the MCP server has no such tool")
+    return offered, refused
+
+
+@asynccontextmanager
+async def open_reader(settings: Settings, server: Any = None) -> AsyncIterator[JiraReader]:
+    """Connect once, list the tools, pick the get-issue tool; the session lives for the whole run."""
+    from mcp import Client
+
+    label = server_label(settings) if server is None else "the embedded demo Jira"
+    async with AsyncExitStack() as stack:
+        target = await _transport(settings, stack, server)
+        try:
+            client = await stack.enter_async_context(Client(target, read_timeout_seconds=settings.timeout))
+            tools = await _list_all_tools(client)
+        except JiraBriefError:
+            raise
+        except Exception as error:  # boundary: connection failures arrive as many exception types
+            raise ServerError(describe_error(error, label)) from None
+        issue_tool = find_issue_tool(tools, settings)
+        offered, refused = choose_tools(tools, issue_tool, settings)
+        yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)
+
+
+async def _list_all_tools(client: Any) -> list[Any]:
+    tools, cursor = [], None
+    for _ in range(100):  # a server whose cursor never ends cannot hang us
+        page = await client.list_tools(cursor=cursor) if cursor else await client.list_tools()
+        tools.extend(page.tools)
+        cursor = getattr(page, "next_cursor", None)
+        if not cursor:
+            break
+    return tools
+
+
+def openai_tool(tool: Any, issue_tool: IssueTool) -> dict[str, Any]:
+    """The OpenAI function schema of an offered tool; the get-issue tool shows only its key argument."""
+    if tool.name == issue_tool.name:
+        parameters = {
+            "type": "object",
+            "properties": {issue_tool.key_arg: {"type": "string", "description": "Jira issue key, e.g. PAY-142"}},
+            "required": [issue_tool.key_arg],
+        }
+        description = "Read one Jira issue (fields, description, acceptance criteria, comments)."
+    else:
+        parameters = tool.input_schema or {"type": "object", "properties": {}}
+        description = (tool.description or "")[:500]
+    return {"type": "function", "function": {"name": tool.name, "description": description, "parameters": parameters}}

@@ -1,0 +1,67 @@
+"""One TLS and proxy configuration, shared by the LLM client and the MCP client (both use httpx2)."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jira_brief.errors import UsageError
+from jira_brief.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    import httpx2
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    """System trust (plus --ca-bundle); verification is off only with an explicit --insecure."""
+    if settings.insecure:
+        print(
+            "jira-brief: WARNING: --insecure turns TLS verification off: anyone on the network can read "
+            "and change the tickets and briefs. Use --ca-bundle with your company's CA instead.",
+            file=sys.stderr,
+        )
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+        raise UsageError(f"the CA bundle {settings.ca_bundle} ({settings.origin('ca_bundle')}) is not a file")
+    return ssl.create_default_context(cafile=settings.ca_bundle or None)
+
+
+def http_client(
+    settings: Settings,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    read_timeout: float | None = None,
+) -> httpx2.AsyncClient:
+    """An httpx2 client with our TLS and proxy settings; HTTPS_PROXY/NO_PROXY apply unless --proxy."""
+    import httpx2
+
+    proxy = settings.proxy.reveal() if isinstance(settings.proxy, Secret) else None
+    return httpx2.AsyncClient(
+        verify=ssl_context(settings),
+        proxy=proxy,
+        trust_env=True,
+        headers=headers,
+        timeout=httpx2.Timeout(timeout, read=read_timeout if read_timeout is not None else timeout),
+    )
+
+
+def describe_tls(settings: Settings) -> str:
+    """One line saying which trust store and proxy are in effect (for `doctor`)."""
+    import os
+
+    trust = "TLS verification OFF (--insecure)" if settings.insecure else (
+        f"CA bundle {settings.ca_bundle}" if settings.ca_bundle else "system CA store"
+    )
+    if settings.proxy:
+        proxy = "proxy from --proxy"
+    elif any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        proxy = "proxy from HTTPS_PROXY/ALL_PROXY (NO_PROXY honoured)"
+    else:
+        proxy = "no proxy"
+    return f"{trust}; {proxy}"

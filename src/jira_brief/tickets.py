@@ -1,0 +1,240 @@
+"""A ticket as the brief needs it: normalized from what a Jira MCP server returns, under a size budget."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+# Custom fields whose display name says they hold acceptance criteria (English and French).
+ACCEPTANCE_NAME = re.compile(
+    r"acceptance[\s_-]*criteria|crit[eè]res?[\s_-]*d.?acceptation|definition[\s_-]*of[\s_-]*done", re.I
+)
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str
+    created: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The compact facts of one Jira issue, independent of the server that returned it."""
+
+    key: str
+    title: str
+    url: str | None = None
+    type: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    reporter: str | None = None
+    labels: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+    fix_versions: tuple[str, ...] = ()
+    parent: str | None = None
+    links: tuple[str, ...] = ()
+    subtasks: tuple[str, ...] = ()
+    description: str = ""
+    acceptance: str = ""
+    comments: tuple[Comment, ...] = ()
+    updated: str = ""
+    related_keys: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def version(self) -> str:
+        """What changes when the ticket changes: Jira's `updated`, else a hash of the content."""
+        if self.updated:
+            return self.updated
+        return hashlib.sha256(render_ticket(self, 10**9).encode()).hexdigest()[:16]
+
+
+def _name(value: Any) -> str | None:
+    """A display name from the many shapes servers use: str, {name}, {display_name}, {displayName}."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        for field_name in ("display_name", "displayName", "name", "value", "key"):
+            if isinstance(value.get(field_name), str) and value[field_name]:
+                return value[field_name]
+    return None
+
+
+def _names(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(name for name in (_name(value) for value in values) if name)
+
+
+def _text(value: Any) -> str:
+    """Plain text from a string, an Atlassian Document Format tree, or a list of values."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return "\n".join(filter(None, (_text(item) for item in value)))
+    if isinstance(value, dict):
+        if value.get("type") == "text":
+            return str(value.get("text", ""))
+        if "content" in value:
+            joiner = "\n" if value.get("type") in ("doc", "bulletList", "orderedList") else ""
+            return joiner.join(_text(item) for item in value["content"]).strip()
+        return _name(value) or ""
+    return str(value)
+
+
+def _issue_ref(value: Any) -> tuple[str | None, str]:
+    """(key, "KEY summary [status]") of an issue reference in raw REST or simplified shape."""
+    if not isinstance(value, dict):
+        return None, ""
+    key = value.get("key")
+    fields = value.get("fields") if isinstance(value.get("fields"), dict) else value
+    summary = fields.get("summary") or ""
+    status = _name(fields.get("status"))
+    label = " ".join(filter(None, [key, summary, f"[{status}]" if status else None]))
+    return key, label
+
+
+def _links(raw_links: Any) -> tuple[list[str], set[str]]:
+    lines, keys = [], set()
+    for link in raw_links if isinstance(raw_links, list) else []:
+        if not isinstance(link, dict):
+            continue
+        kind = link.get("type") if isinstance(link.get("type"), dict) else {}
+        for side, verb in (("outward_issue", "outward"), ("outwardIssue", "outward"),
+                           ("inward_issue", "inward"), ("inwardIssue", "inward")):  # fmt: skip
+            key, label = _issue_ref(link.get(side))
+            if key:
+                keys.add(key)
+                lines.append(f"{kind.get(verb) or kind.get('name') or 'relates to'} {label}")
+    return lines, keys
+
+
+def _custom_fields(raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(field id, display name, value) of each custom field, simplified or raw REST shape."""
+    names = raw.get("names") if isinstance(raw.get("names"), dict) else {}
+    found = []
+    for source in (raw, raw.get("fields") if isinstance(raw.get("fields"), dict) else {}):
+        for field_id, value in source.items():
+            if not field_id.startswith("customfield_"):
+                continue
+            if isinstance(value, dict) and "value" in value and ("name" in value or len(value) == 1):
+                found.append((field_id, str(value.get("name") or names.get(field_id, "")), value["value"]))
+            else:
+                found.append((field_id, str(names.get(field_id, "")), value))
+    return found
+
+
+def _acceptance(raw: dict[str, Any], field_id: str | None) -> str:
+    for custom_id, name, value in _custom_fields(raw):
+        if (field_id and custom_id == field_id) or (not field_id and ACCEPTANCE_NAME.search(name)):
+            return _text(value)
+    return ""
+
+
+def _comments(raw: Any) -> tuple[Comment, ...]:
+    if isinstance(raw, dict):
+        raw = raw.get("comments")
+    comments = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            body = _text(item.get("body"))
+            comments.append(Comment(_name(item.get("author")) or "?", str(item.get("created") or ""), body))
+    return tuple(comments)
+
+
+def browse_url(raw: dict[str, Any], key: str, jira_url: str | None = None) -> str | None:
+    """The page a person opens: JIRA/browse/KEY, from the API URL the server gave or the Jira URL."""
+    url = raw.get("browse_url") or raw.get("url") or raw.get("self") or jira_url
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    if "/browse/" in url:
+        return url
+    parts = urlsplit(url)
+    base_path = parts.path.split("/rest/")[0].rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{base_path}/browse/{key}"
+
+
+def normalize(raw: dict[str, Any], key: str, *, acceptance_field: str | None = None,
+              jira_url: str | None = None) -> Ticket:  # fmt: skip
+    """A Ticket from mcp-atlassian's simplified issue, or from a raw Jira REST issue."""
+    fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else raw
+    real_key = str(raw.get("key") or key).upper()
+    links, related = _links(fields.get("issuelinks"))
+    parent_key, parent = _issue_ref(fields.get("parent"))
+    epic = raw.get("epic_key") or None
+    subtasks = [_issue_ref(item) for item in fields.get("subtasks") or [] if isinstance(item, dict)]
+    related |= {k for k, _ in subtasks if k} | {k for k in (parent_key, epic) if k}
+    return Ticket(
+        key=real_key,
+        title=str(fields.get("summary") or ""),
+        url=browse_url(raw, real_key, jira_url),
+        type=_name(fields.get("issue_type") or fields.get("issuetype")),
+        status=_name(fields.get("status")),
+        priority=_name(fields.get("priority")),
+        assignee=_name(fields.get("assignee")),
+        reporter=_name(fields.get("reporter")),
+        labels=tuple(str(label) for label in fields.get("labels") or []),
+        components=_names(fields.get("components")),
+        fix_versions=_names(fields.get("fix_versions") or fields.get("fixVersions")),
+        parent=parent or (f"{epic} {raw.get('epic_name') or ''}".strip() if epic else None),
+        links=tuple(links),
+        subtasks=tuple(label for _, label in subtasks),
+        description=_text(fields.get("description")),
+        acceptance=_acceptance(raw, acceptance_field),
+        comments=_comments(fields.get("comments") or fields.get("comment")),
+        updated=str(fields.get("updated") or ""),
+        related_keys=frozenset(related),
+    )
+
+
+def _header(ticket: Ticket) -> list[str]:
+    facts = [
+        ("Key", ticket.key), ("Title", ticket.title), ("URL", ticket.url), ("Type", ticket.type),
+        ("Status", ticket.status), ("Priority", ticket.priority), ("Assignee", ticket.assignee),
+        ("Reporter", ticket.reporter), ("Labels", ", ".join(ticket.labels)),
+        ("Components", ", ".join(ticket.components)), ("Fix versions", ", ".join(ticket.fix_versions)),
+        ("Parent/epic", ticket.parent), ("Updated", ticket.updated),
+    ]  # fmt: skip
+    lines = [f"{name}: {value}" for name, value in facts if value]
+    lines += [f"Link: {link}" for link in ticket.links] + [f"Subtask: {task}" for task in ticket.subtasks]
+    return lines
+
+
+def _section(title: str, body: str) -> str:
+    return f"\n## {title}\n{body}" if body else ""
+
+
+def render_ticket(ticket: Ticket, budget: int) -> str:
+    """The ticket as text for the model, at most `budget` characters: old comments go first,
+    then the description's tail; what was cut is said in the text."""
+    head = "\n".join(_header(ticket)) + _section("Acceptance criteria", ticket.acceptance)
+    comments = list(ticket.comments)
+    cut_notes: list[str] = []
+    description = ticket.description
+
+    def assemble() -> str:
+        body = head + _section("Description", description)
+        if comments:
+            body += _section("Comments (oldest first)", "\n\n".join(
+                f"[{c.created}] {c.author}: {c.body}" for c in comments))  # fmt: skip
+        return body + (f"\n\n[{'; '.join(cut_notes)}]" if cut_notes else "")
+
+    dropped = 0
+    while comments and len(assemble()) > budget:
+        comments.pop(0)
+        dropped += 1
+        cut_notes[:] = [f"{dropped} older comment(s) of {len(ticket.comments)} left out to fit the size budget"]
+    text = assemble()
+    if len(text) > budget and description:
+        excess = len(text) - budget + 120
+        keep = max(0, len(description) - excess)
+        cut_notes.append(f"description cut after {keep} of {len(ticket.description)} characters")
+        description = description[:keep].rstrip() + " […]"
+        text = assemble()
+    return text if len(text) <= budget else text[: budget - 40] + "\n[ticket text cut to the size budget]"

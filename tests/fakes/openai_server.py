@@ -1,0 +1,689 @@
+"""A local HTTP server speaking the OpenAI chat-completions wire format, for tests and benchmarks.
+
+Standard library only, so it exercises the real `openai` SDK over a real loopback socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import itertools
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+Responder = Callable[[dict[str, Any]], str]
+
+_JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[1-9][0-9]*")
+_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+# The real API's rule for function names; MCP names with dots or slashes are rejected there too.
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ARGUMENT_FRAGMENT = 12  # characters of tool-call arguments per streamed delta
+_CUT_AFTER = 3  # chunks sent before cut_stream drops the connection: role chunk plus two deltas
+
+_DEFAULT_MESSAGES = {
+    400: "Invalid request.",
+    401: "Incorrect API key provided.",
+    404: "The requested resource does not exist.",
+    429: "Rate limit reached for requests. Please try again later.",
+    500: "The server had an error while processing your request. Sorry about that!",
+    503: "The engine is currently overloaded, please try again later.",
+}
+_BAD_KEY = (
+    "Incorrect API key provided. You can find your API key at "
+    "https://platform.openai.com/account/api-keys."
+)
+_NO_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization "
+    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+
+
+# --- behaviour queue items ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Fail:
+    """Answer with an HTTP error in OpenAI's JSON error shape."""
+
+    status: int
+    message: str
+    type: str
+    code: str | None
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Hang:
+    """Wait before answering normally, to trigger client timeouts."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """Drop the connection mid-stream (or before any response when not streaming)."""
+
+
+@dataclass(frozen=True)
+class _CallTool:
+    """Answer with one tool call instead of text."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """Answer with this exact text, optionally with reasoning content."""
+
+    text: str
+    reasoning: str | None
+
+
+_Action = _Fail | _Hang | _Cut | _CallTool | _Reply
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the model says: text (with optional reasoning) or a single tool call."""
+
+    content: str | None = None
+    reasoning: str | None = None
+    tool_call: dict[str, Any] | None = None
+
+    @property
+    def finish_reason(self) -> str:
+        """OpenAI's finish_reason for this answer."""
+        return "tool_calls" if self.tool_call else "stop"
+
+    @property
+    def size(self) -> int:
+        """Characters the answer carries, the base of the completion-token estimate."""
+        if self.tool_call:
+            function = self.tool_call["function"]
+            return len(function["name"]) + len(function["arguments"])
+        return len(self.content or "")
+
+
+# --- the public fake ------------------------------------------------------------------------
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible chat-completions server on 127.0.0.1, run in a background thread."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        api_key: str | None = "sk-test",
+        models: tuple[str, ...] = ("test-model",),
+        responder: Responder | None = None,
+    ) -> None:
+        self.latency = latency
+        self.api_key = api_key
+        self.models = models
+        self.responder: Responder = responder or default_responder
+        self.requests: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self._queue: deque[_Action] = deque()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        # Set on exit so sleeping handlers (latency, hang) wake up instead of delaying shutdown.
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The URL to give the SDK, e.g. "http://127.0.0.1:PORT/v1"."""
+        if self._server is None:
+            raise RuntimeError("FakeOpenAI is not running; use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    @property
+    def calls(self) -> int:
+        """How many chat-completions requests arrived (whatever their outcome)."""
+        with self._lock:
+            return len(self.requests)
+
+    def __enter__(self) -> FakeOpenAI:
+        self._stopping.clear()
+        self._server = _Server(self)
+        # A short poll interval keeps shutdown() fast; the default 0.5 s would add up over tests.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai"
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None and self._thread is not None
+        self._stopping.set()
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()  # also joins the handler threads
+        self._server = None
+        self._thread = None
+
+    # Behaviour queue: one item per chat-completions call that passes auth and validation.
+
+    def fail(
+        self,
+        status: int,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls with an HTTP error (e.g. 429 + {"Retry-After": "1"})."""
+        text = message or _DEFAULT_MESSAGES.get(status, f"Simulated HTTP {status}.")
+        failure = _Fail(status, text, _error_type(status), code, dict(headers or {}))
+        self._enqueue(*[failure] * times)
+
+    def insufficient_quota(self) -> None:
+        """Answer the next call like an account out of credit: a 429 that retrying cannot fix."""
+        message = "You exceeded your current quota, please check your plan and billing details."
+        self._enqueue(_Fail(429, message, "insufficient_quota", "insufficient_quota", {}))
+
+    def hang(self, seconds: float) -> None:
+        """Make the next call wait `seconds` before answering normally (shutdown cuts it short)."""
+        self._enqueue(_Hang(seconds))
+
+    def cut_stream(self) -> None:
+        """Drop the next call's connection: after two deltas if streaming, else before answering."""
+        self._enqueue(_Cut())
+
+    def call_tool(self, name: str, arguments: dict[str, Any], times: int = 1) -> None:
+        """Make the next `times` calls answer with a call to tool `name`, declared or not."""
+        self._enqueue(*[_CallTool(name, dict(arguments))] * times)
+
+    def reply(self, text: str, *, reasoning: str | None = None) -> None:
+        """Make the next call answer `text`, with `reasoning_content` if `reasoning` is given."""
+        self._enqueue(_Reply(text, reasoning))
+
+    # Used by the request handler.
+
+    def _enqueue(self, *actions: _Action) -> None:
+        with self._lock:
+            self._queue.extend(actions)
+
+    def _pop_action(self) -> _Action | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def _record_request(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append({**body, "_headers": headers})
+
+    def _record_error(self, message: str) -> None:
+        with self._lock:
+            self.errors.append(message)
+
+    def _new_id(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}{next(self._ids):06d}"
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep unless the server is stopping; False means stop and drop the request."""
+        # Clamped because Event.wait(-1) would block forever.
+        return not self._stopping.wait(max(seconds, 0.0))
+
+    def _answer(self, body: dict[str, Any], action: _Action | None) -> _Answer:
+        """The model's answer for a request that is not a failure or a cut."""
+        if isinstance(action, _Reply):
+            return _Answer(content=action.text, reasoning=action.reasoning)
+        if isinstance(action, _CallTool):
+            call = {
+                "id": self._new_id("call_"),
+                "type": "function",
+                "function": {"name": action.name, "arguments": json.dumps(action.arguments)},
+            }
+            return _Answer(tool_call=call)
+        return _Answer(content=self.responder(body))
+
+
+def default_responder(body: dict[str, Any]) -> str:
+    """A deterministic brief naming the user's Jira keys and quoting the last tool result.
+
+    Both parts prove that the ticket keys and the fetched ticket data reached the model.
+    """
+    messages = body.get("messages") or []
+    user = _last_content(messages, "user")
+    keys = list(dict.fromkeys(_JIRA_KEY.findall(user)))
+    answer = f"Brief for {', '.join(keys) or 'no tickets'}."
+    source = _first_line(_last_content(messages, "tool"))
+    return f"{answer}\n\nSource: {source}" if source else answer
+
+
+def _last_content(messages: list[Any], role: str) -> str:
+    """Text of the last message with `role`, "" if none."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == role:
+            return _text_of(message.get("content"))
+    return ""
+
+
+def _first_line(text: str) -> str | None:
+    """The first non-blank line of `text`, stripped."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
+
+
+def _text_of(content: object) -> str:
+    """Text of a message content, either a string or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+# --- request validation ---------------------------------------------------------------------
+
+
+def validate_request(body: dict[str, Any]) -> str | None:
+    """The 400 message the real API would give this chat-completions body, or None if valid."""
+    if not isinstance(body.get("model"), str):
+        return "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "Invalid 'messages': expected a non-empty array of messages."
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return "Invalid type for 'stream': expected a boolean."
+    if body.get("stream_options") is not None and not body.get("stream"):
+        return "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+    return (
+        _validate_tools(body.get("tools"))
+        or _first(_validate_message(i, m) for i, m in enumerate(messages))
+        or _validate_tool_threading(messages)
+    )
+
+
+def _first(problems: Iterator[str | None]) -> str | None:
+    """The first real problem, checking lazily so later checks may assume earlier ones passed."""
+    return next((problem for problem in problems if problem), None)
+
+
+def _validate_tools(tools: object) -> str | None:
+    """Check `tools` is a list of well-formed function declarations."""
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        return "Invalid type for 'tools': expected an array."
+    return _first(_validate_tool(i, tool) for i, tool in enumerate(tools))
+
+
+def _validate_tool(index: int, tool: object) -> str | None:
+    """Check one function declaration, with the real API's name pattern."""
+    where = f"tools[{index}]"
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return f"Invalid value for '{where}.type': expected 'function'."
+    function = tool.get("function")
+    if not isinstance(function, dict):
+        return f"Missing required parameter: '{where}.function'."
+    name = function.get("name")
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        return f"Invalid '{where}.function.name': string does not match pattern '^[a-zA-Z0-9_-]+$'."
+    if "description" in function and not isinstance(function["description"], str):
+        return f"Invalid type for '{where}.function.description': expected a string."
+    if "parameters" in function and not isinstance(function["parameters"], dict):
+        return f"Invalid type for '{where}.function.parameters': expected an object."
+    return None
+
+
+def _validate_message(index: int, message: object) -> str | None:
+    """Check one message's role, content and, for assistants, its tool calls."""
+    where = f"messages[{index}]"
+    if not isinstance(message, dict):
+        return f"Invalid type for '{where}': expected an object."
+    role = message.get("role")
+    if role not in _ROLES:
+        return f"Invalid value for '{where}.role': {role!r} is not one of {sorted(_ROLES)}."
+    content = message.get("content")
+    if content is not None and not isinstance(content, (str, list)):
+        return f"Invalid type for '{where}.content': expected a string or an array."
+    if role == "assistant":
+        if message.get("tool_calls") is None:
+            return None if content is not None else f"Missing '{where}.content'."
+        return _validate_tool_calls(where, message["tool_calls"])
+    if content is None:
+        return f"Missing required parameter: '{where}.content'."
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        return f"Missing required parameter: '{where}.tool_call_id'."
+    return None
+
+
+def _validate_tool_calls(where: str, calls: object) -> str | None:
+    """Check an assistant's tool_calls: a non-empty list of calls with unique ids."""
+    if not isinstance(calls, list) or not calls:
+        return f"Invalid '{where}.tool_calls': expected a non-empty array."
+    ids = [call.get("id") for call in calls if isinstance(call, dict)]
+    if len(set(ids)) != len(calls):
+        return f"Invalid '{where}.tool_calls': ids must be present and unique."
+    return _first(_validate_tool_call(f"{where}.tool_calls[{i}]", c) for i, c in enumerate(calls))
+
+
+def _validate_tool_call(where: str, call: dict[str, Any]) -> str | None:
+    """Check one call as a client echoes it back; arguments must stay a JSON string."""
+    if not isinstance(call.get("id"), str) or not call["id"]:
+        return f"Missing required parameter: '{where}.id'."
+    if call.get("type") != "function":
+        return f"Invalid value for '{where}.type': expected 'function'."
+    function = call.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        return f"Missing required parameter: '{where}.function.name'."
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        return f"Invalid type for '{where}.function.arguments': expected a JSON string."
+    try:
+        json.loads(arguments)
+    except ValueError:
+        return f"Invalid '{where}.function.arguments': not valid JSON."
+    return None
+
+
+def _validate_tool_threading(messages: list[dict[str, Any]]) -> str | None:
+    """Check each tool message answers the assistant tool calls right before it, and all of them.
+
+    Same rule as the real API: the block of tool messages must immediately follow the assistant
+    message with `tool_calls` and answer every id before any other message.
+    """
+    asked: set[str] = set()  # ids of the open tool-call block, if any
+    pending: set[str] = set()  # those ids still unanswered
+    for index, message in enumerate(messages):
+        role = message["role"]
+        if role == "tool":
+            problem = _check_tool_answer(index, message["tool_call_id"], asked, pending)
+            if problem:
+                return problem
+            pending.discard(message["tool_call_id"])
+            continue
+        if pending:
+            return _unanswered(pending)
+        calls = message.get("tool_calls") if role == "assistant" else None
+        asked = {call["id"] for call in calls} if calls else set()
+        pending = set(asked)
+    return _unanswered(pending) if pending else None
+
+
+def _check_tool_answer(index: int, call_id: str, asked: set[str], pending: set[str]) -> str | None:
+    """Check one tool message against the open block of tool calls."""
+    if not asked:
+        return (
+            f"Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+            f"message with 'tool_calls' (messages[{index}])."
+        )
+    if call_id not in asked:
+        return (
+            f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' "
+            f"of previous message (messages[{index}])."
+        )
+    if call_id not in pending:
+        return f"Invalid parameter: 'tool_call_id' '{call_id}' answered twice (messages[{index}])."
+    return None
+
+
+def _unanswered(pending: set[str]) -> str:
+    """The real API's message for tool calls left without an answer."""
+    return (
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+        f"each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+        f"{', '.join(sorted(pending))}"
+    )
+
+
+# --- wire format ----------------------------------------------------------------------------
+
+
+def _error_type(status: int) -> str:
+    """OpenAI's error `type` for an HTTP status."""
+    if status == 429:
+        return "requests"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def _error_body(
+    message: str, type_: str = "invalid_request_error", code: str | None = None
+) -> dict[str, Any]:
+    """OpenAI's error JSON."""
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, int]:
+    """Token estimates (4 characters a token) that benchmarks use to compare prompt sizes."""
+    prompt = len(json.dumps(body["messages"]) + json.dumps(body.get("tools") or [])) // 4
+    completion = answer.size // 4
+    total = prompt + completion
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+
+
+def _completion(meta: dict[str, Any], body: dict[str, Any], answer: _Answer) -> dict[str, Any]:
+    """A non-streaming chat.completion object."""
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content, "refusal": None}
+    if answer.reasoning is not None:
+        message["reasoning_content"] = answer.reasoning
+    if answer.tool_call:
+        message["tool_calls"] = [answer.tool_call]
+    finish = answer.finish_reason
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    return {**meta, "object": "chat.completion", "choices": [choice], "usage": _usage(body, answer)}
+
+
+def _stream_deltas(answer: _Answer) -> Iterator[dict[str, Any]]:
+    """The deltas OpenAI streams for an answer, before the finish chunk."""
+    if answer.tool_call:
+        call, function = answer.tool_call, answer.tool_call["function"]
+        opening = {"name": function["name"], "arguments": ""}
+        head = {"index": 0, "id": call["id"], "type": "function", "function": opening}
+        yield {"role": "assistant", "content": None, "tool_calls": [head]}
+        arguments = function["arguments"]
+        for start in range(0, len(arguments), _ARGUMENT_FRAGMENT):
+            fragment = arguments[start : start + _ARGUMENT_FRAGMENT]
+            yield {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}
+        return
+    yield {"role": "assistant", "content": "", "refusal": None}
+    for piece in _words(answer.reasoning or ""):
+        yield {"reasoning_content": piece}
+    for piece in _words(answer.content or ""):
+        yield {"content": piece}
+
+
+def _words(text: str) -> list[str]:
+    """Split text into word-sized pieces that join back to exactly `text`."""
+    return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
+
+
+def _chunk(
+    meta: dict[str, Any], delta: dict[str, Any], finish: str | None, usage: bool
+) -> dict[str, Any]:
+    """One chat.completion.chunk; with include_usage each carries "usage": null, like OpenAI's."""
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    chunk = {**meta, "object": "chat.completion.chunk", "choices": [choice]}
+    return {**chunk, "usage": None} if usage else chunk
+
+
+# --- HTTP plumbing --------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server; non-daemon handler threads so server_close() joins them (no leaks)."""
+
+    daemon_threads = False
+    # socketserver's default backlog of 5 drops concurrent connects, which retry a second later.
+    request_queue_size = 128
+
+    def __init__(self, fake: FakeOpenAI) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves /v1/models and /v1/chat/completions over HTTP/1.0: a stream ends at socket close."""
+
+    server: _Server
+    timeout = 10  # a client that connects and never sends must not hold shutdown forever
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay silent: test and benchmark output must not carry server logs."""
+
+    def handle(self) -> None:
+        """Serve the connection, ignoring a client that hangs up mid-answer (timeout tests do)."""
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
+
+    def do_GET(self) -> None:
+        """List or look up models, as /v1/models does."""
+        path = urlsplit(self.path).path.rstrip("/")
+        if not self._authorized():
+            return
+        models = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models
+        ]
+        if path == "/v1/models":
+            self._send_json(200, {"object": "list", "data": models})
+        elif path.startswith("/v1/models/"):
+            wanted = unquote(path.removeprefix("/v1/models/"))
+            found = next((m for m in models if m["id"] == wanted), None)
+            if found:
+                self._send_json(200, found)
+            else:
+                self._model_not_found(wanted)
+        else:
+            self._send_json(404, _error_body(f"Invalid URL (GET {path})"))
+
+    def do_POST(self) -> None:
+        """Route chat completions; any other POST path is OpenAI's "Invalid URL" 404."""
+        path = urlsplit(self.path).path.rstrip("/")
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path != "/v1/chat/completions":
+            self._send_json(404, _error_body(f"Invalid URL (POST {path})"))
+            return
+        self._chat(_parse_object(raw))
+
+    @property
+    def fake(self) -> FakeOpenAI:
+        """The FakeOpenAI whose state and queue this request uses."""
+        return self.server.fake
+
+    def _chat(self, body: dict[str, Any] | None) -> None:
+        """Answer one chat call: auth, validation, model, then the queue or the responder."""
+        if body is not None:
+            self.fake._record_request(body, {k.lower(): v for k, v in self.headers.items()})
+        if not self.fake._sleep(self.fake.latency) or not self._authorized():
+            return
+        if body is None:
+            self._bad_request("We could not parse the JSON body of your request.")
+            return
+        if problem := validate_request(body):
+            self._bad_request(problem)
+            return
+        if body["model"] not in self.fake.models:
+            self._model_not_found(body["model"])
+            return
+        self._act(body, self.fake._pop_action())
+
+    def _act(self, body: dict[str, Any], action: _Action | None) -> None:
+        """Carry out the queued behaviour, or answer normally."""
+        if isinstance(action, _Fail):
+            error = _error_body(action.message, action.type, action.code)
+            self._send_json(action.status, error, action.headers)
+            return
+        if isinstance(action, _Hang) and not self.fake._sleep(action.seconds):
+            return
+        cut = isinstance(action, _Cut)
+        if cut and not body.get("stream"):
+            return  # HTTP/1.0: returning closes the socket with no response at all
+        answer = self.fake._answer(body, action)
+        meta = {
+            "id": self.fake._new_id("chatcmpl-fake"),
+            "created": int(time.time()),
+            "model": body["model"],
+            "system_fingerprint": None,
+        }
+        if body.get("stream"):
+            self._stream(meta, body, answer, cut=cut)
+        else:
+            self._send_json(200, _completion(meta, body, answer))
+
+    def _stream(
+        self, meta: dict[str, Any], body: dict[str, Any], answer: _Answer, *, cut: bool
+    ) -> None:
+        """Send the answer as server-sent events, the way OpenAI streams chat completions."""
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = [_chunk(meta, delta, None, include_usage) for delta in _stream_deltas(answer)]
+        if cut:
+            chunks = chunks[:_CUT_AFTER]
+        else:
+            chunks.append(_chunk(meta, {}, answer.finish_reason, include_usage))
+            if include_usage:
+                usage = {"choices": [], "usage": _usage(body, answer)}
+                chunks.append({**meta, "object": "chat.completion.chunk", **usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        # wfile is unbuffered, so each event leaves as soon as it is written.
+        for chunk in chunks:
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        if not cut:
+            self.wfile.write(b"data: [DONE]\n\n")
+
+    def _authorized(self) -> bool:
+        """Check the Bearer key; on failure send OpenAI's 401 (never echoing the key) and say so."""
+        expected = self.fake.api_key
+        if expected is None:
+            return True
+        header = self.headers.get("Authorization") or ""
+        scheme, _, given = header.partition(" ")
+        given_key = given.strip().encode()
+        if scheme.lower() == "bearer" and hmac.compare_digest(given_key, expected.encode()):
+            return True
+        if not header:
+            self._send_json(401, _error_body(_NO_KEY))
+        else:
+            self._send_json(401, _error_body(_BAD_KEY, code="invalid_api_key"))
+        return False
+
+    def _bad_request(self, problem: str) -> None:
+        """Reject the request like the real API and keep the reason for the test to assert on."""
+        self.fake._record_error(problem)
+        self._send_json(400, _error_body(problem))
+
+    def _model_not_found(self, model: str) -> None:
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        self._send_json(404, _error_body(message, code="model_not_found"))
+
+    def _send_json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _parse_object(raw: bytes) -> dict[str, Any] | None:
+    """The request body as a JSON object, or None if it is not one."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
