@@ -249,3 +249,30 @@ def doctor(use_demo: bool, **options: Any) -> None:
         server = build_server()
     problems = asyncio.run(run_checks(settings, lambda line: click.echo(redact(line, settings)), server))
     sys.exit(1 if problems else 0)
+
+
+@main.command()
+@engine_options
+@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
+@click.option("--sources", help="Where keys count: pr-title, branch, commits, pr-body (default: pr-title, branch, commits).")
+@click.option("--max-keys", type=int, help="Most tickets per PR (default 10).")
+@click.option("--pr-number", help="Pull request number (workflow_dispatch).")
+@click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
+@click.option("--comment", "comment_mode", type=click.Choice(["update", "off"]), default="update",
+              help="update: keep one sticky PR comment current; off: job summary and outputs only.")  # fmt: skip
+@click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
+@reports_errors
+def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool,
+           **options: Any) -> None:  # fmt: skip
+    """Inside GitHub Actions: brief the PR's tickets into one sticky comment, the job summary and outputs.
+
+    Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
+    GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and GITHUB_HEAD_REF, as the runner sets them.
+    """
+    from jira_brief.github import run_github
+
+    if not options.get("sources"):
+        options["sources"] = "pr-title,branch,commits,input"
+    settings = settings_from(**options)
+    sys.exit(run_github(settings, pr_number=pr_number, explicit_keys=explicit_keys,
+                        comment_mode=comment_mode, fail_on_error=fail_on_error))  # fmt: skip

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import inspect
 
     from mcp.server.mcpserver import MCPServer
+    from mcp.types import CallToolResult, ToolAnnotations
 
 Issue = dict[str, Any]
 Call = tuple[str, dict[str, Any]]
@@ -351,7 +352,7 @@ def _quiet_server() -> MCPServer:
     return server
 
 
-def _annotations(title: str, hint: str) -> Any:
+def _annotations(title: str, hint: str) -> ToolAnnotations:
     """The ToolAnnotations mcp-atlassian declares for a tool of this kind."""
     from mcp.types import ToolAnnotations
 
@@ -421,7 +422,7 @@ def _read_handlers(issues: dict[str, Issue]) -> dict[str, Handler]:
     }
 
 
-def _get_issue(issues: dict[str, Issue], args: dict[str, Any]) -> Any:
+def _get_issue(issues: dict[str, Issue], args: dict[str, Any]) -> str | CallToolResult:
     """jira_get_issue: the ticket cut down to the request, or the real server's error result."""
     from mcp.types import CallToolResult, TextContent
 

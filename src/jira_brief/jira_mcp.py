@@ -183,7 +183,7 @@ def _tool_error(text: str) -> str:
     return line
 
 
-def describe_error(error: BaseException, where: str) -> str:
+def describe_error(error: BaseException, where: str, http_status: int | None = None) -> str:
     """One line for an MCP connection or call failure, with what to do."""
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
@@ -193,7 +193,7 @@ def describe_error(error: BaseException, where: str) -> str:
     name = type(error).__name__
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(error, __import__("ssl").SSLError):
         return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
-    status = getattr(getattr(error, "response", None), "status_code", None)
+    status = http_status or getattr(getattr(error, "response", None), "status_code", None)
     if status in (401, 403) or re.search(r"\b(401|403)\b|unauthori[sz]ed", text, re.I):
         return f"{where} refused the credentials ({status or 'unauthorized'}); check --mcp-header / the Jira token"
     if "ConnectError" in name or "connection refused" in text.lower() or "All connection attempts" in text:
@@ -223,7 +223,7 @@ def server_label(settings: Settings) -> str:
     return "the embedded demo Jira"
 
 
-async def _transport(settings: Settings, stack: AsyncExitStack, server: Any) -> Any:
+async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int]) -> Any:
     """What mcp.Client connects to: an in-process server, a URL (HTTP/SSE), or a stdio command."""
     if server is not None:
         return server
@@ -241,8 +241,13 @@ async def _transport(settings: Settings, stack: AsyncExitStack, server: Any) -> 
                                   settings, headers=headers, timeout=settings.timeout, read_timeout=300.0))  # fmt: skip
         from mcp.client.streamable_http import streamable_http_client
 
-        client = await stack.enter_async_context(
-            http_client(settings, headers=headers, timeout=settings.timeout, read_timeout=300.0))  # fmt: skip
+        async def record(response: Any) -> None:
+            if response.status_code >= 400:  # the SDK turns HTTP errors into a generic message
+                statuses.append(response.status_code)
+
+        client = await stack.enter_async_context(http_client(
+            settings, headers=headers, timeout=settings.timeout, read_timeout=300.0,
+            event_hooks={"response": [record]}))  # fmt: skip
         return streamable_http_client(settings.mcp_url, http_client=client)
     if settings.mcp_command:
         from mcp import StdioServerParameters
@@ -278,15 +283,16 @@ async def open_reader(settings: Settings, server: Any = None) -> AsyncIterator[J
     from mcp import Client
 
     label = server_label(settings) if server is None else "the embedded demo Jira"
+    statuses: list[int] = []
     async with AsyncExitStack() as stack:
-        target = await _transport(settings, stack, server)
+        target = await _transport(settings, stack, server, statuses)
         try:
             client = await stack.enter_async_context(Client(target, read_timeout_seconds=settings.timeout))
             tools = await _list_all_tools(client)
         except JiraBriefError:
             raise
         except Exception as error:  # boundary: connection failures arrive as many exception types
-            raise ServerError(describe_error(error, label)) from None
+            raise ServerError(describe_error(error, label, statuses[-1] if statuses else None)) from None
         issue_tool = find_issue_tool(tools, settings)
         offered, refused = choose_tools(tools, issue_tool, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jira_brief.errors import UsageError
 from jira_brief.settings import Secret, Settings
@@ -37,6 +37,7 @@ def http_client(
     headers: dict[str, str] | None = None,
     timeout: float = 30.0,
     read_timeout: float | None = None,
+    event_hooks: dict[str, list[Any]] | None = None,
 ) -> httpx2.AsyncClient:
     """An httpx2 client with our TLS and proxy settings; HTTPS_PROXY/NO_PROXY apply unless --proxy."""
     import httpx2
@@ -48,6 +49,7 @@ def http_client(
         trust_env=True,
         headers=headers,
         timeout=httpx2.Timeout(timeout, read=read_timeout if read_timeout is not None else timeout),
+        event_hooks=event_hooks,
     )
 
 

@@ -1,0 +1,71 @@
+"""An MCP server (e.g. the demo Jira) served over streamable HTTP or SSE on loopback, in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServedMCP:
+    """`with ServedMCP(server) as served:` serves `server` at `served.url` until the block ends.
+
+    `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
+    every request, to play a slow server."""
+
+    def __init__(self, server: Any, *, transport: str = "http", require_token: str | None = None,
+                 delay: float = 0.0) -> None:  # fmt: skip
+        self.server, self.transport = server, transport
+        self.require_token, self.delay = require_token, delay
+        self.port = free_port()
+        path = "/sse" if transport == "sse" else "/mcp"
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self._uvicorn: Any = None
+        self._thread: threading.Thread | None = None
+
+    def _app(self) -> Any:
+        app = self.server.sse_app() if self.transport == "sse" else self.server.streamable_http_app()
+        if not (self.require_token or self.delay):
+            return app
+        import anyio
+        from starlette.responses import JSONResponse
+
+        async def guarded(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                if self.delay:
+                    await anyio.sleep(self.delay)
+                headers = dict(scope.get("headers") or [])
+                if self.require_token and headers.get(b"authorization") != f"Bearer {self.require_token}".encode():
+                    await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return guarded
+
+    def __enter__(self) -> ServedMCP:
+        import uvicorn
+
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
+        self._uvicorn = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._uvicorn.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the MCP test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:  # fmt: skip
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
