@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -271,8 +272,8 @@ def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, 
     """
     from jira_brief.github import run_github
 
-    if not options.get("sources"):
-        options["sources"] = "pr-title,branch,commits,input"
     settings = settings_from(**options)
+    if settings.origin("sources") == "default":
+        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits", "input"))
     sys.exit(run_github(settings, pr_number=pr_number, explicit_keys=explicit_keys,
                         comment_mode=comment_mode, fail_on_error=fail_on_error))  # fmt: skip
