@@ -320,6 +320,24 @@ def _bullets(items: Iterable[str]) -> str:
     return "\n".join(f"- {item}" for item in items if item)
 
 
+RULES_HEADING = re.compile(r"business\s+rules|r[èe]gles(\s+m[ée]tier)?|rules|constraints|contraintes", re.I)
+
+
+def description_section(text: str, heading: re.Pattern[str]) -> str:
+    """The part of a Markdown description under a heading that matches, up to the next heading."""
+    lines, kept, level = text.splitlines(), [], 0
+    for line in lines:
+        match = re.match(r"^(#{1,6})\s+(.*)$", line) or re.match(r"^h([1-6])\.\s+(.*)$", line)
+        depth = (len(match.group(1)) if match.group(1).startswith("#") else int(match.group(1))) if match else 0
+        if level and match and depth <= level:
+            break
+        if level:
+            kept.append(line)
+        elif match and heading.search(match.group(2)):
+            level = depth
+    return "\n".join(kept).strip()
+
+
 def offline_sections(ticket: Ticket, language: str) -> list[str]:
     """The seven sections of a brief from the ticket's own fields, inventing nothing."""
     facts = " · ".join(filter(None, [ticket.type, ticket.status, ticket.priority, ticket.assignee]))
@@ -335,7 +353,7 @@ def offline_sections(ticket: Ticket, language: str) -> list[str]:
         ticket.title,
         ticket.acceptance,
         _bullets(ticket.subtasks),
-        "",
+        description_section(ticket.description, RULES_HEADING),
         attention,
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -96,7 +97,7 @@ def find_issue_tool(tools: list[Any], settings: Settings) -> IssueTool:
     if "expand" in properties:
         extra["expand"] = "names"  # display names of custom fields
     if "comment_limit" in properties:
-        extra["comment_limit"] = settings.comment_limit
+        extra["comment_limit"] = 100  # mcp-atlassian keeps the *oldest* N; we keep the newest ourselves
     if "update_history" in properties:
         extra["update_history"] = False  # reading must not touch the user's Jira history
     return IssueTool(tool.name, key_arg, extra)
@@ -126,6 +127,8 @@ class JiraReader:
         if not isinstance(raw, dict):
             raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} returned no issue object")
         ticket = normalize(raw, key, acceptance_field=self.settings.acceptance_field)
+        limit = self.settings.comment_limit
+        ticket = dataclasses.replace(ticket, comments=ticket.comments[-limit:] if limit else ())
         self.fetched[ticket.key] = ticket
         return ticket
 
