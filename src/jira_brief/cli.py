@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -277,3 +278,82 @@ def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, 
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits", "input"))
     sys.exit(run_github(settings, pr_number=pr_number, explicit_keys=explicit_keys,
                         comment_mode=comment_mode, fail_on_error=fail_on_error))  # fmt: skip
+
+
+def _hook_settings(**flags: Any) -> Settings | None:
+    """Settings for a hook, or None when the hooks are turned off."""
+    settings = settings_from(**flags)
+    return None if settings.disable else settings
+
+
+@main.command()
+@click.argument("message_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--show", "hook_show", type=click.Choice(["full", "changed", "line"]),
+              help="full: always the brief; changed (default): the brief when new or changed, else one line.")  # fmt: skip
+@click.option("--strict", is_flag=True, default=None, help="Fail the commit when a brief cannot be made.")
+@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
+def hook(message_file: Path | None, **flags: Any) -> None:
+    """commit-msg hook: print the brief of the tickets named by the message and the branch.
+
+    Never blocks a commit and never touches the message, unless --strict (or `strict = true`).
+    """
+    from jira_brief.hook import hook_keys, show_briefs
+
+    warn = lambda line: click.echo(line, err=True)  # noqa: E731
+    settings = None
+    try:
+        settings = _hook_settings(**flags)
+        found = hook_keys(message_file, settings) if settings else []
+        if not found or settings is None:
+            return
+        failed = show_briefs(found, settings, lambda text: click.echo(redact(text, settings)),
+                             lambda line: warn(redact(line, settings)))  # fmt: skip
+        if failed and settings.strict:
+            sys.exit(1)
+    except KeyboardInterrupt:
+        warn("jira-brief: interrupted; the commit message is untouched")
+        sys.exit(130)
+    except Exception as error:  # boundary: a hook must fail open whatever went wrong
+        text = str(error) if isinstance(error, JiraBriefError) else f"unexpected {type(error).__name__}: {error}"
+        warn(redact(f"jira-brief: warning: {text}; the commit goes on", settings or _settings_or_none()))
+        if flags.get("strict") or (settings is not None and settings.strict):
+            sys.exit(1)
+
+
+@main.command("require-key")
+@click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--projects", help="Accepted Jira projects (comma-separated).")
+@reports_errors
+def require_key_command(message_file: Path, projects: str | None) -> None:
+    """commit-msg hook: refuse a commit whose message and branch name have no Jira key.
+
+    Merge commits, fixup!/squash!/amend! commits and reverts pass.
+    """
+    from jira_brief.hook import require_key
+
+    settings = _hook_settings(projects=projects)
+    problem = require_key(message_file, settings) if settings else None
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+
+
+@main.command("prepare-message")
+@click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("source", required=False)
+@click.argument("sha", required=False)
+@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
+def prepare_message_command(message_file: Path, source: str | None, sha: str | None, projects: str | None) -> None:
+    """prepare-commit-msg hook: start the message with the branch's Jira key when it has none.
+
+    Does nothing for merges, squashes, amends and messages that already name a key.
+    """
+    from jira_brief.hook import prepare_message
+
+    source = source or os.environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
+    try:
+        settings = _hook_settings(projects=projects)
+        if settings is not None:
+            prepare_message(message_file, settings, source)
+    except (JiraBriefError, OSError) as error:
+        click.echo(f"jira-brief: warning: {error}; the message is left as it was", err=True)

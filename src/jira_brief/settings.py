@@ -199,7 +199,7 @@ SPECS: dict[str, Spec] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Everything a run needs to know; secrets are wrapped so they never print."""
 
@@ -250,6 +250,9 @@ class Settings:
     def origin(self, name: str) -> str:
         return self.origins.get(name, "default")
 
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value, _ in describe(self)) + ")"
+
 
 def env_name(name: str) -> str:
     return "JIRA_BRIEF_" + name.upper()
@@ -262,11 +265,22 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "jira-brief" in pyproject.read_text(encoding="utf-8", errors="replace"):
+        if pyproject.is_file() and _has_our_table(pyproject):
             return pyproject
         if (folder / ".git").exists():
             return None
     return None
+
+
+def _has_our_table(pyproject: Path) -> bool:
+    """Whether a pyproject.toml has a [tool.jira-brief] table (a broken file counts, to report it)."""
+    text = pyproject.read_text(encoding="utf-8", errors="replace")
+    if "jira-brief" not in text:
+        return False
+    try:
+        return "jira-brief" in tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return "[tool.jira-brief]" in text
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -64,9 +64,15 @@ def current_branch(cwd: Path | None = None) -> str | None:
     return None
 
 
-def _comment_char(cwd: Path | None) -> str:
+def _comment_char(raw: str, cwd: Path | None) -> str:
+    """git's comment character; with `auto`, the one git put before its own scissors/help lines."""
     value = (_git(["config", "core.commentChar"], cwd) or "#").strip()
-    return "#" if value in ("", "auto") else value
+    if value != "auto":
+        return value or "#"
+    for line in raw.splitlines():
+        if SCISSORS in line or "Please enter the commit message" in line:
+            return line[:1] or "#"
+    return "#"
 
 
 def message_text(raw: str, comment_char: str = "#") -> str:
@@ -86,11 +92,13 @@ def read_message_file(path: Path, cwd: Path | None = None) -> str:
         raw = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         raise UsageError(f"cannot read the message file {path}: {error.strerror}") from None
-    return message_text(raw, _comment_char(cwd))
+    return message_text(raw, _comment_char(raw, cwd))
 
 
 def commit_messages(revision_range: str, cwd: Path | None = None) -> list[tuple[str, str]]:
     """(short sha, message) of each commit in `git log RANGE`, newest first."""
+    if revision_range.startswith("-"):
+        raise UsageError(f"--commits {revision_range!r} is not a revision range (it starts with '-')")
     out = _git(["log", "--format=%h%x00%B%x1e", revision_range, "--"], cwd)
     if out is None:
         raise UsageError(f"git log {revision_range} failed: check that the range exists in this repository")
@@ -102,6 +110,13 @@ def commit_messages(revision_range: str, cwd: Path | None = None) -> list[tuple[
     return commits
 
 
+def _field(value: object, *path: str) -> str:
+    """A text nested in a payload, or "" when any step of the path is missing or not of that shape."""
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
 def read_event(path: Path, name: str | None = None) -> PullRequestEvent:
     """Parse a GitHub event payload file (pull_request, pull_request_target, workflow_dispatch)."""
     try:
@@ -110,23 +125,22 @@ def read_event(path: Path, name: str | None = None) -> PullRequestEvent:
         raise UsageError(f"cannot read the GitHub event {path}: {error}") from None
     if not isinstance(payload, dict):
         raise UsageError(f"the GitHub event {path} is not a JSON object")
-    pull = payload.get("pull_request")
-    if isinstance(pull, dict):
+    if isinstance(payload.get("pull_request"), dict):
+        number = payload["pull_request"].get("number")
         return PullRequestEvent(
             name=name or "pull_request",
-            number=pull.get("number"),
-            title=pull.get("title") or "",
-            head_ref=(pull.get("head") or {}).get("ref") or "",
-            body=pull.get("body") or "",
-            head_repo=((pull.get("head") or {}).get("repo") or {}).get("full_name") or "",
-            base_repo=((pull.get("base") or {}).get("repo") or {}).get("full_name") or "",
+            number=number if isinstance(number, int) and not isinstance(number, bool) else None,
+            title=_field(payload, "pull_request", "title"),
+            head_ref=_field(payload, "pull_request", "head", "ref"),
+            body=_field(payload, "pull_request", "body"),
+            head_repo=_field(payload, "pull_request", "head", "repo", "full_name"),
+            base_repo=_field(payload, "pull_request", "base", "repo", "full_name"),
         )
-    inputs = payload.get("inputs")
-    if isinstance(inputs, dict):
+    if isinstance(payload.get("inputs"), dict):
         return PullRequestEvent(
             name=name or "workflow_dispatch",
-            keys_input=str(inputs.get("keys") or ""),
-            pr_number_input=str(inputs.get("pr-number") or inputs.get("pr_number") or ""),
+            keys_input=_field(payload, "inputs", "keys"),
+            pr_number_input=_field(payload, "inputs", "pr-number") or _field(payload, "inputs", "pr_number"),
         )
     return PullRequestEvent(name=name or "other")
 

@@ -1,0 +1,143 @@
+"""pre-commit hooks: the ticket's brief at commit time, a required key, a key put into the message.
+
+A hook never loses the commit message and never blocks a commit unless the user asked for `strict`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from jira_brief.keys import FoundKey, keys_in, scan
+from jira_brief.settings import Settings
+from jira_brief.sources import current_branch, message_text, read_message_file
+
+Say = Callable[[str], None]
+EXEMPT_MESSAGE = re.compile(r"^(Merge |fixup! |squash! |amend! |Revert \")")
+SKIPPED_SOURCES = ("merge", "squash", "commit")
+
+
+def hook_keys(message_file: Path | None, settings: Settings) -> list[FoundKey]:
+    """Keys of the commit message, then of the branch, under the settings' allowlist and cap."""
+    texts = [("message", read_message_file(message_file))] if message_file else []
+    texts.append(("branch", current_branch() or ""))
+    return list(scan(texts, settings.projects, settings.max_keys).keys)
+
+
+def _state_file(settings: Settings) -> Path:
+    from jira_brief.cache import cache_root
+
+    return cache_root(settings) / "hook-shown.json"
+
+
+def _place() -> str:
+    """This repository and branch, as the key under which shown briefs are remembered."""
+    return hashlib.sha256(f"{Path.cwd().resolve()}\0{current_branch() or ''}".encode()).hexdigest()[:16]
+
+
+def _load_shown(settings: Settings) -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads(_state_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_shown(settings: Settings, shown: dict[str, dict[str, str]]) -> None:
+    from jira_brief.cache import _write_atomic
+
+    try:
+        _write_atomic(_state_file(settings), shown)
+    except OSError:
+        pass  # remembering what was shown is a comfort, never a reason to fail a commit
+
+
+def one_line(result: object) -> str:
+    ticket = getattr(result, "ticket", None)
+    key = getattr(result, "key", "")
+    if ticket is None:
+        return key
+    return " · ".join(filter(None, [key, ticket.title, ticket.status]))
+
+
+def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
+    """Fetch and print the briefs: full when new or changed on this branch, else one line."""
+    import asyncio
+
+    from jira_brief.pipeline import brief_all
+
+    shown = _load_shown(settings)
+    place = _place()
+    seen = shown.get(place, {}) if settings.hook_show == "changed" else {}
+    if settings.hook_show == "line":
+        seen = {item.key: "*" for item in found}
+    results = asyncio.run(brief_all(found, settings, server=server, known=seen, ticket_ttl=settings.hook_ttl,
+                                    budget=settings.hook_budget))  # fmt: skip
+    failed = 0
+    for result in results:
+        if result.error and not result.brief:
+            failed += 1
+            warn(f"jira-brief: warning: {result.error}")
+            continue
+        if result.error:
+            warn(f"jira-brief: warning: {result.error} (offline brief below)")
+        if result.unchanged or (settings.hook_show == "line" and result.ticket):
+            say(one_line(result))
+            continue
+        say(f"{one_line(result)}\n{result.brief}\n")
+        if result.fingerprint and not result.error:
+            shown.setdefault(place, {})[result.key] = result.fingerprint
+    _save_shown(settings, shown)
+    return failed
+
+
+def require_key(message_file: Path, settings: Settings) -> str | None:
+    """None when the commit may go on, else the one line that says what is missing."""
+    message = read_message_file(message_file)
+    if EXEMPT_MESSAGE.match(message.lstrip()):
+        return None
+    if hook_keys(message_file, settings):
+        return None
+    accepted = f"of {', '.join(settings.projects)} " if settings.projects else ""
+    example = f"{settings.projects[0] if settings.projects else 'PAY'}-123"
+    return (f"jira-brief: no Jira key {accepted}in the commit message or the branch name; "
+            f"start the message with one (e.g. '{example}: …') or name the branch after it")  # fmt: skip
+
+
+def prepare_message(message_file: Path, settings: Settings, source: str | None) -> bool:
+    """Put the branch's key at the start of the message when it has none; True when the file changed."""
+    if source in SKIPPED_SOURCES:
+        return False
+    branch_keys = keys_in(current_branch() or "", settings.projects)
+    if not branch_keys:
+        return False
+    raw = message_file.read_bytes().decode("utf-8", errors="surrogateescape")
+    if keys_in(message_text(raw), settings.projects):
+        return False
+    lines = raw.splitlines(keepends=True) or [""]
+    index = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
+    if index is None:  # an empty message (only comments): the key becomes the start of the subject
+        lines.insert(0, f"{branch_keys[0]}: \n")
+    else:
+        lines[index] = f"{branch_keys[0]}: {lines[index]}"
+    _replace_file(message_file, "".join(lines).encode("utf-8", errors="surrogateescape"))
+    return True
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so an interrupt leaves the old or the new message."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jira-brief-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

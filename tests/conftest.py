@@ -1,0 +1,251 @@
+"""Shared fixtures: an isolated environment, real git repositories, and ways to run jira-brief.
+
+Fixtures are opt-in (not autouse) so they never touch tests that need their own environment
+(tests/integration reads JIRA_BRIEF_ATLASSIAN_VENV, which `isolated_env` would remove).
+A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from jira_brief.cli import main
+
+# Real GitHub webhook payloads, kept beside the repository in ../shared.
+GITHUB_EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "github-events"
+# The `jira-brief` console script installed in the same environment as the running Python.
+CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "nt" else "jira-brief")
+
+# Variables that would change what jira-brief or git does if they leaked from the developer or CI
+# (SSL_CERT_FILE is read as the `ca-bundle` setting).
+_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
+_CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/SSL_CERT_FILE settings, no user git config, a fixed git identity.
+
+    Returns the variables it set, so a subprocess can be given the same environment."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    values = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    """Run real git in `cwd` and return its stdout."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class GitRepo:
+    """A real git repository in a temporary directory (initial branch `main`)."""
+
+    path: Path
+
+    def git(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+        return git(self.path, *args, check=check, env=env)
+
+    def commit(self, message: str, files: dict[str, str] | None = None) -> str:
+        """Write `files`, commit them with `message`, return the short sha as `git log %h` prints it."""
+        for name, text in (files or {"file.txt": message}).items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            self.git("add", name)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("log", "-1", "--format=%h").strip()
+
+
+@pytest.fixture
+def git_repo(isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """A fresh repository with one commit on `main`; the test's cwd is its work tree."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    repo = GitRepo(path)
+    repo.commit("initial commit", {"README.md": "hello\n"})
+    monkeypatch.chdir(path)
+    return repo
+
+
+@pytest.fixture
+def plain_dir(isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory that is a (bare-bones) repository root, so no config file above it counts."""
+    path = tmp_path / "work"
+    (path / ".git").mkdir(parents=True)
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """Run `jira-brief ARGS` in-process with Click's CliRunner (stdout and stderr kept apart)."""
+
+    def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def run_process() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run jira-brief as a real process: `python -m jira_brief` or, with script=True, the console script."""
+
+    def run(
+        *args: str, cwd: Path, env: dict[str, str] | None = None, script: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "jira_brief"]
+        return subprocess.run(
+            [*command, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=60,
+        )
+
+    return run
+
+
+@pytest.fixture
+def github_event(tmp_path: Path) -> Callable[..., Path]:
+    """Copy a real payload from ../shared/fixtures/github-events into tmp_path, optionally edited.
+
+    `github_event("pull_request.opened", edit=fn)` calls fn(payload) on the parsed JSON before writing."""
+    if not GITHUB_EVENTS_DIR.is_dir():
+        pytest.fail(f"the shared GitHub event payloads are missing: {GITHUB_EVENTS_DIR}")
+
+    def copy(name: str, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
+        source = GITHUB_EVENTS_DIR / f"{name}.json"
+        target = tmp_path / "events" / source.name
+        target.parent.mkdir(exist_ok=True)
+        if edit is None:
+            shutil.copyfile(source, target)
+        else:
+            payload = json.loads(source.read_text(encoding="utf-8"))
+            edit(payload)
+            target.write_text(json.dumps(payload), encoding="utf-8")
+        return target
+
+    return copy
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The non-empty lines of an error output."""
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> str:
+    """stderr is exactly one error line, with no traceback, naming every needle."""
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, f"expected one error line, got: {stderr!r}"
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def lines_of(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.strip()]
+
+
+def write_commit_editmsg(
+    repo: GitRepo, message: str, files: dict[str, str], commit_args: Sequence[str] = ("-v",)
+) -> Path:
+    """The real COMMIT_EDITMSG of `git commit -v`: staged `files`, `message` typed by an editor.
+
+    The editor writes `message` above git's own template (comments, scissors line, diff), saves a
+    copy and exits 1 so the commit is aborted; the copy is returned."""
+    for name, text in files.items():
+        (repo.path / name).write_text(text, encoding="utf-8")
+        repo.git("add", name)
+    saved = repo.path.parent / "saved-editmsg"
+    message_path = repo.path.parent / "typed-message"
+    message_path.write_text(message, encoding="utf-8")
+    editor = repo.path.parent / "editor.py"
+    editor.write_text(
+        "import shutil, sys\n"
+        "from pathlib import Path\n"
+        "target = Path(sys.argv[1])\n"
+        f"typed = Path({str(message_path)!r}).read_text(encoding='utf-8')\n"
+        "target.write_text(typed + target.read_text(encoding='utf-8'), encoding='utf-8')\n"
+        f"shutil.copyfile(target, {str(saved)!r})\n"
+        "sys.exit(1)\n",
+        encoding="utf-8",
+    )
+    repo.git("commit", *commit_args, check=False, env={"GIT_EDITOR": f'"{sys.executable}" "{editor}"'})
+    assert saved.is_file(), "git did not open the editor"
+    return saved
+
+
+# --- Engine test fixtures (tickets, MCP, briefs, pipeline, e2e, reliability) ------------------
+
+
+@dataclass
+class EngineEnv:
+    """A clean place for an engine run: no JIRA_BRIEF_*/OPENAI_*/GITHUB_* variables, a tmp cache,
+    and a cwd that is a repository root (so no config file above it is read)."""
+
+    cwd: Path
+    cache_dir: Path
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The only jira-brief variable an engine run starts with: the tmp cache directory."""
+        return {"JIRA_BRIEF_CACHE_DIR": str(self.cache_dir)}
+
+    def settings(self, environ: dict[str, str] | None = None, **flags: Any) -> Any:
+        """Settings as the CLI builds them: these flags over `environ` (plus the tmp cache dir)."""
+        from jira_brief.settings import load_settings
+
+        return load_settings(flags, {**self.environ, **(environ or {})}, self.cwd)
+
+    def process_env(self, **extra: str) -> dict[str, str]:
+        """os.environ (already cleaned) plus the cache dir and `extra`, for a subprocess run."""
+        return {**os.environ, **self.environ, **extra}
+
+
+@pytest.fixture
+def engine_env(
+    isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> EngineEnv:
+    """isolated_env, every GITHUB_* variable removed too, JIRA_BRIEF_CACHE_DIR in tmp, cwd a tmp repo root."""
+    for name in list(os.environ):
+        if name.startswith("GITHUB_"):
+            monkeypatch.delenv(name)
+    work = tmp_path / "work"
+    (work / ".git").mkdir(parents=True)
+    cache = tmp_path / "cache"
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("JIRA_BRIEF_CACHE_DIR", str(cache))
+    return EngineEnv(work, cache)
