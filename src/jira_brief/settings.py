@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -391,6 +392,9 @@ def _describe_secret(value: Any) -> str:
     return "******** (set)"
 
 
+SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PAT\b|AUTH|CREDENTIAL|COOKIE", re.I)
+
+
 def redact(text: str, settings: Settings | None) -> str:
     """`text` with every secret value of the settings replaced, so no output line can leak one."""
     if settings is None:
@@ -403,8 +407,9 @@ def redact(text: str, settings: Settings | None) -> str:
             if name == "proxy":
                 secrets.append(urlsplit(value.reveal()).password or "")
         elif spec.secret and isinstance(value, tuple):
-            for _, secret in value:  # "Token abc": the whole value and each word of it
-                secrets.extend([secret.reveal(), *secret.reveal().split()[1:]])
-    for secret in sorted(filter(lambda s: len(s) >= 4, secrets), key=len, reverse=True):
+            for variable, secret in value:  # "Token abc": the whole value and each word of it
+                if name == "mcp_headers" or SECRET_NAME.search(variable):
+                    secrets.extend([secret.reveal(), *secret.reveal().split()[1:]])
+    for secret in sorted(filter(lambda s: len(s) >= 6, secrets), key=len, reverse=True):
         text = text.replace(secret, "********")
     return text
