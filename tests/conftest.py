@@ -208,6 +208,7 @@ def write_commit_editmsg(
     return saved
 
 
+
 # --- Engine test fixtures (tickets, MCP, briefs, pipeline, e2e, reliability) ------------------
 
 
@@ -230,6 +231,11 @@ class EngineEnv:
 
         return load_settings(flags, {**self.environ, **(environ or {})}, self.cwd)
 
+    def llm_settings(self, fake: Any, environ: dict[str, str] | None = None, **flags: Any) -> Any:
+        """Settings that write briefs with the FakeOpenAI `fake` (its URL, key and model), plus `flags`."""
+        base = {"llm_base_url": fake.base_url, "llm_api_key": fake.api_key or "sk-none", "model": fake.models[0]}
+        return self.settings(environ, **{**base, **flags})
+
     def process_env(self, **extra: str) -> dict[str, str]:
         """os.environ (already cleaned) plus the cache dir and `extra`, for a subprocess run."""
         return {**os.environ, **self.environ, **extra}
@@ -249,3 +255,31 @@ def engine_env(
     monkeypatch.chdir(work)
     monkeypatch.setenv("JIRA_BRIEF_CACHE_DIR", str(cache))
     return EngineEnv(work, cache)
+
+
+@pytest.fixture
+def fake_llm() -> Any:
+    """A running FakeOpenAI on loopback, stopped after the test."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def run_pipeline() -> Callable[..., Any]:
+    """Brief `keys` in-process with the real pipeline against `server` (the demo Jira unless given;
+    None: the server the settings name). A run still going after `limit` seconds fails the test."""
+    import asyncio
+
+    from jira_brief.demo import build_server
+    from jira_brief.keys import FoundKey
+    from jira_brief.pipeline import brief_all
+
+    def run(keys: Sequence[str], settings: Any, *, server: Any = "demo", output: Any = None,
+            limit: float = 30.0) -> Any:  # fmt: skip
+        found = [FoundKey(key, "arg") for key in keys]
+        target = build_server() if isinstance(server, str) else server
+        return asyncio.run(asyncio.wait_for(brief_all(found, settings, server=target, output=output), limit))
+
+    return run

@@ -121,6 +121,9 @@ def _custom_fields(raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
     found = []
     for source in (raw, raw.get("fields") if isinstance(raw.get("fields"), dict) else {}):
         for field_id, value in source.items():
+            if isinstance(value, dict) and isinstance(value.get("field_id"), str):  # use_display_names
+                found.append((value["field_id"], field_id, value.get("value")))
+                continue
             if not field_id.startswith("customfield_"):
                 continue
             if isinstance(value, dict) and "value" in value and ("name" in value or len(value) == 1):
