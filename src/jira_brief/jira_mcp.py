@@ -283,6 +283,26 @@ def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) ->
 @asynccontextmanager
 async def open_reader(settings: Settings, server: Any = None) -> AsyncIterator[JiraReader]:
     """Connect once, list the tools, pick the get-issue tool; the session lives for the whole run."""
+    try:
+        async with _reader(settings, server) as reader:
+            yield reader
+    except BaseExceptionGroup as group:  # the MCP client's task group wraps what is raised inside it
+        ours = _our_error(group)
+        if ours is None:
+            raise
+        raise ours from None
+
+
+def _our_error(error: BaseException) -> JiraBriefError | None:
+    if isinstance(error, JiraBriefError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        return next((found for inner in error.exceptions if (found := _our_error(inner))), None)
+    return None
+
+
+@asynccontextmanager
+async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
     from mcp import Client
 
     label = server_label(settings) if server is None else "the embedded demo Jira"
@@ -296,9 +316,26 @@ async def open_reader(settings: Settings, server: Any = None) -> AsyncIterator[J
             raise
         except Exception as error:  # boundary: connection failures arrive as many exception types
             raise ServerError(describe_error(error, label, statuses[-1] if statuses else None)) from None
-        issue_tool = find_issue_tool(tools, settings)
+        issue_tool = await _with_cloud_id(client, find_issue_tool(tools, settings), tools, label)
         offered, refused = choose_tools(tools, issue_tool, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)
+
+
+async def _with_cloud_id(client: Any, issue_tool: IssueTool, tools: list[Any], label: str) -> IssueTool:
+    """Atlassian's remote server needs the site's cloudId: take it from getAccessibleAtlassianResources."""
+    schema = next(tool.input_schema or {} for tool in tools if tool.name == issue_tool.name)
+    if "cloudId" not in schema.get("required", []) or "cloudId" in issue_tool.extra:
+        return issue_tool
+    if not any(tool.name == "getAccessibleAtlassianResources" for tool in tools):
+        raise ServerError(f"{issue_tool.name} on {label} needs a cloudId and the server cannot list its sites")
+    result = await client.call_tool("getAccessibleAtlassianResources", {})
+    text = "".join(getattr(item, "text", "") for item in result.content)
+    try:
+        sites = json.loads(text)
+        cloud_id = sites[0]["id"]
+    except (ValueError, LookupError, TypeError):
+        raise ServerError(f"{label} listed no Atlassian site this account can read") from None
+    return dataclasses.replace(issue_tool, extra={**issue_tool.extra, "cloudId": cloud_id})
 
 
 async def _list_all_tools(client: Any) -> list[Any]:

@@ -90,9 +90,11 @@ class Run:
             async with open_reader(self.settings, self.server) as reader:
                 ready.set_result(reader)
                 await self.closing.wait()
-        except JiraBriefError as error:
+        except Exception as error:  # boundary: whatever ends the session, no ticket may wait forever
             if not ready.done():
-                ready.set_exception(error)
+                failure = error if isinstance(error, JiraBriefError) else JiraBriefError(
+                    f"the Jira MCP session failed: {type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+                ready.set_exception(failure)
 
     def get_llm(self) -> LLM:
         if self.llm is None:

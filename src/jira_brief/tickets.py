@@ -214,8 +214,9 @@ def _section(title: str, body: str) -> str:
 
 
 def render_ticket(ticket: Ticket, budget: int) -> str:
-    """The ticket as text for the model, at most `budget` characters: old comments go first,
-    then the description's tail; what was cut is said in the text."""
+    """The ticket as text for the model, at most `budget` characters: old comments go first (the
+    newest stays: it often holds the latest decision), then the description's tail; what was cut
+    is said in the text."""
     head = "\n".join(_header(ticket)) + _section("Acceptance criteria", ticket.acceptance)
     comments = list(ticket.comments)
     cut_notes: list[str] = []
@@ -229,7 +230,7 @@ def render_ticket(ticket: Ticket, budget: int) -> str:
         return body + (f"\n\n[{'; '.join(cut_notes)}]" if cut_notes else "")
 
     dropped = 0
-    while comments and len(assemble()) > budget:
+    while len(comments) > 1 and len(assemble()) > budget:
         comments.pop(0)
         dropped += 1
         cut_notes[:] = [f"{dropped} older comment(s) of {len(ticket.comments)} left out to fit the size budget"]
