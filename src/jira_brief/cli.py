@@ -182,9 +182,11 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
     """Brief the keys, print them in the chosen format, and return the exit code."""
     import asyncio
 
+    from jira_brief.jira_mcp import check_server_configured
     from jira_brief.pipeline import brief_all
     from jira_brief.render import TerminalOutput
 
+    check_server_configured(settings, server)
     output = None
     if fmt == "text":
         output = TerminalOutput(

@@ -34,6 +34,17 @@ STDIO_ENV_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https
                    "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "LANG", "LC_ALL", "TMPDIR")  # fmt: skip
 
 
+def _no_server() -> UsageError:
+    return UsageError("no Jira MCP server configured: set --mcp-url or --mcp-command "
+                      "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or try `jira-brief demo`")  # fmt: skip
+
+
+def check_server_configured(settings: Settings, server: Any = None) -> None:
+    """Fail before any work when no MCP server is configured: a usage error, exit code 2."""
+    if server is None and not (settings.mcp_url or settings.mcp_command):
+        raise _no_server()
+
+
 class ServerError(JiraBriefError):
     """The MCP server cannot be used at all (down, refused, no get-issue tool)."""
 
@@ -212,7 +223,8 @@ def stdio_environment(settings: Settings) -> dict[str, str]:
     """Only what a stdio Jira server needs: JIRA_* and network variables, plus --mcp-env.
     Our LLM and GitHub secrets are never passed. READ_ONLY_MODE is on unless --mcp-env says otherwise."""
     env = {name: value for name, value in os.environ.items()
-           if name.startswith(STDIO_ENV_PREFIXES) or name in STDIO_ENV_NAMES}  # fmt: skip
+           if (name.startswith(STDIO_ENV_PREFIXES) and not name.startswith("JIRA_BRIEF_"))
+           or name in STDIO_ENV_NAMES}  # fmt: skip
     env["READ_ONLY_MODE"] = "true"
     env.update({name: secret.reveal() for name, secret in settings.mcp_env})
     return env
@@ -260,8 +272,7 @@ async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, sta
         errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         params = StdioServerParameters(command=argv[0], args=argv[1:], env=stdio_environment(settings))
         return stdio_client(params, errlog=errlog)
-    raise UsageError("no Jira MCP server configured: set --mcp-url or --mcp-command "
-                     "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or try `jira-brief demo`")  # fmt: skip
+    raise _no_server()
 
 
 def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
