@@ -283,3 +283,33 @@ def run_pipeline() -> Callable[..., Any]:
         return asyncio.run(asyncio.wait_for(brief_all(found, settings, server=target, output=output), limit))
 
     return run
+
+
+class RecordingTerminal:
+    """jira-brief's real terminal sink (TerminalOutput) writing into lists instead of the terminal;
+    also notes the order in which tickets finish."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        from jira_brief.render import TerminalOutput
+
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.finished: list[str] = []
+        self.terminal = TerminalOutput(list(keys), self.out.append, self.err.append)
+
+    def text(self, key: str, chunk: str) -> None:
+        self.terminal.text(key, chunk)
+
+    def done(self, result: Any) -> None:
+        self.finished.append(result.key)
+        self.terminal.done(result)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self.out)
+
+
+@pytest.fixture
+def terminal() -> Callable[[Sequence[str]], RecordingTerminal]:
+    """A factory: terminal(keys) is an output for the pipeline that records what a user would see."""
+    return RecordingTerminal

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from jira_brief.demo import build_server, load_demo_tickets
-from jira_brief.render import TerminalOutput
 
 pytestmark = pytest.mark.usefixtures("engine_env")
 
@@ -26,19 +25,6 @@ NOT_STATED_FR = "Non précisé dans le ticket."
 
 def headings(template: str) -> list[str]:
     return [line[3:].strip() for line in template.splitlines() if line.startswith("## ")]
-
-
-class Screen:
-    """The real terminal sink, writing into lists instead of the terminal."""
-
-    def __init__(self, keys: list[str]) -> None:
-        self.out: list[str] = []
-        self.err: list[str] = []
-        self.sink = TerminalOutput(keys, self.out.append, self.err.append)
-
-    @property
-    def stdout(self) -> str:
-        return "".join(self.out)
 
 
 def messages_of(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -125,11 +111,23 @@ def test_the_model_may_read_the_tickets_parent_epic(engine_env: Any, fake_llm: A
     assert load_demo_tickets()[parent]["summary"] in answer
 
 
-def test_a_model_that_keeps_calling_tools_stops_at_max_steps(
+def test_allow_tool_lets_the_model_use_one_more_read_tool(
         engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+    server = build_server()
+    fake_llm.call_tool("jira_search", {"jql": "key = PAY-142"})
+    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, allow_tools="jira_search"), server=server)
+    assert result.ok and fake_llm.errors == []
+    assert tool_names(fake_llm.requests[0]) == ["jira_get_issue", "jira_search"]
+    assert ("jira_search", "key = PAY-142") in [(name, args.get("jql")) for name, args in server.calls]
+    answer = [m for m in messages_of(fake_llm.requests[1]) if m["role"] == "tool"][-1]["content"]
+    assert load_demo_tickets()["PAY-142"]["summary"] in answer
+
+
+def test_a_model_that_keeps_calling_tools_stops_at_max_steps(
+        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
     fake_llm.call_tool("jira_get_issue", {"issue_key": "PAY-142"}, times=10)
-    screen = Screen(["PAY-142"])
-    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm), output=screen.sink)
+    screen = terminal(["PAY-142"])
+    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm), output=screen)
     assert fake_llm.calls == 3  # the default --max-steps
     assert result.error and "3 steps" in result.error and "--max-steps" in result.error
     assert result.offline and result.brief and "hors ligne" in result.brief
@@ -142,11 +140,11 @@ def test_a_model_that_keeps_calling_tools_stops_at_max_steps(
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 def test_reasoning_never_reaches_the_printed_brief(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, stream: bool) -> None:  # fmt: skip
+        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, stream: bool) -> None:  # fmt: skip
     fake_llm.reply("<think>I should flatter the reporter.</think>## TICKET\nPAY-142 final answer",
                    reasoning="chain of thought about the card limits")  # fmt: skip
-    screen = Screen(["PAY-142"])
-    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, stream=stream), output=screen.sink)
+    screen = terminal(["PAY-142"])
+    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, stream=stream), output=screen)
     assert result.brief == "## TICKET\nPAY-142 final answer"
     assert "PAY-142 final answer" in screen.stdout
     for hidden in ("<think>", "flatter", "chain of thought"):
@@ -180,7 +178,7 @@ def test_custom_template_file(engine_env: Any, fake_llm: Any, run_pipeline: Any,
     system = messages_of(fake_llm.requests[0])[0]["content"]
     assert CUSTOM_TEMPLATE.strip() in system and FR_TEMPLATE.strip() not in system
     [offline] = run_pipeline(["WEB-91"], engine_env.settings(template=str(template), llm="none", language="en"))
-    assert re.findall(r"^## (.+)$", offline.brief, re.M) == headings(CUSTOM_TEMPLATE)
+    assert re.findall(r"^## (.+)$", offline.brief, re.MULTILINE) == headings(CUSTOM_TEMPLATE)
 
 
 def test_a_template_without_headings_is_a_usage_error(engine_env: Any, tmp_path: Path) -> None:
@@ -204,7 +202,7 @@ def words(text: str) -> set[str]:
 
 
 def offline_headings(brief: str) -> list[str]:
-    return re.findall(r"^## (.+)$", brief, re.M)
+    return re.findall(r"^## (.+)$", brief, re.MULTILINE)
 
 
 @pytest.mark.parametrize("key", ["PAY-142", "PAY-150", "WEB-88", "WEB-91"])
@@ -227,11 +225,9 @@ def test_offline_brief_has_the_headings_and_invents_nothing(
         assert not invented, f"{key}: {invented} in {line!r} is not in the ticket"
 
 
-@pytest.mark.xfail(strict=True, reason="briefs.offline_sections copies the description's own '## ' headings into "
-                   "the brief, so PAY-142's offline brief has sections the template does not have")  # fmt: skip
 @pytest.mark.parametrize("key", ["PAY-142", "WEB-88"])
 def test_offline_brief_has_only_the_templates_headings(engine_env: Any, run_pipeline: Any, key: str) -> None:
-    assert re.search(r"^## ", load_demo_tickets()[key]["description"], re.M)  # the description has its own
+    assert re.search(r"^## ", load_demo_tickets()[key]["description"], re.MULTILINE)  # the description has its own
     [result] = run_pipeline([key], engine_env.settings(llm="none"))
     assert offline_headings(result.brief) == headings(FR_TEMPLATE)
 
@@ -240,7 +236,7 @@ def test_offline_brief_says_when_the_ticket_is_silent(engine_env: Any, run_pipel
     raw = load_demo_tickets()["WEB-91"]
     assert "description" not in raw and not any(k.startswith("customfield_") for k in raw)
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none"))
-    sections = dict(re.findall(r"^## (.+)\n((?:(?!## ).*\n?)*)", result.brief, re.M))
+    sections = dict(re.findall(r"^## (.+)\n((?:(?!## ).*\n?)*)", result.brief, re.MULTILINE))
     acceptance = headings(FR_TEMPLATE)[3]
     assert sections[acceptance].strip() == NOT_STATED_FR
     assert sum(body.strip() == NOT_STATED_FR for body in sections.values()) >= 3
@@ -249,6 +245,6 @@ def test_offline_brief_says_when_the_ticket_is_silent(engine_env: Any, run_pipel
 
 def test_offline_brief_in_english(engine_env: Any, run_pipeline: Any) -> None:
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none", language="en"))
-    assert re.findall(r"^## (.+)$", result.brief, re.M) == headings(EN_TEMPLATE)
+    assert re.findall(r"^## (.+)$", result.brief, re.MULTILINE) == headings(EN_TEMPLATE)
     assert "Not stated in the ticket." in result.brief and "Offline" in result.brief.splitlines()[0]
     assert NOT_STATED_FR not in result.brief

@@ -13,6 +13,8 @@ import pytest
 from jira_brief.demo import load_demo_tickets
 from jira_brief.tickets import Comment, Ticket, browse_url, normalize, render_ticket
 
+pytestmark = pytest.mark.usefixtures("engine_env")
+
 SAMPLE = Path(__file__).parent / "integration" / "atlassian_issue_sample.json"
 JIRA = "https://jira.example.com"
 DEFAULT_BUDGET = 12_000

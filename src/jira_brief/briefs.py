@@ -152,22 +152,27 @@ class LLM:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise LLMError(f"the model did not answer within --timeout {self.settings.timeout:g} s")
+                break
             try:
                 return await self._call(messages, tools, final=final, timeout=remaining, usage=usage, sink=sink)
             except openai.APIStatusError as error:
                 if error.code == "insufficient_quota" or error.status_code not in (408, 409, 429, 500, 502, 503, 504):
                     raise LLMError(self.explain(error)) from None
-                wait = _retry_after(error.response.headers) or min(8.0, 2.0 ** (attempt - 1))
-            except (openai.APITimeoutError, openai.APIConnectionError) as error:
-                if isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError):
-                    if _tls_failure(error) or attempt == MAX_ATTEMPTS:
-                        raise LLMError(self.explain(error)) from None
-                wait = min(8.0, 2.0 ** (attempt - 1))
+                wait, timed_out = _retry_after(error.response.headers) or min(8.0, 2.0 ** (attempt - 1)), False
+            except openai.APITimeoutError:
+                wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), True
+            except openai.APIConnectionError as error:
+                if _tls_failure(error) or attempt == MAX_ATTEMPTS:
+                    raise LLMError(self.explain(error)) from None
+                wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), False
+            if timed_out and time.monotonic() + wait >= deadline:
+                break
             if attempt == MAX_ATTEMPTS or time.monotonic() + wait >= deadline:
-                raise LLMError(f"the model is unavailable (still failing after {attempt} attempt(s)); try again later")
+                raise LLMError(f"the model is unavailable (still failing after {attempt} attempt(s), "
+                               f"next wait {wait:g} s past --timeout); try again later")  # fmt: skip
             await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+        raise LLMError(f"the model did not answer within --timeout {self.settings.timeout:g} s; "
+                       "raise --timeout or try again later")  # fmt: skip
 
     async def _call(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, final: bool,
                     timeout: float, usage: Usage, sink: TextSink | None) -> Reply:  # fmt: skip
@@ -264,13 +269,16 @@ async def _read_stream(stream: Any, usage: Usage, sink: TextSink) -> Reply:
 
 def conversation(ticket: Ticket, template: Template, settings: Settings, issue_tool: Any) -> list[dict[str, Any]]:
     """The messages the model sees: the get-issue call is already made, by us, with its result."""
+    from jira_brief.jira_mcp import openai_name
+
     call_id = f"call_get_{ticket.key.replace('-', '_')}"
     arguments = json.dumps({issue_tool.key_arg: ticket.key})
+    name = openai_name(issue_tool.name)
     return [
         {"role": "system", "content": f"{template.text.strip()}\n\n{SAFETY_RULES}"},
         {"role": "user", "content": USER_REQUEST.get(template.language, USER_REQUEST["en"]).format(key=ticket.key)},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": issue_tool.name, "arguments": arguments}}]},
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}]},
         {"role": "tool", "tool_call_id": call_id, "content": render_ticket(ticket, settings.ticket_budget)},
     ]  # fmt: skip
 
@@ -278,9 +286,10 @@ def conversation(ticket: Ticket, template: Template, settings: Settings, issue_t
 async def write_brief(llm: LLM, reader: Any, ticket: Ticket, template: Template, *, allowed_keys: Iterable[str],
                       usage: Usage, sink: TextSink | None) -> str:  # fmt: skip
     """Ask the model for the brief; it may call offered read-only tools for up to max_steps calls."""
-    from jira_brief.jira_mcp import openai_tool
+    from jira_brief.jira_mcp import openai_name, openai_tool
 
     settings = llm.settings
+    mcp_names = {openai_name(name): name for name in reader.offered}
     deadline = time.monotonic() + settings.timeout
     messages = conversation(ticket, template, settings, reader.issue_tool)
     tools = [openai_tool(tool, reader.issue_tool) for tool in reader.offered.values()]
@@ -295,13 +304,14 @@ async def write_brief(llm: LLM, reader: Any, ticket: Ticket, template: Template,
             return brief
         messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": reply.tool_calls})
         for call in reply.tool_calls:
+            name = mcp_names.get(call["function"]["name"], call["function"]["name"])
             messages.append({"role": "tool", "tool_call_id": call["id"],
-                             "content": await _run_tool_call(reader, call, allowed)})  # fmt: skip
+                             "content": await _run_tool_call(reader, name, call, allowed)})  # fmt: skip
     raise LLMError(f"the model kept calling tools for {settings.max_steps} steps without writing the brief "
                    f"(raise --max-steps)")  # fmt: skip
 
 
-async def _run_tool_call(reader: Any, call: dict[str, Any], allowed: set[str]) -> str:
+async def _run_tool_call(reader: Any, name: str, call: dict[str, Any], allowed: set[str]) -> str:
     from jira_brief.errors import TicketError
 
     try:
@@ -311,9 +321,14 @@ async def _run_tool_call(reader: Any, call: dict[str, Any], allowed: set[str]) -
     if not isinstance(arguments, dict):
         return "Error: the tool arguments must be a JSON object."
     try:
-        return await reader.call_for_model(call["function"]["name"], arguments, allowed)
+        return await reader.call_for_model(name, arguments, allowed)
     except TicketError as error:
         return f"Error: {error}"
+
+
+def _demote_headings(text: str) -> str:
+    """Headings of a description as bold lines, so they cannot pose as sections of the brief."""
+    return re.sub(r"^(?:#{1,6}|h[1-6]\.)\s+(.*)$", r"**\1**", text, flags=re.M)
 
 
 def _bullets(items: Iterable[str]) -> str:
@@ -344,7 +359,7 @@ def offline_sections(ticket: Ticket, language: str) -> list[str]:
     context = _bullets([f"Epic/parent: {ticket.parent}" if ticket.parent else "", *ticket.links,
                         f"Components: {', '.join(ticket.components)}" if ticket.components else "",
                         f"Labels: {', '.join(ticket.labels)}" if ticket.labels else ""])  # fmt: skip
-    description = ticket.description[:1200] + (" […]" if len(ticket.description) > 1200 else "")
+    description = _demote_headings(ticket.description[:1200] + (" […]" if len(ticket.description) > 1200 else ""))
     attention = _bullets([f"{c.author}: {c.body[:300]}" for c in ticket.comments[-3:]]
                          + [f"Fix versions: {', '.join(ticket.fix_versions)}" if ticket.fix_versions else ""])  # fmt: skip
     return [
@@ -353,7 +368,7 @@ def offline_sections(ticket: Ticket, language: str) -> list[str]:
         ticket.title,
         ticket.acceptance,
         _bullets(ticket.subtasks),
-        description_section(ticket.description, RULES_HEADING),
+        _demote_headings(description_section(ticket.description, RULES_HEADING)),
         attention,
     ]
 

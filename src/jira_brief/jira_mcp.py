@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from typing import Any
 
 from jira_brief.errors import JiraBriefError, TicketError, UsageError
@@ -197,7 +198,7 @@ def _tool_error(text: str) -> str:
     return line
 
 
-def describe_error(error: BaseException, where: str, http_status: int | None = None) -> str:
+def describe_error(error: BaseException, where: str, http_status: int | None = None, proxy: str | None = None) -> str:
     """One line for an MCP connection or call failure, with what to do."""
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
@@ -211,6 +212,9 @@ def describe_error(error: BaseException, where: str, http_status: int | None = N
     if status in (401, 403) or re.search(r"\b(401|403)\b|unauthori[sz]ed", text, re.I):
         return f"{where} refused the credentials ({status or 'unauthorized'}); check --mcp-header / the Jira token"
     if "ConnectError" in name or "connection refused" in text.lower() or "All connection attempts" in text:
+        if proxy:
+            return (f"cannot reach the Jira MCP server at {where} through the proxy {proxy}; "
+                    "check the proxy (--proxy / HTTPS_PROXY, NO_PROXY) and --mcp-url")  # fmt: skip
         return f"cannot reach the Jira MCP server at {where}; check that it runs and --mcp-url is right"
     if "Timeout" in name or "timed out" in text.lower():
         return f"the Jira MCP server at {where} timed out; it may be overloaded, try again or raise --timeout"
@@ -228,6 +232,21 @@ def stdio_environment(settings: Settings) -> dict[str, str]:
     env["READ_ONLY_MODE"] = "true"
     env.update({name: secret.reveal() for name, secret in settings.mcp_env})
     return env
+
+
+def proxy_for(settings: Settings) -> str | None:
+    """The proxy the MCP URL goes through, password masked, or None."""
+    if not settings.mcp_url:
+        return None
+    if settings.proxy:
+        return mask_url(settings.proxy.reveal())
+    import urllib.request
+
+    host = urlsplit(settings.mcp_url).hostname or ""
+    if urllib.request.proxy_bypass_environment(host):
+        return None
+    found = urllib.request.getproxies_environment().get(urlsplit(settings.mcp_url).scheme)
+    return mask_url(found) if found else None
 
 
 def server_label(settings: Settings) -> str:
@@ -326,7 +345,8 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
         except JiraBriefError:
             raise
         except Exception as error:  # boundary: connection failures arrive as many exception types
-            raise ServerError(describe_error(error, label, statuses[-1] if statuses else None)) from None
+            status = statuses[-1] if statuses else None
+            raise ServerError(describe_error(error, label, status, proxy_for(settings))) from None
         issue_tool = await _with_cloud_id(client, find_issue_tool(tools, settings), tools, label)
         offered, refused = choose_tools(tools, issue_tool, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)
@@ -360,6 +380,11 @@ async def _list_all_tools(client: Any) -> list[Any]:
     return tools
 
 
+def openai_name(name: str) -> str:
+    """A tool name as OpenAI-compatible APIs accept it (letters, digits, _ and -, 64 at most)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
+
+
 def openai_tool(tool: Any, issue_tool: IssueTool) -> dict[str, Any]:
     """The OpenAI function schema of an offered tool; the get-issue tool shows only its key argument."""
     if tool.name == issue_tool.name:
@@ -372,4 +397,5 @@ def openai_tool(tool: Any, issue_tool: IssueTool) -> dict[str, Any]:
     else:
         parameters = tool.input_schema or {"type": "object", "properties": {}}
         description = (tool.description or "")[:500]
-    return {"type": "function", "function": {"name": tool.name, "description": description, "parameters": parameters}}
+    function = {"name": openai_name(tool.name), "description": description, "parameters": parameters}
+    return {"type": "function", "function": function}

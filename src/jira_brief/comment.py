@@ -1,0 +1,249 @@
+"""The sticky pull-request comment: one section per ticket with its fingerprint, sanitized, under GitHub's limit.
+
+Everything that comes from Jira or the model is data. Before it is published it is neutralized so it
+cannot ping people (@user, @org/team), cross-reference issues (#12, owner/repo#12, GH-12), inject
+HTML or images, link anywhere but the Jira host, or forge this module's own hidden markers. The
+neutralizing inserts a zero-width joiner (ZWJ) where a character would start syntax: invisible when
+read, and it works the same in prose and in code, so no Markdown parsing has to be exactly right.
+
+Pure: no I/O and no heavy imports, so it is cheap to import and easy to test.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from jira_brief.pipeline import BriefResult
+
+MARKER = "<!-- jira-brief -->"
+# GitHub refuses comment bodies over 65,536 characters; keep a margin below it.
+COMMENT_LIMIT = 65_000
+# GitHub drops a step summary over 1 MiB (it counts bytes).
+SUMMARY_LIMIT = 1_000_000
+ZWJ = "\u200d"
+
+_KEY = r"[A-Z][A-Z0-9_]+-[1-9][0-9]*"
+_SECTION = re.compile(
+    rf"<!-- jira-brief:section key=({_KEY})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n.*?\n<!-- /jira-brief:section -->",
+    re.DOTALL,
+)
+_BRIEF = re.compile(r"<!-- jira-brief:brief -->\n(.*?)\n<!-- /jira-brief:brief -->", re.DOTALL)
+
+# Where a ZWJ goes so the character starts no syntax: raw HTML, comments and autolinks (<tag, </,
+# <!, <?), entities that could spell "@" or "#" (&#64;), link and image ends ("](", "][", "]:" of
+# reference definitions), mentions, issue references, and URL autolinks.
+_NEUTRALIZE = re.compile(
+    r"(?<=<)(?=[A-Za-z/!?])"
+    r"|(?<=&)(?=[#A-Za-z])"
+    r"|(?<=\])(?=[(\[:])"
+    r"|(?<=@)(?<![A-Za-z0-9]@)(?=[A-Za-z0-9])"
+    r"|(?<=#)(?=[0-9])"
+    r"|(?<=\bGH)(?=-[0-9])"
+    r"|(?<=\bhttp)(?=s?://)"
+    r"|(?<=www)(?<![A-Za-z0-9]www)(?=\.)",
+    re.IGNORECASE,
+)
+# Things that stay live when they point at the Jira host: Markdown links (images never do) and bare URLs.
+_LINKISH = re.compile(
+    r"(?P<image>!?)\[(?P<text>[^\[\]\n]*)\]\((?P<target>https?://[^\s()<>`|\[\]]+)\)"
+    r"|(?P<url>https?://[^\s()<>`|\[\]]+)"
+)
+_FENCE_OPEN = re.compile(r"(`{3,})[^`]*|(~{3,}).*")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ticket's part of the comment: its rendered text, the fingerprint it was made from, its brief."""
+
+    key: str
+    text: str
+    fingerprint: str | None = None
+    brief: str | None = None
+
+
+def neutralize(text: str) -> str:
+    """`text` with a ZWJ wherever a character would start a mention, reference, link or HTML."""
+    return _NEUTRALIZE.sub(ZWJ, text)
+
+
+def _allowed(url: str, hosts: Collection[str]) -> bool:
+    return (urlsplit(url).hostname or "").lower() in hosts
+
+
+def _kept(match: re.Match[str], hosts: Collection[str]) -> bool:
+    """Whether a link or URL stays live: it points at the Jira host and is not an image (images load anything)."""
+    if match["url"]:
+        return _allowed(match["url"], hosts)
+    return not match["image"] and _allowed(match["target"], hosts)
+
+
+def _prose_line(line: str, hosts: Collection[str]) -> str:
+    """One Markdown line outside code: links and URLs to the Jira host stay, everything else is neutralized.
+
+    Other links become their text and address, images their text; the result is neutralized as a whole
+    (so "@" just before a kept URL is still caught), skipping only the inside of what is kept."""
+    pieces: list[str] = []
+    kept: list[tuple[int, int]] = []
+    position = 0
+    for match in _LINKISH.finditer(line):
+        pieces.append(line[position : match.start()])
+        position = match.end()
+        start = sum(map(len, pieces))
+        if match["url"]:
+            pieces.append(match["url"])
+            if _kept(match, hosts):
+                kept.append((start, start + len(match["url"])))
+        elif _kept(match, hosts):
+            pieces.append(match[0])
+            kept.append((start + len(match["text"]) + 1, start + len(match[0])))
+        else:
+            pieces.append(match["text"] if match["image"] else f"{match['text']} ({match['target']})")
+    pieces.append(line[position:])
+    text = "".join(pieces)
+    return _NEUTRALIZE.sub(lambda spot: "" if any(a < spot.start() < b for a, b in kept) else ZWJ, text)
+
+
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` closes a code block opened by `fence` (CommonMark: same character, as long, ≤3 spaces)."""
+    return re.fullmatch(rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*", line) is not None
+
+
+def sanitize(text: str, hosts: Collection[str] = ()) -> str:
+    """Untrusted Markdown made safe to publish; `hosts` are the Jira hosts whose links stay clickable.
+
+    Code blocks opened at the start of a line are kept as code (neutralized the same way, which is
+    invisible there) and closed if the text leaves one open, so it cannot swallow what follows."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    for line in lines:
+        if fence is not None:
+            fence = None if _closes(line, fence) else fence
+            out.append(neutralize(line))
+            continue
+        opening = _FENCE_OPEN.fullmatch(line)
+        fence = (opening[1] or opening[2]) if opening else None
+        out.append(neutralize(line) if fence else _prose_line(line, hosts))
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def one_line(text: str) -> str:
+    """A short untrusted value (title, status, name, error) as one neutralized line of plain text."""
+    flat = " ".join(text.split())
+    return neutralize(re.sub(r"([\\`*_~|])", r"\\\1", flat))
+
+
+def jira_hosts(results: Sequence[BriefResult]) -> frozenset[str]:
+    """The hosts of the tickets' own URLs: the only places links in a brief may point to."""
+    urls = (result.ticket.url for result in results if result.ticket and result.ticket.url)
+    return frozenset(host.lower() for host in (urlsplit(url).hostname for url in urls) if host)
+
+
+def _summary_line(result: BriefResult) -> str:
+    """The always-visible line of a section: the key linked to Jira, and the title."""
+    ticket = result.ticket
+    key = f"<b>{result.key}</b>"
+    if ticket and ticket.url and ticket.url.startswith(("https://", "http://")):
+        key = f'<a href="{html.escape(ticket.url, quote=True)}">{key}</a>'
+    title = html.escape(neutralize(" ".join(ticket.title.split()))) if ticket and ticket.title else ""
+    state = " ⚠️" if result.error else ""
+    return f"<summary>{key}{' — ' + title if title else ''}{state}</summary>"
+
+
+def _facts(result: BriefResult) -> str:
+    ticket = result.ticket
+    if ticket is None:
+        return ""
+    facts = [fact for fact in (ticket.type, ticket.status, ticket.priority, ticket.assignee) if fact]
+    return " · ".join(one_line(fact) for fact in facts)
+
+
+def render_section(result: BriefResult, hosts: Collection[str]) -> Section:
+    """A ticket's collapsible section; only a clean brief carries a fingerprint, so failures are retried."""
+    brief = sanitize(result.brief, hosts) if result.brief else None
+    parts = [f"<details>\n{_summary_line(result)}"]
+    if _facts(result):
+        parts.append(f"<sub>{_facts(result)}</sub>")
+    if result.error:
+        parts.append(f"> **Could not be briefed:** {one_line(result.error)}")
+    if brief:
+        parts.append(f"<!-- jira-brief:brief -->\n{brief}\n<!-- /jira-brief:brief -->")
+    parts.append("</details>")
+    fingerprint = result.fingerprint if result.error is None and brief else None
+    opening = f"<!-- jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")
+    text = f"{opening} -->\n" + "\n\n".join(parts) + "\n<!-- /jira-brief:section -->"
+    return Section(result.key, text, fingerprint, brief)
+
+
+def parse_sections(body: str) -> dict[str, Section]:
+    """The sections of a comment this tool wrote, by key, with their fingerprints and briefs."""
+    sections = {}
+    for match in _SECTION.finditer(body):
+        brief = _BRIEF.search(match[0])
+        sections[match[1]] = Section(match[1], match[0], match[2], brief[1] if brief else None)
+    return sections
+
+
+def known_fingerprints(sections: dict[str, Section]) -> dict[str, str]:
+    """key -> fingerprint of each section that can be reused as it is."""
+    return {key: section.fingerprint for key, section in sections.items() if section.fingerprint}
+
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered comment or summary, and the keys whose sections did not fit."""
+
+    text: str
+    cut: tuple[str, ...] = ()
+
+
+def _assemble(head: str, sections: Sequence[Section], notes: Sequence[str], cut: Sequence[str]) -> str:
+    blocks = [head, *(section.text for section in sections)]
+    if cut:
+        blocks.append(
+            f"> ✂️ {len(cut)} ticket(s) left out to stay under GitHub's size limit: {', '.join(cut)}. "
+            "The job summary of the workflow run lists them."
+        )
+    blocks.extend(notes)
+    blocks.append("<sub>Written by jira-brief from the Jira tickets this pull request names; "
+                  "a ticket is briefed again only when it changes.</sub>")  # fmt: skip
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_document(
+    sections: Sequence[Section],
+    *,
+    heading: str,
+    notes: Sequence[str] = (),
+    marker: bool = True,
+    limit: int = COMMENT_LIMIT,
+    size: Callable[[str], int] = len,
+) -> Document:
+    """Header, sections and notes; whole sections are cut last-first until it fits `limit` (as `size` counts)."""
+    head = (MARKER + "\n" if marker else "") + heading
+    kept = list(sections)
+    cut: list[str] = []
+    text = _assemble(head, kept, notes, cut)
+    while kept and size(text) > limit:
+        cut.insert(0, kept.pop().key)
+        text = _assemble(head, kept, notes, cut)
+    return Document(text, tuple(cut))
+
+
+def heading_for(results: Sequence[BriefResult]) -> str:
+    """The short header: how many tickets, and how many failed."""
+    failed = sum(1 for result in results if result.error)
+    count = f"{len(results)} ticket{'s' if len(results) != 1 else ''}"
+    return f"### Jira brief\n{count}" + (f" · {failed} could not be briefed" if failed else "")
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))

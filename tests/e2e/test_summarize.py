@@ -1,0 +1,159 @@
+"""Whole runs of the installed `jira-brief` command, as a user types them.
+
+Jira is the demo MCP server served on loopback (streamable HTTP or SSE) or started as a stdio
+command; the model is FakeOpenAI on loopback. Every server is stopped by its test."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_brief.demo import build_server, load_demo_tickets
+from tests.conftest import assert_one_line_error
+from tests.fakes.mcp_http import ServedMCP, free_port
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.usefixtures("engine_env")
+
+JSON_FIELDS = {"key", "url", "title", "status", "brief", "error", "cached", "source"}
+
+
+def llm_env(fake: FakeOpenAI) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": fake.api_key or "", "JIRA_BRIEF_MODEL": fake.models[0]}
+
+
+def jira_brief(run_process: Any, engine_env: Any, *args: str, **env: str) -> Any:
+    """Run the installed console script in the test's work dir with a clean environment plus `env`."""
+    return run_process(*args, cwd=engine_env.cwd, env=engine_env.process_env(**env), script=True)
+
+
+def test_summarize_over_streamable_http_streams_the_brief(run_process: Any, engine_env: Any) -> None:
+    server = build_server()
+    with FakeOpenAI() as fake, ServedMCP(server) as served:
+        done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "--mcp-url", served.url, **llm_env(fake))
+        requests = list(fake.requests)
+    assert done.returncode == 0, done.stderr
+    assert "PAY-142" in done.stdout and "Brief for PAY-142." in done.stdout
+    assert "Traceback" not in done.stderr and done.stderr.strip() == ""
+    assert len(requests) == 1 and requests[0]["stream"] is True
+    assert [name for name, _ in server.calls] == ["jira_get_issue"]
+
+
+def test_summarize_over_sse_as_json(run_process: Any, engine_env: Any) -> None:
+    server = build_server()
+    raw = load_demo_tickets()["WEB-88"]
+    with FakeOpenAI() as fake, ServedMCP(server, transport="sse") as served:
+        assert served.url.endswith("/sse")  # --mcp-transport auto picks SSE from the URL
+        done = jira_brief(run_process, engine_env, "summarize", "WEB-88", "--mcp-url", served.url,
+                          "--format", "json", **llm_env(fake))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [item] = json.loads(done.stdout)
+    assert set(item) == JSON_FIELDS
+    assert item["key"] == "WEB-88" and item["title"] == raw["summary"] and item["status"] == raw["status"]["name"]
+    assert item["url"] == raw["url"].split("/rest/")[0] + "/browse/WEB-88"
+    assert item["brief"].startswith("Brief for WEB-88.")
+    assert item["error"] is None and item["cached"] is False and item["source"] == "arg"
+    assert [arguments["issue_key"] for _, arguments in server.calls] == ["WEB-88"]
+
+
+STDIO_SERVER = """\
+import json, os, sys
+from pathlib import Path
+
+Path(sys.argv[1]).write_text(json.dumps(dict(os.environ)), encoding="utf-8")
+from jira_brief.demo import build_server
+
+build_server().run()
+"""
+
+
+def stdio_command(tmp_path: Path) -> tuple[str, Path]:
+    script = tmp_path / "stdio_server.py"
+    script.write_text(STDIO_SERVER, encoding="utf-8")
+    seen = tmp_path / "server-environ.json"
+    return " ".join(shlex.quote(part) for part in (sys.executable, str(script), str(seen))), seen
+
+
+def test_summarize_over_stdio_keeps_our_secrets_from_the_server(
+        run_process: Any, engine_env: Any, tmp_path: Path) -> None:  # fmt: skip
+    command, seen = stdio_command(tmp_path)
+    llm_key = "sk-e2e-stdio-secret"
+    secrets = {
+        "OPENAI_API_KEY": "sk-e2e-overridden-key",  # set, but JIRA_BRIEF_LLM_API_KEY wins
+        "JIRA_BRIEF_LLM_API_KEY": llm_key,
+        "GITHUB_TOKEN": "ghp_e2eStdioToken1234",
+        "JIRA_BRIEF_MCP_HEADERS": "Authorization: Bearer e2e-header-token",
+    }
+    with FakeOpenAI(api_key=llm_key) as fake:
+        done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "WEB-91", "--mcp-command", command,
+                          "--mcp-env", "JIRA_URL=https://jira.example.com", "--format", "json",
+                          **{**llm_env(fake), **secrets})  # fmt: skip
+        assert fake.calls == 2 and fake.requests[0]["_headers"]["authorization"] == f"Bearer {llm_key}"
+    assert done.returncode == 0, done.stderr
+    assert [item["error"] for item in json.loads(done.stdout)] == [None, None]
+    environ = json.loads(seen.read_text(encoding="utf-8"))
+    assert not {"OPENAI_API_KEY", "GITHUB_TOKEN", "JIRA_BRIEF_LLM_API_KEY", "JIRA_BRIEF_MCP_HEADERS"} & set(environ)
+    leaked = [name for name, value in environ.items() for secret in secrets.values() if secret in value]
+    assert leaked == []
+    assert environ["JIRA_URL"] == "https://jira.example.com"  # what --mcp-env gives does arrive
+    assert environ.get("READ_ONLY_MODE") == "true"
+
+
+def test_demo_with_no_configuration_gives_offline_briefs(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "demo")
+    assert done.returncode == 0, done.stderr
+    assert "offline" in done.stderr and "Traceback" not in done.stderr
+    for key in ("PAY-142", "WEB-88", "WEB-91"):
+        assert f"\n{key}\n" in done.stdout
+    assert done.stdout.count("_Résumé hors ligne") == 3
+    assert load_demo_tickets()["PAY-142"]["summary"] in done.stdout
+
+
+def test_doctor_demo_lists_offered_and_refused_tools(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "doctor", "--demo")
+    assert done.returncode == 0, done.stdout + done.stderr
+    offered = next(line for line in done.stdout.splitlines() if "offered to the model" in line)
+    assert offered.endswith("offered to the model: jira_get_issue")  # and nothing else
+    for write_tool in ("jira_add_comment", "jira_update_issue", "jira_delete_issue", "jira_transition_issue"):
+        assert any(line.strip().startswith(f"{write_tool}:") for line in done.stdout.splitlines()), write_tool
+    assert "0 problem(s)" in done.stdout
+
+
+def test_doctor_with_an_unreachable_mcp_server_says_how_to_fix_it(run_process: Any, engine_env: Any) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    done = jira_brief(run_process, engine_env, "doctor", "--mcp-url", url)
+    assert done.returncode == 1
+    [failure] = [line for line in done.stdout.splitlines() if line.startswith("FAIL MCP")]
+    assert url in failure and "--mcp-url" in failure and "cannot reach" in failure
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_reports_an_unknown_allow_tool(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "doctor", "--demo", "--allow-tool", "jira_serch")
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1
+    assert any(line.startswith("FAIL MCP") and "jira_serch" in line for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize("args, env, needle", [
+    (["summarize", "PAY-142", "--concurrency", "0"], {}, "concurrency"),
+    (["summarize", "PAY-142"], {"JIRA_BRIEF_TIMEOUT": "soon"}, "JIRA_BRIEF_TIMEOUT"),
+    (["summarize", "PAY-142"], {"JIRA_BRIEF_MODLE": "gpt"}, "JIRA_BRIEF_MODLE"),
+], ids=["flag", "env-value", "env-name"])  # fmt: skip
+def test_configuration_errors_exit_2_with_one_line(
+        run_process: Any, engine_env: Any, args: list[str], env: dict[str, str], needle: str) -> None:  # fmt: skip
+    done = jira_brief(run_process, engine_env, *args, **env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert_one_line_error(done.stderr, needle, "error")
+
+
+def test_no_mcp_server_configured_is_a_configuration_error(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "--llm", "none")
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "--mcp-url", "error")

@@ -1,0 +1,152 @@
+"""The Jira MCP server misbehaves: down, refusing credentials, slow, missing tickets, non-JSON
+answers, a stdio server that dies mid-run. Each gives clear per-ticket lines; none hangs the run
+or prints a traceback; tickets that can still be read are still briefed."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from jira_brief.demo import build_server, load_demo_tickets
+from tests.fakes.mcp_http import ServedMCP, free_port
+
+pytestmark = pytest.mark.usefixtures("engine_env")
+
+KEYS = ["PAY-142", "WEB-88"]
+
+
+def no_traceback(screen: Any) -> None:
+    assert "Traceback" not in screen.stdout + "".join(screen.err)
+
+
+def test_server_down(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there: connection refused
+    screen = terminal(KEYS)
+    start = time.monotonic()
+    results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=url, timeout=10), server=None,
+                           output=screen)  # fmt: skip
+    assert time.monotonic() - start < 8
+    assert all(not r.ok and r.brief is None for r in results)
+    assert all("cannot reach" in r.error and url in r.error and "--mcp-url" in r.error for r in results)
+    assert len(screen.err) == len(KEYS)
+    assert fake_llm.calls == 0
+    no_traceback(screen)
+
+
+def test_server_refusing_our_credentials(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:
+    server = build_server()
+    screen = terminal(KEYS)
+    with ServedMCP(server, require_token="jira-pat-7e1d") as served:
+        results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None,
+                               output=screen)  # fmt: skip
+        assert all(not r.ok for r in results)
+        assert all("credentials" in r.error and "401" in r.error for r in results)
+        assert server.calls == [] and fake_llm.calls == 0
+        no_traceback(screen)
+        # The same run with the token in --mcp-header works: the failure was only the credentials.
+        settings = engine_env.llm_settings(fake_llm, mcp_url=served.url,
+                                           mcp_headers=("Authorization: Bearer jira-pat-7e1d",))  # fmt: skip
+        fixed = run_pipeline(KEYS, settings, server=None)
+    assert all(r.ok for r in fixed) and [a["issue_key"] for _, a in server.calls] == KEYS
+
+
+def test_a_slow_server_still_works_within_the_timeout(engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:
+    with ServedMCP(build_server(), delay=0.3) as served:
+        start = time.monotonic()
+        results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=served.url, timeout=15), server=None)
+        seconds = time.monotonic() - start
+    assert seconds >= 0.3 * 3  # initialize, list tools, get issue: each request was slowed
+    assert all(r.ok and r.brief.startswith(f"Brief for {r.key}") for r in results)
+
+
+def test_a_missing_ticket_is_one_not_found_line(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:
+    keys = ["PAY-142", "PAY-404", "WEB-88"]
+    screen = terminal(keys)
+    with ServedMCP(build_server()) as served:
+        results = run_pipeline(keys, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None,
+                               output=screen)  # fmt: skip
+    assert [r.ok for r in results] == [True, False, True]
+    assert len(screen.err) == 1
+    line = screen.err[0]
+    assert "PAY-404" in line and "not found" in line and "\n" not in line.strip()
+    assert "Brief for PAY-142" in screen.stdout and "Brief for WEB-88" in screen.stdout
+    no_traceback(screen)
+
+
+def plain_text_server() -> MCPServer:
+    """A get-issue tool that answers prose instead of JSON, as some home-made servers do."""
+    server = MCPServer("prose", log_level="WARNING")
+    tickets = load_demo_tickets()
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def jira_get_issue(issue_key: str) -> str:
+        ticket = tickets[issue_key]
+        return f"Issue {issue_key}: {ticket['summary']}\nStatus: {ticket['status']['name']}"
+
+    return server
+
+
+def test_a_result_that_is_not_json(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:
+    screen = terminal(KEYS)
+    results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm), server=plain_text_server(), output=screen)
+    assert all(not r.ok and r.brief is None for r in results)
+    for result, line in zip(results, screen.err, strict=True):
+        assert result.key in line and "did not return JSON" in line and f"Issue {result.key}:" in line
+    assert fake_llm.calls == 0
+    no_traceback(screen)
+
+
+CRASHING_SERVER = """\
+import json, os
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from jira_brief.demo import load_demo_tickets
+
+tickets = load_demo_tickets()
+server = MCPServer("crashing", log_level="WARNING")
+calls = []
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def jira_get_issue(issue_key: str) -> str:
+    calls.append(issue_key)
+    if len(calls) == 2:
+        os._exit(3)  # dies on its second call, mid-run
+    return json.dumps(tickets[issue_key])
+
+server.run()
+"""
+
+
+def test_a_stdio_server_that_crashes_mid_run(
+        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, tmp_path: Path) -> None:  # fmt: skip
+    script = tmp_path / "crashing_server.py"
+    script.write_text(CRASHING_SERVER, encoding="utf-8")
+    keys = ["PAY-142", "WEB-88", "WEB-91"]
+    screen = terminal(keys)
+    settings = engine_env.llm_settings(fake_llm, mcp_command=shlex.join([sys.executable, str(script)]),
+                                       concurrency=1, timeout=20)  # fmt: skip
+    start = time.monotonic()
+    results = run_pipeline(keys, settings, server=None, output=screen, limit=25)
+    assert time.monotonic() - start < 10  # the dead server is noticed, not waited for
+    assert [r.ok for r in results] == [True, False, False]
+    assert results[0].brief.startswith("Brief for PAY-142")
+    assert len(screen.err) == 2
+    for result, line in zip(results[1:], screen.err, strict=True):
+        assert line.startswith(f"jira-brief: {result.key}: ") and "(stdio)" in line
+    no_traceback(screen)
+
+
+def test_an_unreachable_proxy_is_named_not_the_server(engine_env: Any, run_pipeline: Any) -> None:
+    proxy = f"http://jira-brief:pw-5a9c@127.0.0.1:{free_port()}"
+    with ServedMCP(build_server()) as served:  # the server is up; only the proxy is down
+        [result] = run_pipeline(["PAY-142"], engine_env.settings(llm="none", mcp_url=served.url, proxy=proxy),
+                                server=None)  # fmt: skip
+    assert not result.ok and "pw-5a9c" not in result.error
+    assert "proxy" in result.error

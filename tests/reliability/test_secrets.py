@@ -1,0 +1,111 @@
+"""No secret ever reaches the terminal: with a fake value for every secret jira-brief reads, each
+client is made to fail (LLM 401 and 500, MCP 401, proxy unreachable, and doctor on top), and
+neither stdout nor stderr of the real `jira-brief` process may contain any of the values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from jira_brief.demo import build_server
+from tests.fakes.mcp_http import ServedMCP
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.usefixtures("engine_env")
+
+OPENAI_KEY = "sk-proj-S3cr3tOpenAIKey0001"
+MCP_TOKEN = "jira-pat-S3cr3tHeaderTok0002"
+PROXY_PASSWORD = "S3cr3tProxyPw0003"
+GITHUB_TOKEN = "ghp_S3cr3tGitHubTok0004"
+SECRETS = (OPENAI_KEY, MCP_TOKEN, PROXY_PASSWORD, GITHUB_TOKEN)
+
+
+def secret_env(fake: FakeOpenAI, *, proxy: bool = False) -> dict[str, str]:
+    """Every secret set. The proxy is only set when it is the failure under test: an explicit
+    proxy takes every request, loopback included, so the other clients would never be reached."""
+    env = {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": fake.base_url,
+        "JIRA_BRIEF_MODEL": fake.models[0],
+        "JIRA_BRIEF_MCP_HEADERS": f"Authorization: Bearer {MCP_TOKEN}",
+        "GITHUB_TOKEN": GITHUB_TOKEN,
+    }
+    if proxy:
+        env["JIRA_BRIEF_PROXY"] = f"http://jira-brief:{PROXY_PASSWORD}@127.0.0.1:9"
+    return env
+
+
+def run(run_process: Any, engine_env: Any, env: dict[str, str], *args: str) -> Any:
+    done = run_process(*args, cwd=engine_env.cwd, env=engine_env.process_env(**env), script=True)
+    for secret in SECRETS:
+        assert secret not in done.stdout, f"{secret} printed on stdout:\n{done.stdout}"
+        assert secret not in done.stderr, f"{secret} printed on stderr:\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def test_llm_401(run_process: Any, engine_env: Any) -> None:
+    server = build_server()
+    with FakeOpenAI(api_key="sk-the-key-it-expects") as fake, ServedMCP(server, require_token=MCP_TOKEN) as mcp:
+        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url)
+        sent = fake.requests[0]["_headers"]["authorization"]
+    assert done.returncode == 1 and "401" in done.stderr
+    assert sent == f"Bearer {OPENAI_KEY}"  # the key was really used, and refused
+    assert [name for name, _ in server.calls] == ["jira_get_issue"]  # so was the MCP header
+
+
+def test_llm_500(run_process: Any, engine_env: Any) -> None:
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
+        fake.fail(500, times=10)
+        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url,
+                   "--timeout", "1.5", "--format", "json")  # fmt: skip
+        assert fake.calls >= 1
+    assert done.returncode == 1
+    [item] = json.loads(done.stdout)
+    assert item["error"] and item["brief"]  # failed, with the offline brief
+
+
+def test_an_llm_error_message_quoting_the_secrets(run_process: Any, engine_env: Any) -> None:
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
+        # A gateway that quotes what it received in its error message, which jira-brief prints.
+        fake.fail(400, message=f"bad request: 'Bearer {OPENAI_KEY}' with header 'Bearer {MCP_TOKEN}'")
+        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url,
+                   "--format", "json")  # fmt: skip
+    [item] = json.loads(done.stdout)
+    assert "400" in item["error"] and "bad request" in item["error"] and "********" in item["error"]
+
+
+def test_mcp_401(run_process: Any, engine_env: Any) -> None:
+    server = build_server()
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(server, require_token="another-token") as mcp:
+        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url)
+        assert fake.calls == 0
+    assert done.returncode == 1 and "credentials" in done.stderr
+    assert server.calls == []
+
+
+def test_proxy_unreachable(run_process: Any, engine_env: Any) -> None:
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
+        done = run(run_process, engine_env, secret_env(fake, proxy=True), "summarize", "PAY-142",
+                   "--mcp-url", mcp.url, "--timeout", "5")  # fmt: skip
+        assert fake.calls == 0  # nothing got through the dead proxy
+    assert done.returncode == 1 and done.stderr.strip()
+
+
+def test_doctor_with_every_client_failing(run_process: Any, engine_env: Any) -> None:
+    with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
+        done = run(run_process, engine_env, secret_env(fake, proxy=True), "doctor", "--mcp-url", mcp.url,
+                   "--timeout", "5")  # fmt: skip
+    assert done.returncode == 1
+    assert "FAIL MCP" in done.stdout and "FAIL LLM" in done.stdout and "proxy" in done.stdout
+
+
+def test_config_shows_that_secrets_are_set_but_not_their_values(run_process: Any, engine_env: Any) -> None:
+    with FakeOpenAI() as fake:
+        done = run(run_process, engine_env, secret_env(fake, proxy=True), "config")
+    assert done.returncode == 0
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    for name in ("llm-api-key", "mcp-headers", "proxy", "github-token"):
+        assert "********" in lines[name], lines[name]
