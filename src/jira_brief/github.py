@@ -18,6 +18,7 @@ PyGithub is imported inside functions so that `jira-brief keys` never loads it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from jira_brief.comment import (
     render_document, render_section, utf8_size,
 )  # fmt: skip
 from jira_brief.errors import JiraBriefError, UsageError
+from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
 from jira_brief.settings import Settings, redact
 from jira_brief.sources import PullRequestEvent, read_event, source_kind
@@ -129,7 +131,8 @@ class Report:
     def untrusted(self, title: str, text: str) -> None:
         """Text from Jira or the model, in a folded group, with workflow commands paused so it cannot issue any."""
         token = secrets.token_hex(16)
-        self._write(f"::group::{escape_data(title)}\n::stop-commands::{token}\n{self.hide(text)}\n::{token}::\n::endgroup::\n")
+        self._write(f"::group::{escape_data(title)}\n::stop-commands::{token}\n{self.hide(text)}\n"
+                    f"::{token}::\n::endgroup::\n")  # fmt: skip
 
     def annotate(self, level: str, message: str, title: str = "jira-brief") -> None:
         """A notice, warning or error annotation on the run."""
@@ -347,11 +350,21 @@ class Outcome:
     problem: str | None = None
 
 
-def _brief(found: KeyScan, settings: Settings, old: dict[str, Section]) -> tuple[list[BriefResult], list[Section]]:
+def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
+    """The result with secrets hidden before it is rendered: neutralizing may split a secret (a joiner
+    after "@" or "#"), and then no later pass would recognize it."""
+    ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
+    return dataclasses.replace(result, ticket=ticket, brief=result.brief and hide(result.brief),
+                               error=result.error and hide(result.error))  # fmt: skip
+
+
+def _brief(found: KeyScan, settings: Settings, old: dict[str, Section],
+           hide: Callable[[str], str]) -> tuple[list[BriefResult], list[Section]]:  # fmt: skip
     """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call."""
     from jira_brief.pipeline import brief_all
 
-    results = asyncio.run(brief_all(found.keys, settings, known=known_fingerprints(old)))
+    found_results = asyncio.run(brief_all(found.keys, settings, known=known_fingerprints(old)))
+    results = [_hidden(result, hide) for result in found_results]
     hosts = jira_hosts(results)
     return results, [old[result.key] if result.unchanged else render_section(result, hosts) for result in results]
 
@@ -405,7 +418,7 @@ class Job:
                     thread.remove(ours)
             return
         old = parse_sections(ours[0].body) if ours else {}
-        outcome.results, outcome.sections = _brief(outcome.found, self.settings, old)
+        outcome.results, outcome.sections = _brief(outcome.found, self.settings, old, self.report.hide)
         outcome.notes.extend(_dropped_note(outcome.found, self.settings))
         if thread is None:
             return
@@ -477,6 +490,7 @@ def run_github(settings: Settings, *, pr_number: str | None, explicit_keys: str 
     if event.name in PULL_REQUEST_EVENTS and event.is_fork:
         finish(report, Outcome(notice=fork_notice()))
         return 0
+    check_server_configured(settings)  # after the fork check: a fork's run has no secrets to configure it
     outcome = Job(settings, runner, report, event, comment_mode).run(target)
     finish(report, outcome)
     failed = any(result.error for result in outcome.results)

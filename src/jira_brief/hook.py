@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jira_brief.keys import FoundKey, keys_in, scan
 from jira_brief.settings import Settings
-from jira_brief.sources import current_branch, message_text, read_message_file
+from jira_brief.sources import SCISSORS, comment_char, current_branch, message_text, read_message_file
 
 Say = Callable[[str], None]
 EXEMPT_MESSAGE = re.compile(r"^(Merge |fixup! |squash! |amend! |Revert \")")
@@ -68,19 +68,20 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
     """Fetch and print the briefs: full when new or changed on this branch, else one line."""
     import asyncio
 
-    from jira_brief.pipeline import brief_all
+    from jira_brief.pipeline import ANY_VERSION, brief_all
 
     shown = _load_shown(settings)
     place = _place()
     seen = shown.get(place, {}) if settings.hook_show == "changed" else {}
     if settings.hook_show == "line":
-        seen = {item.key: "*" for item in found}
+        seen = {item.key: ANY_VERSION for item in found}
     results = asyncio.run(brief_all(found, settings, server=server, known=seen, ticket_ttl=settings.hook_ttl,
                                     budget=settings.hook_budget))  # fmt: skip
-    failed = 0
+    late = [result.key for result in results if result.late]
     for result in results:
+        if result.late:
+            continue
         if result.error and not result.brief:
-            failed += 1
             warn(f"jira-brief: warning: {result.error}")
             continue
         if result.error:
@@ -91,8 +92,11 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
         say(f"{one_line(result)}\n{result.brief}\n")
         if result.fingerprint and not result.error:
             shown.setdefault(place, {})[result.key] = result.fingerprint
+    if late:
+        warn(f"jira-brief: warning: {', '.join(late)} not ready within the {settings.hook_budget:g} s time budget "
+             f"(JIRA_BRIEF_HOOK_BUDGET); the commit goes on")  # fmt: skip
     _save_shown(settings, shown)
-    return failed
+    return sum(1 for result in results if result.error)
 
 
 def require_key(message_file: Path, settings: Settings) -> str | None:
@@ -116,10 +120,12 @@ def prepare_message(message_file: Path, settings: Settings, source: str | None) 
     if not branch_keys:
         return False
     raw = message_file.read_bytes().decode("utf-8", errors="surrogateescape")
-    if keys_in(message_text(raw), settings.projects):
+    comment = comment_char(raw)
+    if keys_in(message_text(raw, comment), settings.projects):
         return False
     lines = raw.splitlines(keepends=True) or [""]
-    index = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
+    end = next((i for i, line in enumerate(lines) if line.startswith(comment) and SCISSORS in line), len(lines))
+    index = next((i for i, line in enumerate(lines[:end]) if line.strip() and not line.startswith(comment)), None)
     if index is None:  # an empty message (only comments): the key becomes the start of the subject
         lines.insert(0, f"{branch_keys[0]}: \n")
     else:

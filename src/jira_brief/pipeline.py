@@ -15,6 +15,9 @@ from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
 
 
+ANY_VERSION = "*"  # in `known`: the ticket counts as already shown whatever its version
+
+
 @dataclass
 class BriefResult:
     """What happened to one key: its ticket, its brief (or the error), and how it was made."""
@@ -27,6 +30,7 @@ class BriefResult:
     cached: bool = False
     offline: bool = False
     unchanged: bool = False
+    late: bool = False
     fingerprint: str | None = None
     usage: Usage = field(default_factory=Usage)
 
@@ -102,9 +106,12 @@ class Run:
         return self.llm
 
     async def close(self) -> None:
+        """End the MCP session; one still connecting (past a time budget) is cancelled, not awaited."""
         self.closing.set()
         if self.holder is not None:
-            await self.holder
+            if self.reader is not None and not self.reader.done():
+                self.holder.cancel()
+            await asyncio.wait([self.holder], timeout=5)
         if self.llm is not None:
             await self.llm.close()
 
@@ -126,7 +133,7 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
         result.error = str(error)
         return result
     result.fingerprint = fingerprint(ticket, run.settings, run.template.digest, result.offline)
-    if known.get(found.key) == result.fingerprint:
+    if known.get(found.key) in (result.fingerprint, ANY_VERSION):
         result.unchanged = True
         return result
     cached = run.cache.get_brief(result.fingerprint)
@@ -188,4 +195,5 @@ def _settle(task: asyncio.Task[BriefResult], item: FoundKey, budget: float | Non
     if task.done() and not task.cancelled():
         return task.result()
     task.cancel()
-    return BriefResult(item.key, item.source, error=f"{item.key}: not ready within the {budget:g} s time budget")
+    return BriefResult(item.key, item.source, late=True,
+                       error=f"{item.key}: not ready within the {budget:g} s time budget")  # fmt: skip

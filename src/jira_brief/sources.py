@@ -64,7 +64,7 @@ def current_branch(cwd: Path | None = None) -> str | None:
     return None
 
 
-def _comment_char(raw: str, cwd: Path | None) -> str:
+def comment_char(raw: str, cwd: Path | None = None) -> str:
     """git's comment character; with `auto`, the one git put before its own scissors/help lines."""
     value = (_git(["config", "core.commentChar"], cwd) or "#").strip()
     if value != "auto":
@@ -92,7 +92,7 @@ def read_message_file(path: Path, cwd: Path | None = None) -> str:
         raw = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         raise UsageError(f"cannot read the message file {path}: {error.strerror}") from None
-    return message_text(raw, _comment_char(raw, cwd))
+    return message_text(raw, comment_char(raw, cwd))
 
 
 def commit_messages(revision_range: str, cwd: Path | None = None) -> list[tuple[str, str]]:

@@ -53,7 +53,7 @@ class ServedMCP:
     def __enter__(self) -> ServedMCP:
         import uvicorn
 
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="critical", lifespan="on")
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)
         self._thread.start()

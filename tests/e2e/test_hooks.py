@@ -1,0 +1,827 @@
+"""The three pre-commit hooks end to end: real git, real pre-commit, a Jira MCP server and a model on loopback.
+
+pre-commit installs the hooks from a snapshot of this working tree (committed in a temporary
+repository, so uncommitted work is what gets tested) into one session-wide PRE_COMMIT_HOME.
+`pre-commit try-repo` always installs into a throw-away store of its own, so only one test uses it;
+the others run `git commit` with hooks put in place by `pre-commit install`, or run the hook
+command directly where a test measures time, calls or bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_brief.demo import build_server, load_demo_tickets
+from tests.conftest import CONSOLE_SCRIPT, GitRepo
+from tests.fakes.mcp_http import ServedMCP, free_port
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+PROJECT = Path(__file__).resolve().parents[2]
+PAY_142_LINE = "PAY-142 · Split payments between two cards · In Progress"
+BRIEF_142 = "Brief for PAY-142."  # what FakeOpenAI's default responder writes for PAY-142
+HEAVY_MODULES = {"openai", "mcp", "github", "rich"}
+_LEAKY_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "PRE_COMMIT", "SKIP")
+_SNAPSHOT_IDENTITY = ["-c", "user.name=jira-brief tests", "-c", "user.email=tests@example.com"]
+
+
+# --- the hooks repository and pre-commit's environment (once per session) ---------------------
+
+
+@dataclass(frozen=True)
+class HooksRepo:
+    """A git repository holding this working tree as one commit: what `repo:`/`rev:` point at."""
+
+    path: Path
+    rev: str
+
+
+def _clean_environ(**extra: str) -> dict[str, str]:
+    environ = {name: value for name, value in os.environ.items() if not name.startswith(_LEAKY_PREFIXES)}
+    return {**environ, "GIT_CONFIG_NOSYSTEM": "1", **extra}
+
+
+@pytest.fixture(scope="session")
+def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> HooksRepo:
+    """The working tree's package (tracked and new files, as they are now) committed in a fresh repo."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=PROJECT, capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    wanted = [name for name in listed if name and not name.startswith(("tests/", "benchmarks/", ".ci/"))]
+    target = tmp_path_factory.mktemp("hooks-repo")
+    for name in wanted:
+        if (PROJECT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, target / name)
+    environ = _clean_environ(HOME=str(target.parent))
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *_SNAPSHOT_IDENTITY, *command], cwd=target, env=environ, check=True)
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, env=environ, capture_output=True,
+                         text=True, check=True).stdout.strip()  # fmt: skip
+    return HooksRepo(target, rev)
+
+
+def _config(hooks_repo: HooksRepo, hooks: list[dict[str, Any]]) -> str:
+    lines = ["repos:", f"-   repo: {hooks_repo.path}", f"    rev: {hooks_repo.rev}", "    hooks:"]
+    for hook in hooks:
+        lines.append(f"    -   id: {hook['id']}")
+        if "args" in hook:
+            lines.append(f"        args: [{', '.join(json.dumps(arg) for arg in hook['args'])}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(hooks_repo: HooksRepo, tmp_path_factory: pytest.TempPathFactory,
+                    request: pytest.FixtureRequest) -> Path:  # fmt: skip
+    """PRE_COMMIT_HOME with the hooks' Python environment installed once (pip-installs the snapshot)."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    warm = tmp_path_factory.mktemp("warm-up")
+    environ = _clean_environ(HOME=str(warm), PRE_COMMIT_HOME=str(home))
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=warm, env=environ, check=True)
+    hooks = [{"id": "jira-brief"}, {"id": "jira-brief-require-key"}, {"id": "jira-brief-prepare"}]
+    (warm / ".pre-commit-config.yaml").write_text(_config(hooks_repo, hooks), encoding="utf-8")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pre_commit", "install-hooks"], cwd=warm, env=environ,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, f"pre-commit could not install the hooks:\n{done.stdout}\n{done.stderr}"
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n[pre-commit] hook environment installed in {elapsed:.1f} s")
+    return home
+
+
+# --- the Jira MCP server and the model ----------------------------------------------------------
+
+
+@dataclass
+class Services:
+    """The demo Jira served over streamable HTTP and a fake OpenAI endpoint, both on loopback."""
+
+    llm: FakeOpenAI
+    tickets: dict[str, dict[str, Any]]
+    jira: Any
+    mcp_url: str
+
+    @property
+    def issue_reads(self) -> int:
+        """How many times jira_get_issue reached the MCP server."""
+        return sum(1 for name, _ in self.jira.calls if name == "jira_get_issue")
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    tickets = load_demo_tickets()
+    jira = build_server(tickets)
+    with FakeOpenAI() as llm, ServedMCP(jira) as served:
+        yield Services(llm, tickets, jira, served.url)
+
+
+def hook_environ(services: Services, cache_dir: Path, **extra: str) -> dict[str, str]:
+    """What the developer's shell would have: the MCP URL, the model, and a cache of our own."""
+    return {
+        **os.environ,
+        "JIRA_BRIEF_MCP_URL": services.mcp_url,
+        "OPENAI_BASE_URL": services.llm.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "JIRA_BRIEF_MODEL": "test-model",
+        "JIRA_BRIEF_CACHE_DIR": str(cache_dir),
+        **extra,
+    }
+
+
+def closed_url() -> str:
+    """An MCP URL where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}/mcp"
+
+
+# --- a repository whose commits go through the hooks -------------------------------------------
+
+
+@dataclass
+class Done:
+    returncode: int
+    output: str
+    seconds: float = 0.0
+
+
+@dataclass
+class Workspace:
+    """A real repository with pre-commit's hooks installed, committing with the developer's environment."""
+
+    repo: GitRepo
+    hooks_repo: HooksRepo
+    environ: dict[str, str]
+    services: Services
+    cache_dir: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def install(self, *hooks: str | dict[str, Any]) -> None:
+        """Commit a .pre-commit-config.yaml with these hooks and install pre-commit's git hooks."""
+        listed = [{"id": hook} if isinstance(hook, str) else hook for hook in hooks]
+        (self.repo.path / ".pre-commit-config.yaml").write_text(_config(self.hooks_repo, listed), encoding="utf-8")
+        self.repo.git("add", ".pre-commit-config.yaml")
+        self.repo.git("commit", "-q", "--no-verify", "-m", "pre-commit configuration")
+        self.run([sys.executable, "-m", "pre_commit", "install", "--hook-type", "commit-msg",
+                  "--hook-type", "prepare-commit-msg"], check=True)  # fmt: skip
+
+    def run(self, command: list[str], *, check: bool = False, **env: str) -> Done:
+        started = time.monotonic()
+        done = subprocess.run(command, cwd=self.repo.path, env={**self.environ, **self.extra, **env},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)  # fmt: skip
+        result = Done(done.returncode, done.stdout, time.monotonic() - started)
+        if check:
+            assert result.returncode == 0, f"{command} failed:\n{result.output}"
+        return result
+
+    def commit(self, *args: str, **env: str) -> Done:
+        """`git commit ARGS` through the installed hooks; stdout and stderr together, as a terminal shows them."""
+        return self.run(["git", "commit", *args], **env)
+
+    def message(self, revision: str = "HEAD") -> str:
+        """The stored message, as `git log -1 --format=%B` prints it less the newline git log adds."""
+        return self.repo.git("log", "-1", "--format=%B", revision).removesuffix("\n")
+
+    def head(self) -> str:
+        return self.repo.git("rev-parse", "HEAD").strip()
+
+    def branch(self, name: str) -> None:
+        self.repo.git("checkout", "-q", "-b", name)
+
+    def stage(self, name: str = "change.txt", text: str | None = None) -> None:
+        path = self.repo.path / name
+        path.write_text(text if text is not None else f"{time.monotonic_ns()}\n", encoding="utf-8")
+        self.repo.git("add", name)
+
+
+@pytest.fixture
+def workspace(git_repo: GitRepo, hooks_repo: HooksRepo, pre_commit_home: Path, services: Services,
+              tmp_path: Path) -> Workspace:  # fmt: skip
+    cache_dir = tmp_path / "cache"
+    environ = hook_environ(services, cache_dir, PRE_COMMIT_HOME=str(pre_commit_home))
+    return Workspace(git_repo, hooks_repo, environ, services, cache_dir)
+
+
+def assert_plain(text: str) -> None:
+    assert "\x1b[" not in text, f"ANSI escape codes in the output: {text!r}"
+
+
+def jira_lines(output: str) -> list[str]:
+    """The lines jira-brief itself wrote (warnings and errors start with 'jira-brief:')."""
+    return [line for line in output.splitlines() if line.startswith("jira-brief:")]
+
+
+# --- pre-commit try-repo -----------------------------------------------------------------------
+
+
+def test_try_repo_runs_the_commit_msg_hooks_and_shows_the_brief(git_repo: GitRepo, hooks_repo: HooksRepo,
+                                                                  services: Services, tmp_path: Path) -> None:  # fmt: skip
+    """The manifest works as published: try-repo installs the hooks and runs both commit-msg hooks."""
+    message = tmp_path / "COMMIT_EDITMSG"
+    message.write_bytes(b"PAY-142: split the payment form\n\n# Please enter the commit message.\n")
+    before = message.read_bytes()
+    environ = hook_environ(services, tmp_path / "cache", PRE_COMMIT_HOME=str(tmp_path / "unused-home"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks_repo.path), "--ref", hooks_repo.rev,
+         "--hook-stage", "commit-msg", "--commit-msg-filename", str(message)],
+        cwd=git_repo.path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert re.search(r"^Jira brief\.+Passed$", done.stdout, re.M), done.stdout
+    assert re.search(r"^Jira key required\.+Passed$", done.stdout, re.M), done.stdout
+    assert PAY_142_LINE in done.stdout and BRIEF_142 in done.stdout  # verbose: shown on a passing hook
+    assert_plain(done.stdout)
+    assert message.read_bytes() == before
+    assert services.llm.calls == 1
+
+
+# --- the brief hook in real commits ---------------------------------------------------------------
+
+
+def test_commit_shows_the_brief_once_then_one_line(workspace: Workspace) -> None:
+    workspace.install("jira-brief", "jira-brief-prepare")
+    workspace.branch("feature/PAY-142-split-payments")
+    workspace.stage()
+    first = workspace.commit("-m", "Split the payment form")
+    assert first.returncode == 0, first.output
+    assert BRIEF_142 in first.output and PAY_142_LINE in first.output
+    assert workspace.message() == "PAY-142: Split the payment form\n"
+    assert workspace.services.llm.calls == 1
+    reads = workspace.services.issue_reads
+    assert reads == 1
+
+    workspace.stage()
+    second = workspace.commit("-m", "PAY-142: handle the second card")
+    assert second.returncode == 0, second.output
+    assert PAY_142_LINE in second.output
+    assert BRIEF_142 not in second.output
+    assert workspace.services.llm.calls == 1  # cached and unchanged: no model call
+    assert workspace.services.issue_reads == reads  # within the TTL: no MCP call either
+    assert_plain(first.output + second.output)
+
+
+def test_commit_goes_on_when_the_mcp_server_is_down(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.install("jira-brief")
+    workspace.extra["JIRA_BRIEF_MCP_URL"] = closed_url()
+    workspace.stage()
+    done = workspace.commit("-m", "PAY-142: fix rounding of the second card")
+    assert done.returncode == 0, done.output
+    assert workspace.message() == "PAY-142: fix rounding of the second card\n"
+    warnings = jira_lines(done.output)
+    assert len(warnings) == 1 and "warning" in warnings[0] and "MCP" in warnings[0], done.output
+    assert "Traceback" not in done.output
+
+    typed = tmp_path / "typed-message.txt"
+    typed.write_bytes(b"PAY-142: second attempt\n\nwith a body line\n")
+    before = typed.read_bytes()
+    workspace.stage()
+    done = workspace.commit("-F", str(typed))
+    assert done.returncode == 0, done.output
+    assert workspace.message() == "PAY-142: second attempt\n\nwith a body line\n"
+    assert typed.read_bytes() == before
+    assert workspace.services.llm.calls == 0
+
+
+def test_strict_refuses_the_commit_when_no_brief_can_be_made(workspace: Workspace) -> None:
+    workspace.install({"id": "jira-brief", "args": ["--strict"]})
+    workspace.extra["JIRA_BRIEF_MCP_URL"] = closed_url()
+    head = workspace.head()
+    workspace.stage()
+    done = workspace.commit("-m", "PAY-142: strict by argument")
+    assert done.returncode != 0, done.output
+    assert re.search(r"^Jira brief\.+Failed$", done.output, re.M), done.output
+    assert workspace.head() == head
+
+    workspace.install("jira-brief")  # no --strict: the environment asks for it
+    head = workspace.head()
+    workspace.stage()
+    done = workspace.commit("-m", "PAY-142: strict by environment", JIRA_BRIEF_STRICT="1")
+    assert done.returncode != 0, done.output
+    assert workspace.head() == head
+
+    done = workspace.commit("-m", "PAY-142: not strict")
+    assert done.returncode == 0, done.output
+
+
+def test_skip_and_disable_turn_the_hooks_off(workspace: Workspace) -> None:
+    workspace.install("jira-brief", "jira-brief-require-key", "jira-brief-prepare")
+    workspace.branch("feature/PAY-142-split")
+    workspace.stage()
+    skipped = workspace.commit("-m", "Skip the brief", SKIP="jira-brief")
+    assert skipped.returncode == 0, skipped.output
+    assert re.search(r"^Jira brief\.+\(no files to check\)Skipped$|^Jira brief\.+Skipped$", skipped.output, re.M), \
+        skipped.output  # fmt: skip
+    assert BRIEF_142 not in skipped.output and PAY_142_LINE not in skipped.output
+    assert workspace.message() == "PAY-142: Skip the brief\n"  # SKIP names one hook; the others still run
+
+    workspace.stage()
+    disabled = workspace.commit("-m", "Disabled everywhere", JIRA_BRIEF_DISABLE="1")
+    assert disabled.returncode == 0, disabled.output
+    assert workspace.message() == "Disabled everywhere\n"  # prepare did not add the key
+    assert PAY_142_LINE not in disabled.output
+
+    workspace.repo.git("checkout", "-q", "main")
+    workspace.stage()
+    no_key = workspace.commit("-m", "no key at all", JIRA_BRIEF_DISABLE="1")
+    assert no_key.returncode == 0, no_key.output  # require-key is off too
+    assert workspace.services.llm.calls == 0 and workspace.services.issue_reads == 0
+
+
+# --- jira-brief-require-key -----------------------------------------------------------------------
+
+
+def test_require_key_accepts_a_key_in_the_message_or_the_branch_and_exempt_commits(workspace: Workspace) -> None:
+    workspace.install("jira-brief-require-key")
+    workspace.stage()
+    assert workspace.commit("-m", "PAY-142: key in the message").returncode == 0
+
+    workspace.stage("tidy.txt")
+    workspace.repo.git("commit", "-q", "--no-verify", "-m", "tidy up without a key")
+    fixup = workspace.commit("--allow-empty", "--fixup", "HEAD")
+    assert fixup.returncode == 0, fixup.output
+    assert workspace.message().startswith("fixup! tidy up without a key")
+    squash = workspace.commit("--allow-empty", "--squash", "HEAD~1")
+    assert squash.returncode == 0, squash.output
+    assert workspace.message().startswith("squash! tidy up without a key")
+    revert = workspace.run(["git", "revert", "--no-edit", "HEAD~2"])
+    assert revert.returncode == 0, revert.output
+    assert workspace.message().startswith('Revert "tidy up without a key"')
+
+    workspace.repo.git("checkout", "-q", "-b", "topic")
+    workspace.repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "topic work")
+    workspace.repo.git("checkout", "-q", "main")
+    workspace.repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "main work")
+    merge = workspace.run(["git", "merge", "--no-ff", "--no-edit", "topic"])
+    assert merge.returncode == 0, merge.output
+    assert workspace.message().startswith("Merge branch 'topic'")
+
+    workspace.branch("feature/WEB-88-email")
+    workspace.stage()
+    in_branch = workspace.commit("-m", "the key is in the branch name")
+    assert in_branch.returncode == 0, in_branch.output
+
+
+def test_require_key_refuses_a_commit_without_a_key_of_the_accepted_projects(workspace: Workspace) -> None:
+    workspace.install("jira-brief-require-key")
+    head = workspace.head()
+    workspace.stage()
+    refused = workspace.commit("-m", "no key here")
+    assert refused.returncode == 1, refused.output
+    assert workspace.head() == head
+    [line] = jira_lines(refused.output)
+    assert "no Jira key" in line
+
+    refused = workspace.commit("-m", "WEB-88: another project", JIRA_BRIEF_PROJECTS="PAY")
+    assert refused.returncode == 1, refused.output
+    [line] = jira_lines(refused.output)
+    assert "of PAY " in line and "PAY-123" in line
+    assert workspace.head() == head
+
+    # The same config file as the CLI: .jira-brief.toml at the repository root.
+    (workspace.repo.path / ".jira-brief.toml").write_text('projects = ["PAY", "WEB"]\n', encoding="utf-8")
+    workspace.repo.git("add", ".jira-brief.toml")
+    workspace.repo.git("commit", "-q", "--no-verify", "-m", "jira-brief settings")
+    head = workspace.head()
+    workspace.stage()
+    refused = workspace.commit("-m", "OPS-7: not one of ours")
+    assert refused.returncode == 1, refused.output
+    [line] = jira_lines(refused.output)
+    assert "of PAY, WEB " in line
+    assert workspace.head() == head
+    accepted = workspace.commit("-m", "WEB-88: one of ours")
+    assert accepted.returncode == 0, accepted.output
+    assert_plain(refused.output + accepted.output)
+
+    workspace.install({"id": "jira-brief-require-key", "args": ["--projects=OPS"]})  # args: above the file
+    workspace.stage()
+    refused = workspace.commit("-m", "WEB-88: not accepted by the hook's args")
+    assert refused.returncode == 1, refused.output
+    [line] = jira_lines(refused.output)
+    assert "of OPS " in line
+
+
+# --- jira-brief-prepare -----------------------------------------------------------------------------
+
+
+def test_prepare_puts_the_branch_key_in_front_once(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.install("jira-brief-prepare")
+    workspace.branch("feature/PAY-142-split")
+    workspace.stage()
+    done = workspace.commit("-m", "Split the payment form")
+    assert done.returncode == 0, done.output
+    assert workspace.message() == "PAY-142: Split the payment form\n"
+
+    amend = workspace.commit("--amend", "--allow-empty", GIT_EDITOR="true")  # source "commit": left alone
+    assert amend.returncode == 0, amend.output
+    assert workspace.message() == "PAY-142: Split the payment form\n"
+    # --no-verify still runs prepare-commit-msg: only turning git's hooks off makes a commit without the key
+    workspace.repo.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "typed before the hook")
+    amend = workspace.commit("--amend", "--allow-empty", GIT_EDITOR="true")
+    assert amend.returncode == 0, amend.output
+    assert workspace.message() == "typed before the hook\n"  # an amend keeps the message as it was
+
+    workspace.stage()
+    assert workspace.commit("-m", "Fix WEB-88 in the email").returncode == 0
+    assert workspace.message() == "Fix WEB-88 in the email\n"  # already has a key
+
+    typed = tmp_path / "typed.txt"
+    typed.write_bytes(b"Second card form\n\nThe body the user wrote.\n")
+    before = typed.read_bytes()
+    for _ in range(2):  # the same message file twice: the key goes in once each time, never twice
+        workspace.stage()
+        assert workspace.commit("-F", str(typed)).returncode == 0
+        assert workspace.message() == "PAY-142: Second card form\n\nThe body the user wrote.\n"
+    assert typed.read_bytes() == before
+
+    message = tmp_path / "COMMIT_EDITMSG"
+    message.write_bytes(b"Second card form\n\nbody\n# a comment\n")
+    for _ in range(2):  # pre-commit's own runner, twice on the same file
+        again = workspace.run([sys.executable, "-m", "pre_commit", "run", "--hook-stage", "prepare-commit-msg",
+                               "--commit-msg-filename", str(message)])  # fmt: skip
+        assert again.returncode == 0, again.output
+    assert message.read_bytes() == b"PAY-142: Second card form\n\nbody\n# a comment\n"
+
+
+def _editor(tmp_path: Path, saved: Path, exit_code: int) -> str:
+    """A GIT_EDITOR that keeps a copy of the message file as git and the hooks prepared it."""
+    script = tmp_path / "editor.py"
+    script.write_text(f"import shutil, sys\nshutil.copyfile(sys.argv[1], {str(saved)!r})\nsys.exit({exit_code})\n",
+                      encoding="utf-8")  # fmt: skip
+    return f'"{sys.executable}" "{script}"'
+
+
+def test_prepare_keeps_what_the_user_wrote_and_the_comments(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.install("jira-brief-prepare")
+    workspace.branch("PAY-142-split")
+    typed = tmp_path / "typed.txt"
+    typed.write_text("Second card form\n\nThe body the user wrote.\n", encoding="utf-8")
+    saved = tmp_path / "saved"
+    workspace.stage()
+    done = workspace.commit("-e", "-F", str(typed), GIT_EDITOR=_editor(tmp_path, saved, 0))
+    assert done.returncode == 0, done.output
+    seen = saved.read_text(encoding="utf-8")
+    assert seen.startswith("PAY-142: Second card form\n\nThe body the user wrote.\n")
+    assert "\n# Please enter the commit message for your changes." in seen
+    assert workspace.message() == "PAY-142: Second card form\n\nThe body the user wrote.\n"
+
+    workspace.stage()
+    done = workspace.commit(GIT_EDITOR=_editor(tmp_path, saved, 1))  # empty message: git's comments only
+    seen = saved.read_text(encoding="utf-8")
+    assert seen.startswith("PAY-142: \n")
+    assert "\n# Please enter the commit message for your changes." in seen
+
+
+def test_prepare_with_verbose_commit_puts_the_key_on_the_subject_line(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.install("jira-brief-prepare")
+    workspace.branch("PAY-142-split")
+    saved = tmp_path / "saved"
+    workspace.stage("form.txt", "first line\n")
+    workspace.commit("-v", GIT_EDITOR=_editor(tmp_path, saved, 1))
+    seen = saved.read_text(encoding="utf-8")
+    assert seen.startswith("PAY-142: \n"), seen[:200]
+    assert "\ndiff --git a/form.txt b/form.txt\n" in seen  # the diff below the scissors is untouched
+
+
+def test_prepare_honours_the_comment_character(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.install("jira-brief-prepare")
+    workspace.repo.git("config", "core.commentChar", ";")
+    workspace.branch("PAY-142-split")
+    saved = tmp_path / "saved"
+    workspace.stage()
+    workspace.commit(GIT_EDITOR=_editor(tmp_path, saved, 1))
+    seen = saved.read_text(encoding="utf-8")
+    assert seen.startswith("PAY-142: \n"), seen[:200]
+    assert "\n; Please enter the commit message for your changes." in seen
+
+
+# --- the hook command itself: speed, calls, output, failures -------------------------------------
+
+
+@dataclass
+class HookRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def hook(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
+    """Run `jira-brief ARGS` in the repository as pre-commit would, with the developer's environment."""
+    cache_dir = tmp_path / "cache"
+
+    def run(*args: str, **env: str) -> HookRun:
+        started = time.monotonic()
+        done = subprocess.run([str(CONSOLE_SCRIPT), *args], cwd=git_repo.path, capture_output=True, text=True,
+                              env=hook_environ(services, cache_dir, **env), timeout=60)  # fmt: skip
+        return HookRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+    return run
+
+
+@pytest.fixture
+def message(tmp_path: Path) -> Any:
+    """Write a commit message file (bytes as given) and return its path."""
+
+    def write(data: bytes | str, name: str = "COMMIT_EDITMSG") -> Path:
+        path = tmp_path / name
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    return write
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level packages named by `python -X importtime`."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_no_key_is_fast_and_imports_nothing_heavy(git_repo: GitRepo, services: Services, message: Any,
+                                                  tmp_path: Path) -> None:  # fmt: skip
+    cases = [
+        (["hook"], "no key in this message\n", {}),
+        (["require-key"], "Merge branch 'topic'\n", {}),
+        (["prepare-message"], "no key in this message\n", {}),
+        (["hook"], "PAY-142: turned off\n", {"JIRA_BRIEF_DISABLE": "1"}),
+    ]
+    for command, text, env in cases:
+        path = message(text)
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "jira_brief", *command, str(path)],
+                              cwd=git_repo.path, capture_output=True, text=True, timeout=60,
+                              env=hook_environ(services, tmp_path / "cache", **env))  # fmt: skip
+        elapsed = time.monotonic() - started
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported = _imported(done.stderr)
+        assert "jira_brief" in imported and "click" in imported  # the measure itself works
+        assert not imported & HEAVY_MODULES, (command, env, imported & HEAVY_MODULES)
+        assert elapsed < 3.0, (command, elapsed)
+        assert path.read_text(encoding="utf-8") == text
+    assert services.llm.calls == 0 and services.issue_reads == 0
+
+
+def test_ttl_cache_and_changed_ticket(hook: Any, message: Any, services: Services, git_repo: GitRepo) -> None:
+    git_repo.git("checkout", "-q", "-b", "feature/PAY-142-split")
+    path = message("Split the payment form\n")
+    first = hook("hook", str(path))
+    assert first.returncode == 0, first.stderr
+    assert PAY_142_LINE in first.stdout and BRIEF_142 in first.stdout
+    assert (services.llm.calls, services.issue_reads) == (1, 1)
+
+    second = hook("hook", str(path))
+    assert second.returncode == 0 and second.stdout.strip() == PAY_142_LINE, second.output
+    assert (services.llm.calls, services.issue_reads) == (1, 1)  # within the TTL: neither model nor MCP
+
+    third = hook("hook", str(path), JIRA_BRIEF_HOOK_TTL="0.001")
+    assert third.stdout.strip() == PAY_142_LINE, third.output
+    assert (services.llm.calls, services.issue_reads) == (1, 2)  # re-read, unchanged: no model call
+
+    services.tickets["PAY-142"]["updated"] = "2025-06-01T09:00:00.000+0200"
+    services.tickets["PAY-142"]["status"] = {"name": "In Review", "category": "In Progress", "color": "yellow"}
+    changed = hook("hook", str(path), JIRA_BRIEF_HOOK_TTL="0.001")
+    assert changed.returncode == 0, changed.stderr
+    assert "PAY-142 · Split payments between two cards · In Review" in changed.stdout
+    assert BRIEF_142 in changed.stdout  # changed: the full brief again
+    assert (services.llm.calls, services.issue_reads) == (2, 3)
+    for run in (first, second, third, changed):
+        assert_plain(run.output)
+        assert run.stderr == ""
+
+
+def test_show_modes_and_a_new_branch(hook: Any, message: Any, services: Services, git_repo: GitRepo) -> None:
+    path = message("PAY-142: split the payment form\n")
+    assert BRIEF_142 in hook("hook", str(path)).stdout
+    full = hook("hook", "--show", "full", str(path))
+    assert BRIEF_142 in full.stdout, full.output
+    assert hook("hook", str(path), JIRA_BRIEF_HOOK_SHOW="full").stdout == full.stdout
+    assert hook("hook", str(path)).stdout.strip() == PAY_142_LINE
+
+    git_repo.git("checkout", "-q", "-b", "another-branch")
+    on_new_branch = hook("hook", str(path))
+    assert BRIEF_142 in on_new_branch.stdout  # first time on this branch: the full brief
+    assert hook("hook", str(path)).stdout.strip() == PAY_142_LINE
+    assert services.llm.calls == 1  # every full brief after the first came from the cache
+
+
+def test_keys_of_the_message_then_the_branch(hook: Any, message: Any, services: Services, git_repo: GitRepo) -> None:
+    git_repo.git("checkout", "-q", "-b", "feature/WEB-88-email")
+    done = hook("hook", str(message("PAY-142: the message names one ticket\n")))
+    assert done.returncode == 0, done.output
+    assert done.stdout.index(BRIEF_142) < done.stdout.index("Brief for WEB-88.")
+    assert services.llm.calls == 2
+
+
+def test_show_line_makes_no_model_call(hook: Any, message: Any, services: Services) -> None:
+    done = hook("hook", "--show", "line", str(message("PAY-142: split the payment form\n")))
+    assert done.returncode == 0 and done.stdout.strip() == PAY_142_LINE, done.output
+    assert services.llm.calls == 0
+
+
+def test_budget_prints_what_is_ready_and_a_line_about_the_rest(hook: Any, message: Any, services: Services) -> None:
+    assert BRIEF_142 in hook("hook", str(message("PAY-142: warm the cache\n"))).stdout
+    services.llm.latency = 5.0  # waiting for the model would take 5 s more; the budget is 1 s
+    path = message(b"PAY-142 and WEB-88: both\n")
+    before = path.read_bytes()
+    done = hook("hook", str(path), JIRA_BRIEF_HOOK_BUDGET="1")
+    assert done.returncode == 0, done.output
+    assert done.seconds < 4.0, done.seconds
+    assert done.stdout.strip() == PAY_142_LINE  # ready: cached, shown
+    [line] = jira_lines(done.stderr)
+    assert "WEB-88" in line and "not ready" in line and "1 s" in line
+    assert path.read_bytes() == before
+    assert "Traceback" not in done.output
+
+
+def test_budget_alone_bounds_a_slow_model(hook: Any, message: Any, services: Services) -> None:
+    services.llm.latency = 5.0
+    done = hook("hook", str(message("PAY-142: slow model\n")), JIRA_BRIEF_HOOK_BUDGET="1")
+    assert done.returncode == 0, done.output
+    assert 1.0 <= done.seconds < 4.0, done.seconds  # ~1 s of budget plus start-up; never the model's 5 s
+    [line] = jira_lines(done.stderr)
+    assert "PAY-142" in line and "not ready within the 1 s time budget" in line
+
+
+def test_budget_also_bounds_a_slow_mcp_server(git_repo: GitRepo, services: Services, message: Any,
+                                              tmp_path: Path) -> None:  # fmt: skip
+    path = message("PAY-142: slow Jira\n")
+    with ServedMCP(build_server(), delay=3.0) as slow:
+        environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=slow.url, JIRA_BRIEF_HOOK_BUDGET="1")
+        started = time.monotonic()
+        try:
+            done = subprocess.run([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
+                                  capture_output=True, text=True, timeout=5)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            pytest.fail("the hook still ran 5 s into its 1 s budget")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 4.0  # waiting for the connection would take 3 s a request
+    [line] = jira_lines(done.stderr)
+    assert "PAY-142" in line and "not ready" in line
+
+
+def test_budget_bounds_an_mcp_server_that_never_answers(git_repo: GitRepo, services: Services, message: Any,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    """A server that takes the connection and then says nothing (hung, or a proxy eating the request)."""
+    path = message("PAY-142: hung Jira\n")
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}/mcp"
+        environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=url, JIRA_BRIEF_HOOK_BUDGET="1")
+        started = time.monotonic()
+        try:
+            done = subprocess.run([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
+                                  capture_output=True, text=True, timeout=8)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            pytest.fail("the hook still ran 8 s into its 1 s budget")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 4.0
+    [line] = jira_lines(done.stderr)
+    assert "PAY-142" in line and "not ready" in line
+    assert services.llm.calls == 0
+
+
+def test_budget_names_every_late_ticket_on_one_line(hook: Any, message: Any, services: Services) -> None:
+    services.llm.latency = 3.0
+    done = hook("hook", str(message("PAY-142 WEB-88 PAY-150: three tickets\n")), JIRA_BRIEF_HOOK_BUDGET="1")
+    assert done.returncode == 0, done.output
+    lines = jira_lines(done.stderr)
+    assert len(lines) == 1, lines
+    assert all(key in lines[0] for key in ("PAY-142", "WEB-88", "PAY-150"))
+
+
+ODD_MESSAGE = b"PAY-142: fix rounding\r\n\r\nCaf\xc3\xa9 and a raw \xff byte\n# a comment\n"
+
+
+def test_fails_open_with_the_mcp_server_unreachable(hook: Any, message: Any, services: Services) -> None:
+    path = message(ODD_MESSAGE)
+    done = hook("hook", str(path), JIRA_BRIEF_MCP_URL=closed_url())
+    assert done.returncode == 0, done.output
+    [line] = jira_lines(done.stderr)
+    assert "warning" in line and "MCP" in line
+    assert path.read_bytes() == ODD_MESSAGE
+    assert "Traceback" not in done.output and services.llm.calls == 0
+    assert_plain(done.output)
+
+    strict = hook("hook", "--strict", str(path), JIRA_BRIEF_MCP_URL=closed_url())
+    assert strict.returncode == 1, strict.output
+    assert hook("hook", str(path), JIRA_BRIEF_MCP_URL=closed_url(), JIRA_BRIEF_STRICT="1").returncode == 1
+    assert path.read_bytes() == ODD_MESSAGE
+
+
+def test_fails_open_when_the_mcp_server_refuses_the_token(message: Any, git_repo: GitRepo, services: Services,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    path = message(ODD_MESSAGE)
+    with ServedMCP(build_server(), require_token="the-right-token") as guarded:
+        environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=guarded.url,
+                               JIRA_BRIEF_MCP_HEADERS="Authorization: Bearer wrong-token")  # fmt: skip
+        runs = [subprocess.run([str(CONSOLE_SCRIPT), "hook", *strict, str(path)], cwd=git_repo.path,
+                               capture_output=True, text=True, env={**environ, **env}, timeout=60)
+                for strict, env in (([], {}), (["--strict"], {}), ([], {"JIRA_BRIEF_STRICT": "1"}))]  # fmt: skip
+    lenient, *strict_runs = runs
+    assert lenient.returncode == 0, lenient.stderr
+    [line] = jira_lines(lenient.stderr)
+    assert "warning" in line and ("401" in line or "credentials" in line), line
+    assert all(run.returncode == 1 for run in strict_runs), [run.stderr for run in strict_runs]
+    assert all("wrong-token" not in run.stdout + run.stderr for run in runs)
+    assert path.read_bytes() == ODD_MESSAGE
+
+
+def test_fails_open_when_the_model_is_down_or_slow(hook: Any, message: Any, services: Services) -> None:
+    path = message(ODD_MESSAGE)
+    down = hook("hook", str(path), OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="2")
+    assert down.returncode == 0, down.output
+    [line] = jira_lines(down.stderr)
+    assert "warning" in line and ("LLM" in line or "model" in line), line
+    assert PAY_142_LINE in down.stdout  # the offline brief, marked by the warning
+    assert down.seconds < 5, down.seconds
+
+    services.llm.hang(30)
+    slow = hook("hook", "--show", "full", str(path), JIRA_BRIEF_TIMEOUT="1", JIRA_BRIEF_CACHE="false")
+    assert slow.returncode == 0, slow.output
+    [line] = jira_lines(slow.stderr)
+    assert "warning" in line and "model" in line, line
+    assert slow.seconds < 5, slow.seconds
+    assert path.read_bytes() == ODD_MESSAGE
+    assert "Traceback" not in down.output + slow.output
+
+
+def test_strict_fails_when_the_model_is_down(hook: Any, message: Any) -> None:
+    done = hook("hook", "--strict", str(message("PAY-142: strict\n")),
+                OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="2")  # fmt: skip
+    assert done.returncode == 1, done.output
+
+
+def test_output_is_plain_text_on_a_terminal(git_repo: GitRepo, services: Services, message: Any,
+                                            tmp_path: Path) -> None:  # fmt: skip
+    """Even when stdout and stderr are a terminal (FORCE_COLOR set), the hook writes no escape codes."""
+    path = message("PAY-142: on a terminal\n")
+    leader, follower = pty.openpty()
+    environ = hook_environ(services, tmp_path / "cache", TERM="xterm-256color", FORCE_COLOR="1")
+    process = subprocess.Popen([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
+                               stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)  # fmt: skip
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif process.poll() is not None:
+            break
+    os.close(leader)
+    assert process.wait(timeout=10) == 0
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    assert BRIEF_142 in text
+    assert_plain(text)
+
+
+def test_prepare_message_command_skips_and_writes_through_a_rename(git_repo: GitRepo, message: Any,
+                                                                   run_process: Any) -> None:  # fmt: skip
+    git_repo.git("checkout", "-q", "-b", "feature/PAY-142-split")
+    for source, env in (("merge", {}), ("squash", {}), ("commit", {}), (None, {"PRE_COMMIT_COMMIT_MSG_SOURCE": "commit"})):
+        path = message(b"Merge branch 'topic'\n# comment\n")
+        args = ["prepare-message", str(path), *([source] if source else [])]
+        done = run_process(*args, cwd=git_repo.path, env=env)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert path.read_bytes() == b"Merge branch 'topic'\n# comment\n", source
+
+    path = message(b"Split\r\nbody caf\xc3\xa9 \xff\n# comment\n")
+    inode = path.stat().st_ino
+    path.chmod(0o640)
+    done = run_process("prepare-message", str(path), "message", cwd=git_repo.path)
+    assert done.returncode == 0, done.stderr
+    assert path.read_bytes() == b"PAY-142: Split\r\nbody caf\xc3\xa9 \xff\n# comment\n"
+    assert path.stat().st_ino != inode  # a new file renamed over the old one
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert not list(path.parent.glob(".jira-brief-*"))
