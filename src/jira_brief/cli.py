@@ -271,13 +271,14 @@ def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, 
     """Inside GitHub Actions: brief the PR's tickets into one sticky comment, the job summary and outputs.
 
     Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
-    GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and GITHUB_HEAD_REF, as the runner sets them.
+    GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, as the runner sets them; the PR's title, branch and
+    commits come from the API.
     """
     from jira_brief.github import run_github
 
     settings = settings_from(**options)
     if settings.origin("sources") == "default":
-        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits", "input"))
+        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
     sys.exit(run_github(settings, pr_number=pr_number, explicit_keys=explicit_keys,
                         comment_mode=comment_mode, fail_on_error=fail_on_error))  # fmt: skip
 

@@ -310,6 +310,8 @@ class FakeGitHub:
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: Json | None) -> _Reply:
         """Route to a handler; unknown paths, methods and repositories are 404."""
+        if method == "POST" and path == self.api_prefix.removesuffix("/v3") + "/graphql":
+            return self._graphql(body)
         canonical = self._canonical_path(path)
         if canonical is None:
             return _error(404, "Not Found")
@@ -340,6 +342,13 @@ class FakeGitHub:
         if self.user_endpoint_forbidden:
             return _error(403, NOT_ACCESSIBLE, f"{DOCS_URL}/users/users#get-the-authenticated-user")
         return _Reply(200, self._user_json(self.login))
+
+    def _graphql(self, body: Json | None) -> _Reply:
+        """Only `{ viewer { login } }`: who the token is, which even an installation token may ask."""
+        query = body.get("query", "") if isinstance(body, dict) else ""
+        if "viewer" not in query:
+            return _Reply(200, {"errors": [{"message": "this fake answers only viewer { login }"}]})
+        return _Reply(200, {"data": {"viewer": {"login": self.login}}})
 
     def _get_repo(self, **_: Any) -> _Reply:
         return _Reply(200, self._repo_json(self.repo))
