@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 import sys
 from pathlib import Path
@@ -16,7 +17,15 @@ if TYPE_CHECKING:
 
 def ssl_context(settings: Settings) -> ssl.SSLContext:
     """System trust (plus --ca-bundle); verification is off only with an explicit --insecure."""
-    if settings.insecure:
+    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+        raise UsageError(f"the CA bundle {settings.ca_bundle} ({settings.origin('ca_bundle')}) is not a file")
+    return _context(settings.ca_bundle, settings.insecure)
+
+
+@functools.cache
+def _context(ca_bundle: str | None, insecure: bool) -> ssl.SSLContext:
+    """One context per trust configuration: building one loads the CA store (tens of ms)."""
+    if insecure:
         print(
             "jira-brief: WARNING: --insecure turns TLS verification off: anyone on the network can read "
             "and change the tickets and briefs. Use --ca-bundle with your company's CA instead.",
@@ -26,9 +35,7 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
-        raise UsageError(f"the CA bundle {settings.ca_bundle} ({settings.origin('ca_bundle')}) is not a file")
-    return ssl.create_default_context(cafile=settings.ca_bundle or None)
+    return ssl.create_default_context(cafile=ca_bundle or None)
 
 
 def http_client(

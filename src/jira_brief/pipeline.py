@@ -77,6 +77,7 @@ class Run:
     holder: asyncio.Task[None] | None = None
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     llm: LLM | None = None
+    watched: bool = False  # someone reads the text as it comes: worth streaming
 
     async def get_reader(self) -> Any:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
@@ -147,9 +148,9 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
         return result
     try:
         reader = await run.get_reader()
+        sink = (lambda chunk: output.text(found.key, chunk)) if run.watched else None
         result.brief = await write_brief(
-            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage,
-            sink=lambda chunk: output.text(found.key, chunk))  # fmt: skip
+            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink)
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = str(error) if isinstance(error, LLMError) else f"{found.key}: {error}"
@@ -171,8 +172,9 @@ async def brief_all(
 
     `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
     fetched that recently without asking the server; `budget` bounds the whole run in seconds."""
+    run = Run(settings, load_template(settings), BriefCache(settings), tuple(k.key for k in found), server,
+              watched=output is not None)  # fmt: skip
     output = output or _Silent()
-    run = Run(settings, load_template(settings), BriefCache(settings), tuple(k.key for k in found), server)
     limit = asyncio.Semaphore(settings.concurrency)
 
     async def one(item: FoundKey) -> BriefResult:
