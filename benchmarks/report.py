@@ -232,9 +232,9 @@ def where_section(report: Any) -> list[str]:
             f"arrive over seconds and that parsing overlaps the wait.")  # fmt: skip
     if "tls_ms" in where:
         lines.append(
-            f"- Each run builds a TLS context for each of its two HTTP clients (MCP, LLM), even for http:// "
-            f"URLs: `ssl.create_default_context()` takes {where['tls_ms']:.0f} ms here (it loads the system "
-            f"CA store).")  # fmt: skip
+            f"- A TLS context costs {where['tls_ms']:.0f} ms here (`ssl.create_default_context()` loads the "
+            f"system CA store); jira-brief builds one per trust configuration and shares it between the "
+            f"MCP and LLM clients.")  # fmt: skip
     return [*lines, ""]
 
 

@@ -342,7 +342,7 @@ def add_cold_times(report: Report) -> None:
 
 
 def tls_context_ms() -> float:
-    """Median cost of one `ssl.create_default_context()` here (jira-brief builds one per HTTP client)."""
+    """Median cost of one `ssl.create_default_context()` here (jira-brief builds one per run and shares it)."""
     import ssl
 
     samples = []
