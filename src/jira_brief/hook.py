@@ -4,13 +4,16 @@ A hook never loses the commit message and never blocks a commit unless the user 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jira_brief.keys import FoundKey, keys_in, scan
 from jira_brief.settings import Settings
@@ -64,19 +67,48 @@ def one_line(result: object) -> str:
     return " · ".join(filter(None, [key, ticket.title, ticket.status]))
 
 
-def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
-    """Fetch and print the briefs: full when new or changed on this branch, else one line."""
+class _Finished:
+    """Collects each ticket's result as it finishes: what is ready when the budget ends is kept."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, Any] = {}
+
+    def text(self, key: str, chunk: str) -> None:
+        pass
+
+    def done(self, result: Any) -> None:
+        self.results[result.key] = result
+
+
+def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[str, str], server: object) -> list[Any]:
+    """Briefs made within the hook's budget. The pipeline runs in a daemon thread so that nothing it
+    waits for past the budget (a server still connecting, a slow shutdown) can hold the commit."""
     import asyncio
 
-    from jira_brief.pipeline import ANY_VERSION, brief_all
+    from jira_brief.pipeline import BriefResult, brief_all
+
+    finished = _Finished()
+    quiet = dataclasses.replace(settings, stream=False)
+    worker = threading.Thread(daemon=True, target=lambda: asyncio.run(brief_all(
+        found, quiet, server=server, output=finished, known=seen, ticket_ttl=settings.hook_ttl,
+        budget=settings.hook_budget)))  # fmt: skip
+    worker.start()
+    worker.join(settings.hook_budget + 0.5)
+    results = dict(finished.results)
+    return [results.get(item.key) or BriefResult(item.key, item.source, late=True, error="not ready")
+            for item in found]  # fmt: skip
+
+
+def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
+    """Fetch and print the briefs: full when new or changed on this branch, else one line."""
+    from jira_brief.pipeline import ANY_VERSION
 
     shown = _load_shown(settings)
     place = _place()
     seen = shown.get(place, {}) if settings.hook_show == "changed" else {}
     if settings.hook_show == "line":
         seen = {item.key: ANY_VERSION for item in found}
-    results = asyncio.run(brief_all(found, settings, server=server, known=seen, ticket_ttl=settings.hook_ttl,
-                                    budget=settings.hook_budget))  # fmt: skip
+    results = _brief_within_budget(found, settings, seen, server)
     late = [result.key for result in results if result.late]
     for result in results:
         if result.late:
