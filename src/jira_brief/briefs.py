@@ -162,7 +162,7 @@ class LLM:
             except openai.APITimeoutError:
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), True
             except openai.APIConnectionError as error:
-                if _tls_failure(error) or attempt == MAX_ATTEMPTS:
+                if _tls_failure(error) or attempt >= 2:  # refused twice: the endpoint is down, say so now
                     raise LLMError(self.explain(error)) from None
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), False
             if timed_out and time.monotonic() + wait >= deadline:

@@ -360,3 +360,6 @@ def prepare_message_command(message_file: Path, source: str | None, sha: str | N
             prepare_message(message_file, settings, source)
     except (JiraBriefError, OSError) as error:
         click.echo(f"jira-brief: warning: {error}; the message is left as it was", err=True)
+    except KeyboardInterrupt:
+        click.echo("jira-brief: interrupted; the commit message is whole (as it was, or with the key)", err=True)
+        sys.exit(130)

@@ -82,6 +82,10 @@ def _seconds(value: Any) -> float:
     return number
 
 
+def _seconds_or_zero(value: Any) -> float:
+    return 0.0 if str(value).strip() in ("0", "0.0") else _seconds(value)
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -193,7 +197,7 @@ SPECS: dict[str, Spec] = {
     "insecure": Spec(_boolean, in_file=False, help="turn TLS verification off (dangerous)"),
     "github_token": Spec(_secret, env=("GITHUB_TOKEN",), secret=True, in_file=False, help="GitHub token"),
     "hook_show": Spec(_choice("full", "changed", "line"), help="hook output: full, changed, line"),
-    "hook_ttl": Spec(_seconds, help="seconds a hook reuses a ticket without asking the MCP server"),
+    "hook_ttl": Spec(_seconds_or_zero, help="seconds a hook reuses a ticket without asking the MCP server"),
     "hook_budget": Spec(_seconds, help="total seconds a hook may take"),
     "strict": Spec(_boolean, help="hook: fail the commit when a brief cannot be made"),
     "disable": Spec(_boolean, help="turn the hooks off"),

@@ -94,7 +94,7 @@ def test_hook_interrupted_while_the_mcp_server_is_slow(git_repo: GitRepo, slow_m
                                                        tmp_path: Path) -> None:  # fmt: skip
     path = tmp_path / "COMMIT_EDITMSG"
     path.write_bytes(MESSAGE)
-    with ServedMCP(build_server(), delay=3.0) as served:
+    with ServedMCP(build_server(), delay=2.0) as served:
         environ = _environ(slow_model, served.url, tmp_path / "cache")
         done, took = _interrupt(["hook", str(path)], git_repo.path, environ, _after(1.0))
     assert took < PROMPT, took
@@ -144,8 +144,8 @@ def test_prepare_message_interrupted_at_any_moment_leaves_the_old_or_the_new_mes
     for delay in (0.04, 0.08, 0.12, 0.16, 0.2, 0.3):
         path = tmp_path / "COMMIT_EDITMSG"
         path.write_bytes(typed)
-        done, took = _interrupt(["prepare-message", str(path), "message"], git_repo.path, environ, _after(delay),
-                                 may_end_first=True)  # fmt: skip
+        _, took = _interrupt(["prepare-message", str(path), "message"], git_repo.path, environ, _after(delay),
+                             may_end_first=True)  # fmt: skip
         assert took < PROMPT
         assert path.read_bytes() in (typed, b"WEB-88: " + typed), path.read_bytes()
         assert not list(tmp_path.glob(".jira-brief-*"))
