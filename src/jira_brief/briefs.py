@@ -85,6 +85,18 @@ class Reply:
     finish_reason: str | None = None
 
 
+class _Shown:
+    """Passes text on and remembers whether any reached the reader."""
+
+    def __init__(self, sink: TextSink | None) -> None:
+        self.sink, self.any = sink, False
+
+    def feed(self, text: str) -> None:
+        if text and self.sink:
+            self.any = True
+            self.sink(text)
+
+
 class ThinkFilter:
     """Drops <think>…</think> reasoning from streamed text, even when tags are split across chunks."""
 
@@ -149,12 +161,14 @@ class LLM:
         """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows."""
         import openai
 
+        shown = _Shown(sink)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                return await self._call(messages, tools, final=final, timeout=remaining, usage=usage, sink=sink)
+                return await self._call(messages, tools, final=final, timeout=remaining, usage=usage,
+                                        sink=shown.feed if sink else None)  # fmt: skip
             except openai.APIStatusError as error:
                 if error.code == "insufficient_quota" or error.status_code not in (408, 409, 429, 500, 502, 503, 504):
                     raise LLMError(self.explain(error)) from None
@@ -165,11 +179,17 @@ class LLM:
                 if _tls_failure(error) or attempt >= 2:  # refused twice: the endpoint is down, say so now
                     raise LLMError(self.explain(error)) from None
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), False
+            except openai.APIError as error:  # e.g. an error event inside the stream
+                raise LLMError(f"the model failed while answering: {str(error)[:200]}") from None
+            if shown.any:  # part of the answer is on screen: a retry would print it twice
+                raise LLMError("the model's answer broke off after it had started; try again")
             if timed_out and time.monotonic() + wait >= deadline:
                 break
-            if attempt == MAX_ATTEMPTS or time.monotonic() + wait >= deadline:
-                raise LLMError(f"the model is unavailable (still failing after {attempt} attempt(s), "
-                               f"next wait {wait:g} s past --timeout); try again later")  # fmt: skip
+            if attempt == MAX_ATTEMPTS:
+                raise LLMError(f"the model is unavailable (still failing after {attempt} attempts); try again later")
+            if time.monotonic() + wait >= deadline:
+                raise LLMError(f"the model is unavailable and asked to wait {wait:g} s, past --timeout "
+                               f"{self.settings.timeout:g} s; try again later")  # fmt: skip
             await asyncio.sleep(wait)
         raise LLMError(f"the model did not answer within --timeout {self.settings.timeout:g} s; "
                        "raise --timeout or try again later")  # fmt: skip

@@ -32,12 +32,21 @@ def fingerprint(ticket: Ticket, settings: Settings, template_digest: str, offlin
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(data, file, ensure_ascii=False)
-    os.replace(temporary, path)
+def write_atomic(path: Path, data: dict[str, Any]) -> bool:
+    """Write JSON through a temporary file and rename; False when the cache cannot be written
+    (a read-only or broken cache directory costs speed, never a run)."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(data, file, ensure_ascii=False)
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        return False
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -61,22 +70,25 @@ class BriefCache:
 
     def put_brief(self, fingerprint: str, key: str, brief: str) -> None:
         if self.enabled:
-            _write_atomic(self.root / "briefs" / f"{fingerprint}.json", {"key": key, "brief": brief})
+            write_atomic(self.root / "briefs" / f"{fingerprint}.json", {"key": key, "brief": brief})
 
     def recent_ticket(self, key: str, ttl: float) -> Ticket | None:
         """The ticket as fetched less than `ttl` seconds ago, or None."""
         entry = _read(self.root / "tickets" / f"{key}.json") if self.enabled else None
-        if not entry or time.time() - float(entry.get("fetched_at", 0)) > ttl:
-            return None
-        fields = entry["ticket"]
-        fields["comments"] = tuple(Comment(**comment) for comment in fields.get("comments", []))
-        fields["related_keys"] = frozenset(fields.get("related_keys", []))
-        for name in ("labels", "components", "fix_versions", "links", "subtasks"):
-            fields[name] = tuple(fields.get(name, []))
-        return Ticket(**fields)
+        try:
+            if not entry or time.time() - float(entry.get("fetched_at", 0)) > ttl:
+                return None
+            fields = dict(entry["ticket"])
+            fields["comments"] = tuple(Comment(**comment) for comment in fields.get("comments", []))
+            fields["related_keys"] = frozenset(fields.get("related_keys", []))
+            for name in ("labels", "components", "fix_versions", "links", "subtasks"):
+                fields[name] = tuple(fields.get(name, []))
+            return Ticket(**fields)
+        except (KeyError, TypeError, ValueError):
+            return None  # an entry of another version or damaged: ask the server again
 
     def put_ticket(self, ticket: Ticket) -> None:
         if self.enabled:
             data = dataclasses.asdict(ticket)
             data["related_keys"] = sorted(ticket.related_keys)
-            _write_atomic(self.root / "tickets" / f"{ticket.key}.json", {"fetched_at": time.time(), "ticket": data})
+            write_atomic(self.root / "tickets" / f"{ticket.key}.json", {"fetched_at": time.time(), "ticket": data})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -169,13 +170,22 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def for_terminal(text: str, settings: Settings | None) -> str:
+    """Text from Jira or the model, fit for a terminal: secrets masked, no control characters
+    (a ticket must not move the cursor, set the title or write the clipboard)."""
+    return CONTROL.sub("", redact(text, settings))
+
+
 def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
     from jira_brief.render import render_json, render_markdown
 
     if fmt == "json":
         click.echo(redact(render_json(results), settings))
     elif fmt == "markdown":
-        click.echo(redact(render_markdown(results), settings))
+        click.echo(for_terminal(render_markdown(results), settings))
 
 
 def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None) -> int:
@@ -191,8 +201,8 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
     if fmt == "text":
         output = TerminalOutput(
             found.names,
-            write=lambda text: click.echo(redact(text, settings), nl=False),
-            warn=lambda line: click.echo(redact(line, settings), err=True),
+            write=lambda text: click.echo(for_terminal(text, settings), nl=False),
+            warn=lambda line: click.echo(for_terminal(line, settings), err=True),
         )
     results = asyncio.run(brief_all(found.keys, settings, server=server, output=output))
     print_results(results, fmt, settings)
@@ -212,6 +222,8 @@ def summarize(fmt: str, **options: Any) -> None:
     if not found.keys:
         click.echo("jira-brief: no Jira key found; pass a key (PAY-142) or --branch / --message-file / --commits",
                    err=True)  # fmt: skip
+        if fmt == "json":
+            click.echo("[]")
         return
     sys.exit(run_briefs(found, settings, fmt))
 
@@ -309,8 +321,8 @@ def hook(message_file: Path | None, **flags: Any) -> None:
         found = hook_keys(message_file, settings) if settings else []
         if not found or settings is None:
             return
-        failed = show_briefs(found, settings, lambda text: click.echo(redact(text, settings)),
-                             lambda line: warn(redact(line, settings)))  # fmt: skip
+        failed = show_briefs(found, settings, lambda text: click.echo(for_terminal(text, settings)),
+                             lambda line: warn(for_terminal(line, settings)))  # fmt: skip
         if failed and settings.strict:
             sys.exit(1)
     except KeyboardInterrupt:

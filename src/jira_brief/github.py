@@ -395,7 +395,8 @@ class Job:
             if pull is not None and self.event.name in PULL_REQUEST_EVENTS and is_fork(pull):
                 outcome.notice = fork_notice()
                 return outcome
-            texts = pull_texts(pull, self.settings.sources) if pull is not None else []
+            with github_errors("reading the pull request's commits", target.number):
+                texts = pull_texts(pull, self.settings.sources) if pull is not None else []
             outcome.found = scan([*texts, ("input", target.keys)], self.settings.projects, self.settings.max_keys)
             thread = Thread(client, pull) if client and pull and self.comment_mode == "update" else None
             self._comment(outcome, thread, target.number)

@@ -51,12 +51,10 @@ def _load_shown(settings: Settings) -> dict[str, dict[str, str]]:
 
 
 def _save_shown(settings: Settings, shown: dict[str, dict[str, str]]) -> None:
-    from jira_brief.cache import _write_atomic
+    """Remember what was shown; failing to is a comfort lost, never a reason to fail a commit."""
+    from jira_brief.cache import write_atomic
 
-    try:
-        _write_atomic(_state_file(settings), shown)
-    except OSError:
-        pass  # remembering what was shown is a comfort, never a reason to fail a commit
+    write_atomic(_state_file(settings), shown)
 
 
 def one_line(result: object) -> str:
@@ -89,11 +87,20 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
 
     finished = _Finished()
     quiet = dataclasses.replace(settings, stream=False)
-    worker = threading.Thread(daemon=True, target=lambda: asyncio.run(brief_all(
-        found, quiet, server=server, output=finished, known=seen, ticket_ttl=settings.hook_ttl,
-        budget=settings.hook_budget)))  # fmt: skip
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            asyncio.run(brief_all(found, quiet, server=server, output=finished, known=seen,
+                                  ticket_ttl=settings.hook_ttl, budget=settings.hook_budget))  # fmt: skip
+        except Exception as error:  # reported by the hook as one line, in the main thread
+            failures.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
     worker.start()
     worker.join(settings.hook_budget + 0.5)
+    if failures:
+        raise failures[0]
     results = dict(finished.results)
     return [results.get(item.key) or BriefResult(item.key, item.source, late=True, error="not ready")
             for item in found]  # fmt: skip

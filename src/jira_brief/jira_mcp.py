@@ -73,6 +73,13 @@ def refusal(tool: Any) -> str | None:
     return f"its name says it writes ({verb!r})" if verb else None
 
 
+def declared_writer(tool: Any) -> bool:
+    """Whether the server itself says the tool changes things (readOnlyHint false or destructive)."""
+    annotations = getattr(tool, "annotations", None)
+    return annotations is not None and (
+        getattr(annotations, "read_only_hint", None) is False or getattr(annotations, "destructive_hint", None) is True)
+
+
 @dataclass(frozen=True)
 class IssueTool:
     """The server's get-issue tool: its name, key argument, and the extra arguments we send."""
@@ -155,7 +162,9 @@ class JiraReader:
         if outside:
             return f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
         if name == self.issue_tool.name:
-            key = str(arguments.get(self.issue_tool.key_arg, "")).upper()
+            key = str(arguments.get(self.issue_tool.key_arg, "")).strip().upper()
+            if key not in allowed:  # ids, odd spellings: only this run's tickets may be read
+                return f"Error: refused: {key or 'that issue'} is not one of this run's tickets ({', '.join(sorted(allowed))})."
             ticket = self.fetched.get(key) or await self.fetch(key)
             return render_ticket(ticket, self.settings.ticket_budget // 2)
         text = await self._call(name, arguments, name)
@@ -170,6 +179,16 @@ class JiraReader:
         if result.is_error:
             raise TicketError(f"{label}: {_tool_error(text)}")
         return text
+
+
+def _last_line(errlog: Any) -> str:
+    """The last non-empty line a stdio server wrote to stderr (why it stopped, usually)."""
+    try:
+        errlog.seek(0)
+        lines = [line.strip() for line in errlog.read()[-4000:].splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return ""
+    return lines[-1][:300] if lines else ""
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -257,7 +276,8 @@ def server_label(settings: Settings) -> str:
     return "the embedded demo Jira"
 
 
-async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int]) -> Any:
+async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int],
+                     stderr_tail: list[Any]) -> Any:  # fmt: skip
     """What mcp.Client connects to: an in-process server, a URL (HTTP/SSE), or a stdio command."""
     if server is not None:
         return server
@@ -289,6 +309,7 @@ async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, sta
 
         argv = shlex.split(settings.mcp_command)
         errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+        stderr_tail.append(errlog)
         params = StdioServerParameters(command=argv[0], args=argv[1:], env=stdio_environment(settings))
         return stdio_client(params, errlog=errlog)
     raise _no_server()
@@ -299,6 +320,9 @@ def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) ->
     refused = {tool.name: reason for tool in tools if (reason := refusal(tool))}
     offered = {}
     for tool in tools:
+        if tool.name in settings.allow_tools and declared_writer(tool):
+            raise ServerError(f"--allow-tool {tool.name!r}: the server declares that it writes; "
+                              "only read tools can be offered to the model")  # fmt: skip
         if tool.name == issue_tool.name or tool.name in settings.allow_tools:
             offered[tool.name] = tool
             refused.pop(tool.name, None)
@@ -337,8 +361,9 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
 
     label = server_label(settings) if server is None else "the embedded demo Jira"
     statuses: list[int] = []
+    stderr: list[Any] = []
     async with AsyncExitStack() as stack:
-        target = await _transport(settings, stack, server, statuses)
+        target = await _transport(settings, stack, server, statuses, stderr)
         try:
             client = await stack.enter_async_context(Client(target, read_timeout_seconds=settings.timeout))
             tools = await _list_all_tools(client)
@@ -346,7 +371,9 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
             raise
         except Exception as error:  # boundary: connection failures arrive as many exception types
             status = statuses[-1] if statuses else None
-            raise ServerError(describe_error(error, label, status, proxy_for(settings))) from None
+            said = _last_line(stderr[0]) if stderr else ""
+            raise ServerError(describe_error(error, label, status, proxy_for(settings))
+                              + (f"; it said: {said}" if said else "")) from None  # fmt: skip
         issue_tool = await _with_cloud_id(client, find_issue_tool(tools, settings), tools, label)
         offered, refused = choose_tools(tools, issue_tool, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)

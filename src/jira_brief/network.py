@@ -19,7 +19,11 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
     """System trust (plus --ca-bundle); verification is off only with an explicit --insecure."""
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
         raise UsageError(f"the CA bundle {settings.ca_bundle} ({settings.origin('ca_bundle')}) is not a file")
-    return _context(settings.ca_bundle, settings.insecure)
+    try:
+        return _context(settings.ca_bundle, settings.insecure)
+    except ssl.SSLError as error:
+        raise UsageError(f"the CA bundle {settings.ca_bundle} is not a PEM certificate file ({error.reason}); "
+                         "fix --ca-bundle / SSL_CERT_FILE") from None
 
 
 @functools.cache
@@ -35,7 +39,10 @@ def _context(ca_bundle: str | None, insecure: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    return ssl.create_default_context(cafile=ca_bundle or None)
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)  # added to the system store, not instead of it
+    return context
 
 
 def http_client(

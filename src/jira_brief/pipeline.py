@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from jira_brief.briefs import LLM, Template, Usage, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
-from jira_brief.errors import JiraBriefError, LLMError
+from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
@@ -117,6 +117,12 @@ class Run:
             await self.llm.close()
 
 
+def _with_key(key: str, error: Exception) -> str:
+    """The error as one line that starts with the ticket it is about."""
+    text = str(error)
+    return text if text.startswith(f"{key}:") else f"{key}: {text}"
+
+
 async def _ticket(run: Run, key: str, ticket_ttl: float | None) -> Ticket:
     ticket = run.cache.recent_ticket(key, ticket_ttl) if ticket_ttl else None
     if ticket is None:
@@ -131,7 +137,7 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
     try:
         result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
     except JiraBriefError as error:
-        result.error = str(error)
+        result.error = _with_key(found.key, error)
         return result
     result.fingerprint = fingerprint(ticket, run.settings, run.template.digest, result.offline)
     if known.get(found.key) in (result.fingerprint, ANY_VERSION):
@@ -153,7 +159,7 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
             run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink)
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
-        result.error = str(error) if isinstance(error, LLMError) else f"{found.key}: {error}"
+        result.error = _with_key(found.key, error)
         result.brief, result.offline = offline_brief(ticket, run.template), True
     return result
 
@@ -179,7 +185,11 @@ async def brief_all(
 
     async def one(item: FoundKey) -> BriefResult:
         async with limit:
-            result = await _brief_one(run, item, output, known or {}, ticket_ttl)
+            try:
+                result = await _brief_one(run, item, output, known or {}, ticket_ttl)
+            except Exception as error:  # boundary: one ticket's unexpected failure must not sink the others
+                result = BriefResult(item.key, item.source, error=f"{item.key}: unexpected "
+                                     f"{type(error).__name__}: {str(error)[:200]}")  # fmt: skip
         output.done(result)
         return result
 

@@ -19,12 +19,6 @@ def facts_line(result: BriefResult) -> str:
     return " · ".join(filter(None, [ticket.type, ticket.status, ticket.priority, ticket.assignee]))
 
 
-def heading(result: BriefResult) -> str:
-    ticket = result.ticket
-    title = f"{result.key} — {ticket.title}" if ticket and ticket.title else result.key
-    return f"━━ {title}" + (f"\n   {ticket.url}" if ticket and ticket.url else "")
-
-
 def failure_line(result: BriefResult) -> str:
     note = " (offline brief below)" if result.brief else ""
     return f"jira-brief: {result.error}{note}"

@@ -154,6 +154,9 @@ def _secret_pairs(separator: str) -> Callable[[Any], tuple[tuple[str, Secret], .
     return lambda value: tuple((name, Secret(text)) for name, text in parse(value))
 
 
+PATH_SETTINGS = frozenset({"template", "ca_bundle", "cache_dir"})
+
+
 @dataclass(frozen=True)
 class Spec:
     """How one setting is read: its parser, environment variables, and whether it is a secret."""
@@ -176,7 +179,7 @@ SPECS: dict[str, Spec] = {
     "mcp_headers": Spec(_secret_pairs(":"), secret=True, in_file=False, help="HTTP headers for the MCP server"),
     "issue_tool": Spec(_optional_text, help="name of the get-issue tool (detected when unset)"),
     "issue_arg": Spec(_optional_text, help="its issue-key argument (detected when unset)"),
-    "allow_tools": Spec(_words, help="extra tools offered to the model (you vouch that they only read)"),
+    "allow_tools": Spec(_words, in_file=False, help="extra tools offered to the model (you vouch that they only read)"),
     "acceptance_field": Spec(_optional_text, help="custom field id holding acceptance criteria"),
     "comment_limit": Spec(_integer(0, 100), help="last N comments read per ticket"),
     "ticket_budget": Spec(_integer(1000, 200_000), help="characters of ticket text given to the model"),
@@ -314,6 +317,8 @@ def _file_layer(path: Path) -> dict[str, tuple[Any, str]]:
             raise ConfigError(
                 f"{raw_name!r} must not be in {path} (a committed file); set {env_name(name)} instead"
             )
+        if name in PATH_SETTINGS and isinstance(value, str) and value:
+            value = str(path.parent / Path(value).expanduser())  # relative to the file, not the cwd
         layer[name] = (value, origin)
     return layer
 
