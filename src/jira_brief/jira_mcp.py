@@ -74,10 +74,11 @@ def refusal(tool: Any) -> str | None:
 
 
 def declared_writer(tool: Any) -> bool:
-    """Whether the server itself says the tool changes things (readOnlyHint false or destructive)."""
+    """Whether the server's annotations leave the tool able to write: MCP's readOnlyHint defaults to
+    false, so an annotated tool is a writer unless it says readOnlyHint: true. Only a tool with no
+    annotations at all can be vouched for with --allow-tool."""
     annotations = getattr(tool, "annotations", None)
-    return annotations is not None and (
-        getattr(annotations, "read_only_hint", None) is False or getattr(annotations, "destructive_hint", None) is True)
+    return annotations is not None and getattr(annotations, "read_only_hint", None) is not True
 
 
 @dataclass(frozen=True)

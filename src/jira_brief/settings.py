@@ -179,7 +179,7 @@ SPECS: dict[str, Spec] = {
     "mcp_headers": Spec(_secret_pairs(":"), secret=True, in_file=False, help="HTTP headers for the MCP server"),
     "issue_tool": Spec(_optional_text, help="name of the get-issue tool (detected when unset)"),
     "issue_arg": Spec(_optional_text, help="its issue-key argument (detected when unset)"),
-    "allow_tools": Spec(_words, in_file=False, help="extra tools offered to the model (you vouch that they only read)"),
+    "allow_tools": Spec(_words, in_file=False, help="extra tools offered to the model (read-only or unannotated; you vouch)"),
     "acceptance_field": Spec(_optional_text, help="custom field id holding acceptance criteria"),
     "comment_limit": Spec(_integer(0, 100), help="last N comments read per ticket"),
     "ticket_budget": Spec(_integer(1000, 200_000), help="characters of ticket text given to the model"),
