@@ -154,7 +154,9 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
         return result
     try:
         reader = await run.get_reader()
-        sink = (lambda chunk: output.text(found.key, chunk)) if run.watched else None
+        # Only the first ticket is read as it is written; the others wait their turn on screen, and
+        # streaming them would cost CPU per chunk for nothing.
+        sink = (lambda chunk: output.text(found.key, chunk)) if run.watched and found.key == run.keys[0] else None
         result.brief = await write_brief(
             run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink)
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
