@@ -321,6 +321,9 @@ def hook(message_file: Path | None, **flags: Any) -> None:
         found = hook_keys(message_file, settings) if settings else []
         if not found or settings is None:
             return
+        from jira_brief.jira_mcp import check_server_configured
+
+        check_server_configured(settings)
         failed = show_briefs(found, settings, lambda text: click.echo(for_terminal(text, settings)),
                              lambda line: warn(for_terminal(line, settings)))  # fmt: skip
         if failed and settings.strict:
