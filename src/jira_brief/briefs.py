@@ -375,7 +375,7 @@ def description_section(text: str, heading: re.Pattern[str]) -> str:
 
 def offline_sections(ticket: Ticket, language: str) -> list[str]:
     """The seven sections of a brief from the ticket's own fields, inventing nothing."""
-    facts = " · ".join(filter(None, [ticket.type, ticket.status, ticket.priority, ticket.assignee]))
+    facts = ticket.facts
     context = _bullets([f"Epic/parent: {ticket.parent}" if ticket.parent else "", *ticket.links,
                         f"Components: {', '.join(ticket.components)}" if ticket.components else "",
                         f"Labels: {', '.join(ticket.labels)}" if ticket.labels else ""])  # fmt: skip

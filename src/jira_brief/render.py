@@ -16,7 +16,7 @@ def facts_line(result: BriefResult) -> str:
     ticket = result.ticket
     if ticket is None:
         return ""
-    return " · ".join(filter(None, [ticket.type, ticket.status, ticket.priority, ticket.assignee]))
+    return ticket.facts
 
 
 def failure_line(result: BriefResult) -> str:

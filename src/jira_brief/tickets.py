@@ -46,6 +46,11 @@ class Ticket:
     related_keys: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
+    def facts(self) -> str:
+        """type · status · priority · assignee, as far as the ticket says."""
+        return " · ".join(filter(None, [self.type, self.status, self.priority, self.assignee]))
+
+    @property
     def version(self) -> str:
         """What changes when the ticket changes: Jira's `updated`, else a hash of the content."""
         if self.updated:
