@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jira_brief.errors import LLMError, UsageError
+from jira_brief.network import http_client, tls_advice, tls_failure
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket, render_ticket
 
@@ -143,8 +144,6 @@ class LLM:
     def __init__(self, settings: Settings) -> None:
         from openai import AsyncOpenAI
 
-        from jira_brief.network import http_client
-
         self.settings = settings
         self.client = AsyncOpenAI(
             api_key=settings.llm_api_key.reveal() if settings.llm_api_key else "not-needed",
@@ -176,7 +175,7 @@ class LLM:
             except openai.APITimeoutError:
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), True
             except openai.APIConnectionError as error:
-                if _tls_failure(error) or attempt >= 2:  # refused twice: the endpoint is down, say so now
+                if tls_failure(error) or attempt >= 2:  # refused twice: the endpoint is down, say so now
                     raise LLMError(self.explain(error)) from None
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), False
             except openai.APIError as error:  # e.g. an error event inside the stream
@@ -220,22 +219,13 @@ class LLM:
             return f"model {self.settings.model!r} not found at {where} (404); check --model"
         if isinstance(error, openai.APIStatusError) and error.code == "insufficient_quota":
             return f"the LLM account at {where} has no quota left (insufficient_quota, not retried); check its billing"
-        if isinstance(error, openai.APIConnectionError) and _tls_failure(error):
-            return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
+        if isinstance(error, openai.APIConnectionError) and tls_failure(error):
+            return tls_advice(where)
         if isinstance(error, openai.APIConnectionError):
             return f"cannot reach the LLM at {where}; check --llm-base-url and the network/proxy"
         if isinstance(error, openai.APIStatusError):
             return f"the LLM at {where} answered {error.status_code}: {str(error.message)[:200]}"
         return f"the LLM failed: {type(error).__name__}"
-
-
-def _tls_failure(error: BaseException) -> bool:
-    cause: BaseException | None = error
-    while cause is not None:
-        if "CERTIFICATE_VERIFY_FAILED" in str(cause) or type(cause).__name__ == "SSLCertVerificationError":
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from jira_brief.files import replace_file
 from jira_brief.settings import Settings
 from jira_brief.tickets import Comment, Ticket
 
@@ -35,17 +34,11 @@ def fingerprint(ticket: Ticket, settings: Settings, template_digest: str, offlin
 def write_atomic(path: Path, data: dict[str, Any]) -> bool:
     """Write JSON through a temporary file and rename; False when the cache cannot be written
     (a read-only or broken cache directory costs speed, never a run)."""
-    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False)
-        os.replace(temporary, path)
+        replace_file(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         return True
     except OSError:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
         return False
 
 

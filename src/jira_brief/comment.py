@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from jira_brief.keys import KEY_TEXT
+
 if TYPE_CHECKING:
     from jira_brief.pipeline import BriefResult
 
@@ -28,9 +30,8 @@ COMMENT_LIMIT = 65_000
 SUMMARY_LIMIT = 1_000_000
 ZWJ = "\u200d"
 
-_KEY = r"[A-Z][A-Z0-9_]+-[1-9][0-9]*"
 _SECTION = re.compile(
-    rf"<!-- jira-brief:section key=({_KEY})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n.*?\n<!-- /jira-brief:section -->",
+    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n.*?\n<!-- /jira-brief:section -->",
     re.DOTALL,
 )
 _BRIEF = re.compile(r"<!-- jira-brief:brief -->\n(.*?)\n<!-- /jira-brief:brief -->", re.DOTALL)

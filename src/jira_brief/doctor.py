@@ -31,7 +31,7 @@ async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any)
             for name in writes:
                 say(f"{INFO}   {name}: {reader.refused[name]}")
     except JiraBriefError as error:
-        label = server_label(settings) if server is None else "the embedded demo Jira"
+        label = server_label(settings, server)
         say(f"{BAD} MCP ({label}): {error}")
         return 1
     return 0

@@ -9,12 +9,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jira_brief.files import replace_file
 from jira_brief.keys import FoundKey, keys_in, scan
 from jira_brief.settings import Settings
 from jira_brief.sources import SCISSORS, comment_char, current_branch, message_text, read_message_file
@@ -169,20 +169,5 @@ def prepare_message(message_file: Path, settings: Settings, source: str | None) 
         lines.insert(0, f"{branch_keys[0]}: \n")
     else:
         lines[index] = f"{branch_keys[0]}: {lines[index]}"
-    _replace_file(message_file, "".join(lines).encode("utf-8", errors="surrogateescape"))
+    replace_file(message_file, "".join(lines).encode("utf-8", errors="surrogateescape"))
     return True
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so an interrupt leaves the old or the new message."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jira-brief-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -16,6 +16,7 @@ from typing import Any
 
 from jira_brief.errors import JiraBriefError, TicketError, UsageError
 from jira_brief.keys import keys_in
+from jira_brief.network import http_client, tls_advice, tls_failure
 from jira_brief.settings import Settings, mask_url
 from jira_brief.tickets import Ticket, normalize, render_ticket
 
@@ -226,8 +227,8 @@ def describe_error(error: BaseException, where: str, http_status: int | None = N
         error = error.exceptions[0]
     text = str(error) or type(error).__name__
     name = type(error).__name__
-    if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(error, __import__("ssl").SSLError):
-        return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
+    if tls_failure(error):
+        return tls_advice(where)
     status = http_status or getattr(getattr(error, "response", None), "status_code", None)
     if status in (401, 403) or re.search(r"\b(401|403)\b|unauthori[sz]ed", text, re.I):
         return f"{where} refused the credentials ({status or 'unauthorized'}); check --mcp-header / the Jira token"
@@ -269,7 +270,10 @@ def proxy_for(settings: Settings) -> str | None:
     return mask_url(found) if found else None
 
 
-def server_label(settings: Settings) -> str:
+def server_label(settings: Settings, server: Any = None) -> str:
+    """How errors name the MCP server: its URL (password masked), its command, or the demo."""
+    if server is not None:
+        return "the embedded demo Jira"
     if settings.mcp_url:
         return mask_url(settings.mcp_url)
     if settings.mcp_command:
@@ -284,8 +288,6 @@ async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, sta
         return server
     headers = {name: secret.reveal() for name, secret in settings.mcp_headers}
     if settings.mcp_url:
-        from jira_brief.network import http_client
-
         use_sse = settings.mcp_transport == "sse" or (
             settings.mcp_transport == "auto" and settings.mcp_url.rstrip("/").endswith("/sse"))  # fmt: skip
         if use_sse:
@@ -360,7 +362,7 @@ def _our_error(error: BaseException) -> JiraBriefError | None:
 async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
     from mcp import Client
 
-    label = server_label(settings) if server is None else "the embedded demo Jira"
+    label = server_label(settings, server)
     statuses: list[int] = []
     stderr: list[Any] = []
     async with AsyncExitStack() as stack:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 # A project key starts with a letter, then letters, digits or "_" (2+ characters); the number has
 # no leading zero; no letter or digit may touch the key on either side (XPAY-142 is not PAY-142).
+KEY_TEXT = r"[A-Z][A-Z0-9_]+-[1-9][0-9]*"  # one key, as Jira writes it
 _KEY = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9_]+)-([1-9][0-9]*)(?![A-Za-z0-9])")
 
 # Technical identifiers that have the shape of a key (UTF-8, SHA-256, ISO-8601, X86-64...).
@@ -77,4 +78,4 @@ def scan(texts: Iterable[tuple[str, str]], projects: Iterable[str] = (), limit: 
 
 def is_key(text: str) -> bool:
     """Whether `text` is exactly one well-formed key (case-insensitive), for explicit arguments."""
-    return re.fullmatch(r"[A-Za-z][A-Za-z0-9_]+-[1-9][0-9]*", text.strip()) is not None
+    return re.fullmatch(KEY_TEXT, text.strip(), re.IGNORECASE) is not None

@@ -45,6 +45,20 @@ def _context(ca_bundle: str | None, insecure: bool) -> ssl.SSLContext:
     return context
 
 
+def tls_failure(error: BaseException) -> bool:
+    """Whether a failure (or anything it was raised from) is a refused server certificate."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def tls_advice(where: str) -> str:
+    return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
+
+
 def http_client(
     settings: Settings,
     *,

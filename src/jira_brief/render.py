@@ -13,10 +13,7 @@ Write = Callable[[str], None]
 
 def facts_line(result: BriefResult) -> str:
     """type · status · priority · assignee, from the ticket itself."""
-    ticket = result.ticket
-    if ticket is None:
-        return ""
-    return ticket.facts
+    return result.ticket.facts if result.ticket else ""
 
 
 def failure_line(result: BriefResult) -> str:
