@@ -43,12 +43,22 @@ _NOTES = (
 
 def _huge_description() -> str:
     """Markdown with sections, rules and notes, repeated with varying numbers up to ~60 KB."""
-    parts = ["As a shopper with spending limits on my cards, I want to split one order between two "
-             "cards so that I can pay for a large basket in one go.", "", "## Business rules", ""]
+    parts = [
+        "As a shopper with spending limits on my cards, I want to split one order between two "
+        "cards so that I can pay for a large basket in one go.",
+        "",
+        "## Business rules",
+        "",
+    ]
     number = 0
     while sum(len(part) + 1 for part in parts) < HUGE_DESCRIPTION_CHARS and number < 10_000:
-        values = {"amount": 100 + number, "small": 10 + number % 7, "score": 70 + number % 20,
-                  "days": 3 + number % 5, "build": 4000 + number}
+        values = {
+            "amount": 100 + number,
+            "small": 10 + number % 7,
+            "score": 70 + number % 20,
+            "days": 3 + number % 5,
+            "build": 4000 + number,
+        }
         if number % 25 == 0:
             parts += ["", f"## Technical notes, part {number // 25 + 1}", ""]
         template = _RULES[number % len(_RULES)] if number % 2 == 0 else _NOTES[number % len(_NOTES)]
@@ -59,14 +69,25 @@ def _huge_description() -> str:
 
 def _comment(index: int) -> dict[str, Any]:
     author = _AUTHORS[index % len(_AUTHORS)]
-    body = (f"Update {index + 1}: " + _NOTES[index % len(_NOTES)].format(
-        amount=120 + index, days=2 + index % 6, build=5000 + index) + " "
-        + _RULES[index % len(_RULES)].format(amount=100, small=10, score=80, days=7))
+    body = (
+        f"Update {index + 1}: "
+        + _NOTES[index % len(_NOTES)].format(amount=120 + index, days=2 + index % 6, build=5000 + index)
+        + " "
+        + _RULES[index % len(_RULES)].format(amount=100, small=10, score=80, days=7)
+    )
     created = f"2025-05-{1 + index // 4:02d}T{8 + index % 4 * 2:02d}:15:00.000+0200"
     account = f"712020:{index % len(_AUTHORS):08d}-0000-4000-8000-000000000000"
-    return {"body": body, "created": created, "updated": created,
-            "author": {"account_id": account, "display_name": author, "name": author,
-                       "email": f"{author.split()[0].lower()}@shopwave.example"}}  # fmt: skip
+    return {
+        "body": body,
+        "created": created,
+        "updated": created,
+        "author": {
+            "account_id": account,
+            "display_name": author,
+            "name": author,
+            "email": f"{author.split()[0].lower()}@shopwave.example",
+        },
+    }
 
 
 def _renamed(issue: dict[str, Any], number: int) -> dict[str, Any]:
@@ -103,6 +124,8 @@ def describe(tickets: dict[str, dict[str, Any]]) -> str:
     line = f"{len(tickets)} tickets; normal ones {min(normal) / 1000:.1f}–{max(normal) / 1000:.1f} KB as JSON"
     if HUGE_KEY in tickets:
         huge = tickets[HUGE_KEY]
-        line += (f"; {HUGE_KEY}: {len(huge['description']) / 1000:.0f} KB description, "
-                 f"{len(huge['comments'])} comments, {sizes[HUGE_KEY] / 1000:.0f} KB as JSON")  # fmt: skip
+        line += (
+            f"; {HUGE_KEY}: {len(huge['description']) / 1000:.0f} KB description, "
+            f"{len(huge['comments'])} comments, {sizes[HUGE_KEY] / 1000:.0f} KB as JSON"
+        )
     return line

@@ -18,10 +18,19 @@ from typing import Any
 from tests.fakes.openai_server import FakeOpenAI, _Answer
 
 _KEY = re.compile(r"\b[A-Z][A-Z0-9_]+-[1-9][0-9]*\b")
-_HEADINGS = ("TICKET", "CONTEXTE", "OBJECTIF", "CRITÈRES D’ACCEPTATION", "ÉTAPES", "RÈGLES MÉTIER",
-             "POINTS D’ATTENTION")  # fmt: skip
-_BODY = ("Le paiement fractionné entre deux cartes est proposé à partir de 100 €, chaque carte portant au "
-         "moins 10 € ; les deux autorisations doivent réussir avant la confirmation de la commande.")
+_HEADINGS = (
+    "TICKET",
+    "CONTEXTE",
+    "OBJECTIF",
+    "CRITÈRES D’ACCEPTATION",
+    "ÉTAPES",
+    "RÈGLES MÉTIER",
+    "POINTS D’ATTENTION",
+)
+_BODY = (
+    "Le paiement fractionné entre deux cartes est proposé à partir de 100 €, chaque carte portant au "
+    "moins 10 € ; les deux autorisations doivent réussir avant la confirmation de la commande."
+)
 
 
 def _last_user_key(messages: list[dict[str, Any]]) -> str | None:
@@ -48,12 +57,20 @@ class ToolCallingOpenAI(FakeOpenAI):
         messages = body.get("messages") or []
         tools = {tool["function"]["name"] for tool in body.get("tools") or []}
         key = _last_user_key(messages)
-        wants_tool = (action is None and "jira_get_issue" in tools and body.get("tool_choice") != "none"
-                      and key and not any(message.get("role") == "tool" for message in messages))  # fmt: skip
+        wants_tool = (
+            action is None
+            and "jira_get_issue" in tools
+            and body.get("tool_choice") != "none"
+            and key
+            and not any(message.get("role") == "tool" for message in messages)
+        )
         if not wants_tool:
             return super()._answer(body, action)
-        call = {"id": self._new_id("call_"), "type": "function",
-                "function": {"name": "jira_get_issue", "arguments": json.dumps({"issue_key": key})}}  # fmt: skip
+        call = {
+            "id": self._new_id("call_"),
+            "type": "function",
+            "function": {"name": "jira_get_issue", "arguments": json.dumps({"issue_key": key})},
+        }
         return _Answer(tool_call=call)
 
 

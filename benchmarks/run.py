@@ -90,8 +90,9 @@ class Report:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without our settings or secrets, loopback never proxied."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("JIRA_BRIEF_", "OPENAI_", "GITHUB_"))}  # fmt: skip
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith(("JIRA_BRIEF_", "OPENAI_", "GITHUB_"))
+    }
     env.pop("GIT_DIR", None)
     env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     env.update(extra)
@@ -106,8 +107,9 @@ def children_cpu() -> float:
 def measured(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, exit code) of one process; CPU from RUSAGE_CHILDREN deltas."""
     started, cpu = time.perf_counter(), children_cpu()
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL,
-                          timeout=STARTUP_TIMEOUT)  # fmt: skip
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL, timeout=STARTUP_TIMEOUT
+    )
     return time.perf_counter() - started, children_cpu() - cpu, done.returncode
 
 
@@ -118,13 +120,29 @@ def peak_rss_kb(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
     across exec, so a 13 MB child of this 100 MB process reports 100 MB. /usr/bin/time forks from a
     tiny process; without it, a small Python launcher does the same (its ~10 MB is then a floor)."""
     if Path("/usr/bin/time").exists():
-        done = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", *argv], cwd=cwd, env=env, capture_output=True,
-                              text=True, stdin=subprocess.DEVNULL, timeout=STARTUP_TIMEOUT)  # fmt: skip
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "maxrss=%M", *argv],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=STARTUP_TIMEOUT,
+        )
     else:
-        launcher = ("import os, sys\npid = os.fork()\nif pid == 0:\n    os.execvp(sys.argv[1], sys.argv[1:])\n"
-                    "print(f'maxrss={os.wait4(pid, 0)[2].ru_maxrss}', file=sys.stderr)")  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", launcher, *argv], cwd=cwd, env=env, capture_output=True,
-                              text=True, stdin=subprocess.DEVNULL, timeout=STARTUP_TIMEOUT)  # fmt: skip
+        launcher = (
+            "import os, sys\npid = os.fork()\nif pid == 0:\n    os.execvp(sys.argv[1], sys.argv[1:])\n"
+            "print(f'maxrss={os.wait4(pid, 0)[2].ru_maxrss}', file=sys.stderr)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", launcher, *argv],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=STARTUP_TIMEOUT,
+        )
     found = re.findall(r"maxrss=(\d+)", done.stderr)
     return int(found[-1]) if found else 0
 
@@ -134,17 +152,25 @@ def repeat(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> dict[s
     measured(argv, cwd, env)
     samples = [measured(argv, cwd, env) for _ in range(runs)]
     times = [seconds for seconds, _, _ in samples]
-    return {"median_s": statistics.median(times), "min_s": min(times),
-            "cpu_s": statistics.median(cpu for _, cpu, _ in samples),
-            "rss_kb": statistics.median(peak_rss_kb(argv, cwd, env) for _ in range(3)),
-            "codes": sorted({code for _, _, code in samples})}  # fmt: skip
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "cpu_s": statistics.median(cpu for _, cpu, _ in samples),
+        "rss_kb": statistics.median(peak_rss_kb(argv, cwd, env) for _ in range(3)),
+        "codes": sorted({code for _, _, code in samples}),
+    }
 
 
 def worker(config: dict[str, Any]) -> dict[str, Any]:
     """One measured run in a fresh process (benchmarks/worker.py)."""
     done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "worker.py"), json.dumps(config)], capture_output=True, text=True,
-        timeout=WORKER_TIMEOUT, env=clean_env(), cwd=REPO)  # fmt: skip
+        [sys.executable, str(BENCH_DIR / "worker.py"), json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+        env=clean_env(),
+        cwd=REPO,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"worker {config['engine']} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -184,16 +210,25 @@ def compile_once(scratch: Path) -> None:
     """Fill the bytecode cache (PYTHONPYCACHEPREFIX) before measuring, as `pip install` would have."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
-    modules = ("openai, mcp, mcp.client.streamable_http, httpx2, platformdirs, jira_brief.cli, jira_brief.hook, "
-               "jira_brief.pipeline, jira_brief.briefs, jira_brief.jira_mcp, jira_brief.network, jira_brief.cache")
-    subprocess.run([sys.executable, "-c", f"import {modules}"], env=clean_env(), cwd=scratch, check=True,
-                   timeout=WORKER_TIMEOUT)  # fmt: skip
+    modules = (
+        "openai, mcp, mcp.client.streamable_http, httpx2, platformdirs, jira_brief.cli, jira_brief.hook, "
+        "jira_brief.pipeline, jira_brief.briefs, jira_brief.jira_mcp, jira_brief.network, jira_brief.cache"
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"import {modules}"], env=clean_env(), cwd=scratch, check=True, timeout=WORKER_TIMEOUT
+    )
 
 
 def imported_modules(cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     """Modules imported by `python -X importtime -m jira_brief keys "no ticket here"`."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "jira_brief", "keys", "no ticket here"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=STARTUP_TIMEOUT)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "jira_brief", "keys", "no ticket here"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( *)(\S+)", line)
@@ -203,8 +238,13 @@ def imported_modules(cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     forbidden = sorted({name.split(".")[0] for name in names} & set(FORBIDDEN_AT_START))
     top = sorted((row for row in rows if row[2] <= 1), key=lambda row: -row[1])[:6]
     ours = sorted(name for name in names if name.startswith("jira_brief"))
-    return {"count": len(names), "forbidden": forbidden, "slowest": [(n, us / 1000) for n, us, _ in top],
-            "ours": ours, "exit": done.returncode}  # fmt: skip
+    return {
+        "count": len(names),
+        "forbidden": forbidden,
+        "slowest": [(n, us / 1000) for n, us, _ in top],
+        "ours": ours,
+        "exit": done.returncode,
+    }
 
 
 # --- 2-5. the pipeline against the seed ------------------------------------------------
@@ -226,11 +266,17 @@ def counted(fake: ToolCallingOpenAI, config: dict[str, Any]) -> tuple[dict[str, 
 def summary(result: dict[str, Any], requests: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
     runs = result["runs_s"]
     return {
-        "warm_s": statistics.median(runs), "cpu_s": statistics.median(result["cpu_s"]), "import_s": result["import_s"],
-        "calls": len(requests) / repeats, "tokens": sum(prompt_tokens(body) for body in requests) / repeats,
-        "rss_kb": result["maxrss_kb"], "rss_import_kb": result["rss_after_import_kb"],
-        "errors": result["errors"], "usage": result["usage"], "requests": requests[: len(requests) // repeats],
-    }  # fmt: skip
+        "warm_s": statistics.median(runs),
+        "cpu_s": statistics.median(result["cpu_s"]),
+        "import_s": result["import_s"],
+        "calls": len(requests) / repeats,
+        "tokens": sum(prompt_tokens(body) for body in requests) / repeats,
+        "rss_kb": result["maxrss_kb"],
+        "rss_import_kb": result["rss_after_import_kb"],
+        "errors": result["errors"],
+        "usage": result["usage"],
+        "requests": requests[: len(requests) // repeats],
+    }
 
 
 def compare(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: list[str]) -> None:
@@ -245,8 +291,13 @@ def compare(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: li
         report.rows[size] = row
         for engine, figures in row.items():
             report.problems += [f"{engine} n={size}: {error}" for error in figures["errors"]]
-        print(f"  n={size:>2}: " + "; ".join(f"{engine} {figures['warm_s']:.2f} s, {figures['calls']:g} calls"
-                                            for engine, figures in row.items()), flush=True)  # fmt: skip
+        print(
+            f"  n={size:>2}: "
+            + "; ".join(
+                f"{engine} {figures['warm_s']:.2f} s, {figures['calls']:g} calls" for engine, figures in row.items()
+            ),
+            flush=True,
+        )
 
 
 def variants(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: list[str]) -> None:
@@ -254,8 +305,13 @@ def variants(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: l
     for label, flags in VARIANTS.items():
         report.variants[label] = {}
         for size in (1, 8):
-            config = {**base_config(served, fake), "keys": keys[:size], "engine": "jira-brief", "flags": flags,
-                      "repeats": VARIANT_REPEATS}  # fmt: skip
+            config = {
+                **base_config(served, fake),
+                "keys": keys[:size],
+                "engine": "jira-brief",
+                "flags": flags,
+                "repeats": VARIANT_REPEATS,
+            }
             figures = summary(*counted(fake, config), VARIANT_REPEATS)
             report.variants[label][size] = figures
             report.problems += [f"{label} n={size}: {error}" for error in figures["errors"]]
@@ -264,8 +320,13 @@ def variants(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: l
 def rerun(report: Report, fake: ToolCallingOpenAI, served: ServedMCP, keys: list[str], scratch: Path) -> None:
     """Second run on unchanged tickets with the same cache dir: no LLM call expected."""
     cache_dir = str(scratch / "rerun-cache")
-    config = {**base_config(served, fake), "keys": keys[:8], "engine": "jira-brief", "cache": True,
-              "cache_dir": cache_dir}  # fmt: skip
+    config = {
+        **base_config(served, fake),
+        "keys": keys[:8],
+        "engine": "jira-brief",
+        "cache": True,
+        "cache_dir": cache_dir,
+    }
     first = summary(*counted(fake, {**config, "repeats": 1}), 1)
     repeats = report.plan.jira_repeats
     second = summary(*counted(fake, {**config, "repeats": repeats}), repeats)
@@ -279,9 +340,14 @@ def token_split(body: dict[str, Any]) -> dict[str, int]:
     system = sum(len(json.dumps(m)) for m in messages if m.get("role") == "system") // 4
     results = sum(len(json.dumps(m)) for m in messages if m.get("role") == "tool") // 4
     texts = [m["content"] for m in messages if m.get("role") == "tool" and isinstance(m.get("content"), str)]
-    return {"tools": tools, "system": system, "tool_results": results, "total": prompt_tokens(body),
-            "ticket_chars": sum(len(text) for text in texts),
-            "escapes": sum(len(json.dumps(text)) - 2 - len(text) for text in texts) // 4}  # fmt: skip
+    return {
+        "tools": tools,
+        "system": system,
+        "tool_results": results,
+        "total": prompt_tokens(body),
+        "ticket_chars": sum(len(text) for text in texts),
+        "escapes": sum(len(json.dumps(text)) - 2 - len(text) for text in texts) // 4,
+    }
 
 
 def per_ticket(report: Report) -> None:
@@ -298,10 +364,13 @@ def per_ticket(report: Report) -> None:
         by_key.setdefault(key, []).append(token_split(body))
     normal = [sum(s["total"] for s in splits) for key, splits in by_key.items() if key != HUGE_KEY]
     report.per_ticket = {
-        "template_tokens": template_tokens, "goal": 3000 + template_tokens,
-        "normal": by_key.get(NORMAL_KEY, [{}])[0], "normal_median": statistics.median(normal) if normal else 0,
-        "huge": by_key.get(HUGE_KEY, [{}])[0], "calls": {key: len(s) for key, s in by_key.items()},
-    }  # fmt: skip
+        "template_tokens": template_tokens,
+        "goal": 3000 + template_tokens,
+        "normal": by_key.get(NORMAL_KEY, [{}])[0],
+        "normal_median": statistics.median(normal) if normal else 0,
+        "huge": by_key.get(HUGE_KEY, [{}])[0],
+        "calls": {key: len(s) for key, s in by_key.items()},
+    }
 
 
 def seed_split(report: Report) -> None:
@@ -397,8 +466,12 @@ def machine() -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (about a minute)")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md",
-                        help="where to write the Markdown report (default docs/benchmarks.md)")  # fmt: skip
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=REPO / "docs" / "benchmarks.md",
+        help="where to write the Markdown report (default docs/benchmarks.md)",
+    )
     args = parser.parse_args()
 
     report = Report(QUICK if args.quick else FULL)

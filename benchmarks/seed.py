@@ -25,9 +25,17 @@ def french_format() -> str:
 
 def openai_tools(tools: list[Any]) -> list[dict[str, Any]]:
     """Every MCP tool as an OpenAI function, schema and description untouched."""
-    return [{"type": "function", "function": {"name": tool.name, "description": tool.description or "",
-                                              "parameters": tool.input_schema or {"type": "object"}}}
-            for tool in tools]  # fmt: skip
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description or "",
+                "parameters": tool.input_schema or {"type": "object"},
+            },
+        }
+        for tool in tools
+    ]
 
 
 async def _run_tool(client: Any, call: Any) -> str:
@@ -47,8 +55,13 @@ async def summarize(client: Any, llm: Any, tools: list[dict[str, Any]], key: str
         if not message.tool_calls:
             messages.append({"role": "assistant", "content": message.content or ""})
             break
-        messages.append({"role": "assistant", "content": message.content,
-                         "tool_calls": [call.model_dump() for call in message.tool_calls]})  # fmt: skip
+        messages.append(
+            {
+                "role": "assistant",
+                "content": message.content,
+                "tool_calls": [call.model_dump() for call in message.tool_calls],
+            }
+        )
         for call in message.tool_calls:
             messages.append({"role": "tool", "tool_call_id": call.id, "content": await _run_tool(client, call)})
     messages.append({"role": "user", "content": FINAL_REQUEST.format(key=key)})

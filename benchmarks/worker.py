@@ -48,9 +48,16 @@ class Collect:
 def jira_brief_settings(config: dict[str, Any], cache_dir: str) -> Any:
     from jira_brief.settings import load_settings
 
-    flags = {"mcp_url": config["mcp_url"], "llm_base_url": config["llm_base_url"],
-             "llm_api_key": config["api_key"], "model": config["model"], "stream": True,
-             "cache": bool(config.get("cache")), "cache_dir": cache_dir, **config.get("flags", {})}  # fmt: skip
+    flags = {
+        "mcp_url": config["mcp_url"],
+        "llm_base_url": config["llm_base_url"],
+        "llm_api_key": config["api_key"],
+        "model": config["model"],
+        "stream": True,
+        "cache": bool(config.get("cache")),
+        "cache_dir": cache_dir,
+        **config.get("flags", {}),
+    }
     return load_settings(flags, environ={}, cwd=Path(cache_dir))
 
 
@@ -63,8 +70,9 @@ async def run_jira_brief(config: dict[str, Any], cache_dir: str) -> dict[str, An
     results = await brief_all([FoundKey(key, "arg") for key in config["keys"]], settings, output=output)
     return {
         "errors": [result.error for result in results if result.error],
-        "usage": {r.key: {"calls": r.usage.calls, "prompt_tokens": r.usage.prompt_tokens, "cached": r.cached}
-                  for r in results},  # fmt: skip
+        "usage": {
+            r.key: {"calls": r.usage.calls, "prompt_tokens": r.usage.prompt_tokens, "cached": r.cached} for r in results
+        },
         "streamed_chunks": output.chunks,
     }
 
@@ -72,8 +80,9 @@ async def run_jira_brief(config: dict[str, Any], cache_dir: str) -> dict[str, An
 async def run_seed(config: dict[str, Any]) -> dict[str, Any]:
     from seed import seed_all
 
-    briefs = await seed_all(config["keys"], config["mcp_url"], config["llm_base_url"], config["api_key"],
-                            config["model"])  # fmt: skip
+    briefs = await seed_all(
+        config["keys"], config["mcp_url"], config["llm_base_url"], config["api_key"], config["model"]
+    )
     return {"errors": [key for key, brief in briefs.items() if not brief], "usage": {}, "streamed_chunks": 0}
 
 
@@ -91,8 +100,9 @@ async def run_phases(config: dict[str, Any], cache_dir: str) -> dict[str, Any]:
         fetched = time.perf_counter()
         llm = LLM(settings)
         try:
-            await write_brief(llm, reader, ticket, load_template(settings), allowed_keys=[key], usage=Usage(),
-                              sink=lambda chunk: None)  # fmt: skip
+            await write_brief(
+                llm, reader, ticket, load_template(settings), allowed_keys=[key], usage=Usage(), sink=lambda chunk: None
+            )
         finally:
             await llm.close()
         written = time.perf_counter()

@@ -22,8 +22,8 @@ from click.testing import CliRunner, Result
 
 from jira_brief.cli import main
 
-# Real GitHub webhook payloads, kept beside the repository in ../shared.
-GITHUB_EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "github-events"
+# Real GitHub webhook payloads (octokit/webhooks, MIT), copied into the repository.
+GITHUB_EVENTS_DIR = Path(__file__).resolve().parent / "fixtures" / "github-events"
 # The `jira-brief` console script installed in the same environment as the running Python.
 CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "nt" else "jira-brief")
 
@@ -31,6 +31,19 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "
 # (SSL_CERT_FILE is read as the `ca-bundle` setting).
 _CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
 _CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
+
+
+# Fixtures that install packages at test time (a pre-commit hook environment, the mcp-atlassian
+# venv): a test that uses one belongs to the `slow` tier, which `.ci/run` runs after the fast one.
+SLOW_FIXTURES = frozenset({"hooks_repo", "pre_commit_home", "workspace", "atlassian", "atlassian_py", "stdio_run"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that need an installation as `slow`, before `-m` selects the tier."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -58,9 +71,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
 
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     """Run real git in `cwd` and return its stdout."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}): {done.stderr}")
     return done.stdout
@@ -139,11 +150,9 @@ def run_process() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 @pytest.fixture
 def github_event(tmp_path: Path) -> Callable[..., Path]:
-    """Copy a real payload from ../shared/fixtures/github-events into tmp_path, optionally edited.
+    """Copy a real payload from tests/fixtures/github-events into tmp_path, optionally edited.
 
     `github_event("pull_request.opened", edit=fn)` calls fn(payload) on the parsed JSON before writing."""
-    if not GITHUB_EVENTS_DIR.is_dir():
-        pytest.fail(f"the shared GitHub event payloads are missing: {GITHUB_EVENTS_DIR}")
 
     def copy(name: str, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
         source = GITHUB_EVENTS_DIR / f"{name}.json"
@@ -208,7 +217,6 @@ def write_commit_editmsg(
     return saved
 
 
-
 # --- Engine test fixtures (tickets, MCP, briefs, pipeline, e2e, reliability) ------------------
 
 
@@ -242,9 +250,7 @@ class EngineEnv:
 
 
 @pytest.fixture
-def engine_env(
-    isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> EngineEnv:
+def engine_env(isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EngineEnv:
     """isolated_env, every GITHUB_* variable removed too, JIRA_BRIEF_CACHE_DIR in tmp, cwd a tmp repo root."""
     for name in list(os.environ):
         if name.startswith("GITHUB_"):
@@ -276,13 +282,37 @@ def run_pipeline() -> Callable[..., Any]:
     from jira_brief.keys import FoundKey
     from jira_brief.pipeline import brief_all
 
-    def run(keys: Sequence[str], settings: Any, *, server: Any = "demo", output: Any = None,
-            limit: float = 30.0) -> Any:  # fmt: skip
+    def run(
+        keys: Sequence[str],
+        settings: Any,
+        *,
+        server: Any = "demo",
+        output: Any = None,
+        limit: float = 30.0,
+        sleep: Any = None,
+    ) -> Any:
         found = [FoundKey(key, "arg") for key in keys]
         target = build_server() if isinstance(server, str) else server
-        return asyncio.run(asyncio.wait_for(brief_all(found, settings, server=target, output=output), limit))
+        waits = {"sleep": sleep} if sleep is not None else {}
+        briefing = brief_all(found, settings, server=target, output=output, **waits)
+        return asyncio.run(asyncio.wait_for(briefing, limit))
 
     return run
+
+
+class RecordedSleep:
+    """A sleep for the model's retries that notes each wait and returns at once (no test really waits)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def recorded_sleep() -> RecordedSleep:
+    return RecordedSleep()
 
 
 class RecordingTerminal:

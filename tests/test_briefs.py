@@ -43,7 +43,8 @@ def issue_keys_asked(server: Any) -> list[str]:
 
 
 def test_the_model_receives_a_played_get_issue_call_and_answers_in_one_call(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any
+) -> None:
     fake_llm.reply("## TICKET\nPAY-142 written by the model")
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm))
     assert result.ok and result.brief == "## TICKET\nPAY-142 written by the model"
@@ -73,7 +74,8 @@ def test_one_model_call_per_ticket(engine_env: Any, fake_llm: Any, run_pipeline:
 
 
 def test_a_model_call_to_a_write_tool_is_refused_before_the_server(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any
+) -> None:
     server = build_server()
     fake_llm.call_tool("jira_add_comment", {"issue_key": "PAY-142", "body": "Done, closing."})
     fake_llm.call_tool("jira_transition_issue", {"issue_key": "PAY-142", "transition_id": "31"})
@@ -89,7 +91,8 @@ def test_a_model_call_to_a_write_tool_is_refused_before_the_server(
 
 
 def test_a_model_call_for_a_ticket_outside_the_run_is_refused(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any
+) -> None:
     server = build_server()
     assert "WEB-91" in load_demo_tickets()  # it exists, it is just not part of this run
     fake_llm.call_tool("jira_get_issue", {"issue_key": "WEB-91"})
@@ -111,8 +114,7 @@ def test_the_model_may_read_the_tickets_parent_epic(engine_env: Any, fake_llm: A
     assert load_demo_tickets()[parent]["summary"] in answer
 
 
-def test_allow_tool_lets_the_model_use_one_more_read_tool(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+def test_allow_tool_lets_the_model_use_one_more_read_tool(engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:
     server = build_server()
     fake_llm.call_tool("jira_search", {"jql": "key = PAY-142"})
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, allow_tools="jira_search"), server=server)
@@ -124,7 +126,8 @@ def test_allow_tool_lets_the_model_use_one_more_read_tool(
 
 
 def test_a_model_that_keeps_calling_tools_stops_at_max_steps(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any
+) -> None:
     fake_llm.call_tool("jira_get_issue", {"issue_key": "PAY-142"}, times=10)
     screen = terminal(["PAY-142"])
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm), output=screen)
@@ -140,9 +143,12 @@ def test_a_model_that_keeps_calling_tools_stops_at_max_steps(
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 def test_reasoning_never_reaches_the_printed_brief(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, stream: bool) -> None:  # fmt: skip
-    fake_llm.reply("<think>I should flatter the reporter.</think>## TICKET\nPAY-142 final answer",
-                   reasoning="chain of thought about the card limits")  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, stream: bool
+) -> None:
+    fake_llm.reply(
+        "<think>I should flatter the reporter.</think>## TICKET\nPAY-142 final answer",
+        reasoning="chain of thought about the card limits",
+    )
     screen = terminal(["PAY-142"])
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, stream=stream), output=screen)
     assert result.brief == "## TICKET\nPAY-142 final answer"
@@ -207,7 +213,8 @@ def offline_headings(brief: str) -> list[str]:
 
 @pytest.mark.parametrize("key", ["PAY-142", "PAY-150", "WEB-88", "WEB-91"])
 def test_offline_brief_has_the_headings_and_invents_nothing(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, key: str) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, key: str
+) -> None:
     raw = load_demo_tickets()[key]
     [result] = run_pipeline([key], engine_env.llm_settings(fake_llm, llm="none"))
     assert fake_llm.calls == 0  # --llm none wins over a configured model

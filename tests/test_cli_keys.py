@@ -76,7 +76,16 @@ def test_help_works_even_with_a_broken_configuration(invoke, plain_dir: Path, mo
 
 def test_keys_help_names_every_source(invoke, plain_dir: Path) -> None:
     text = invoke("keys", "--help").stdout
-    for option in ("--branch", "--message-file", "--commits", "--github-event", "--sources", "--projects", "--max-keys", "--json"):
+    for option in (
+        "--branch",
+        "--message-file",
+        "--commits",
+        "--github-event",
+        "--sources",
+        "--projects",
+        "--max-keys",
+        "--json",
+    ):
         assert option in text
 
 
@@ -128,10 +137,19 @@ def test_every_source_in_one_run(invoke, git_repo: GitRepo, github_event, tmp_pa
 
     event = github_event("pull_request.opened", edit)
     result = invoke(
-        "keys", "--json", "AR-0 is not a key but AR-6 is",
-        "--branch", "--message-file", str(message), "--commits", "main..HEAD", "--github-event", str(event),
-        "--sources", "arg,branch,message,commits,pr-title,pr-body",
-    )  # fmt: skip
+        "keys",
+        "--json",
+        "AR-0 is not a key but AR-6 is",
+        "--branch",
+        "--message-file",
+        str(message),
+        "--commits",
+        "main..HEAD",
+        "--github-event",
+        str(event),
+        "--sources",
+        "arg,branch,message,commits,pr-title,pr-body",
+    )
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     assert {item["key"]: item["source"] for item in found} == {
@@ -160,9 +178,7 @@ def test_cap_report_in_a_real_process(run_process, plain_dir: Path) -> None:
 
 
 def test_environment_allowlist_in_a_real_process(run_process, plain_dir: Path) -> None:
-    done = run_process(
-        "keys", "feature/pay-142-split OPS-1", cwd=plain_dir, env={"JIRA_BRIEF_PROJECTS": "PAY,WEB"}
-    )
+    done = run_process("keys", "feature/pay-142-split OPS-1", cwd=plain_dir, env={"JIRA_BRIEF_PROJECTS": "PAY,WEB"})
     assert done.returncode == 0, done.stderr
     assert done.stdout == "PAY-142\n"
 

@@ -9,9 +9,20 @@ from typing import Any
 import pytest
 
 from jira_brief.comment import (
-    MARKER, ZWJ, Section, heading_for, jira_hosts, known_fingerprints, neutralize, one_line, parse_sections,
-    render_document, render_section, sanitize, utf8_size,
-)  # fmt: skip
+    MARKER,
+    ZWJ,
+    Section,
+    heading_for,
+    jira_hosts,
+    known_fingerprints,
+    neutralize,
+    one_line,
+    parse_sections,
+    render_document,
+    render_section,
+    sanitize,
+    utf8_size,
+)
 from jira_brief.pipeline import BriefResult
 from jira_brief.tickets import Ticket
 
@@ -21,21 +32,36 @@ HOSTS = frozenset({JIRA})
 
 def live_syntax(text: str) -> list[str]:
     """What would still act on GitHub: HTML, entities, link ends, mentions, references, URL autolinks."""
-    patterns = [r"<[A-Za-z/!?]", r"&[#A-Za-z]", r"\][(\[:]", r"(?<![A-Za-z0-9])@[A-Za-z0-9]", r"#[0-9]",
-                r"\bGH-[0-9]", r"\bhttps?://", r"(?<![A-Za-z0-9])www\."]  # fmt: skip
+    patterns = [
+        r"<[A-Za-z/!?]",
+        r"&[#A-Za-z]",
+        r"\][(\[:]",
+        r"(?<![A-Za-z0-9])@[A-Za-z0-9]",
+        r"#[0-9]",
+        r"\bGH-[0-9]",
+        r"\bhttps?://",
+        r"(?<![A-Za-z0-9])www\.",
+    ]
     return [match for pattern in patterns for match in re.findall(pattern, text, re.IGNORECASE)]
 
 
 def ticket(key: str = "PAY-142", **fields: Any) -> Ticket:
-    base = Ticket(key=key, title="Split payments", url=f"https://{JIRA}/browse/{key}", type="Story",
-                  status="In Progress", priority="High", assignee="Lukas Brandt")  # fmt: skip
+    base = Ticket(
+        key=key,
+        title="Split payments",
+        url=f"https://{JIRA}/browse/{key}",
+        type="Story",
+        status="In Progress",
+        priority="High",
+        assignee="Lukas Brandt",
+    )
     return dataclasses.replace(base, **fields)
 
 
-def result(key: str = "PAY-142", brief: str | None = "Brief.", error: str | None = None,
-           **fields: Any) -> BriefResult:  # fmt: skip
-    return BriefResult(key, "pr-title", ticket=ticket(key, **fields), brief=brief, error=error,
-                       fingerprint="0123456789abcdef0123")  # fmt: skip
+def result(key: str = "PAY-142", brief: str | None = "Brief.", error: str | None = None, **fields: Any) -> BriefResult:
+    return BriefResult(
+        key, "pr-title", ticket=ticket(key, **fields), brief=brief, error=error, fingerprint="0123456789abcdef0123"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,9 +165,28 @@ def github_html(markdown: str) -> str:
 def test_github_renders_no_html_and_no_foreign_link_from_ticket_text(attack: str) -> None:
     html = github_html(sanitize(f"{attack}\n\n[spec](https://{JIRA}/wiki/x)", HOSTS))
 
-    assert set(re.findall(r"<(/?[a-z]+)", html)) <= {"p", "/p", "code", "/code", "pre", "/pre", "a", "/a", "table",
-                                                     "/table", "thead", "/thead", "tbody", "/tbody", "tr", "/tr",
-                                                     "th", "/th", "td", "/td"}  # fmt: skip
+    assert set(re.findall(r"<(/?[a-z]+)", html)) <= {
+        "p",
+        "/p",
+        "code",
+        "/code",
+        "pre",
+        "/pre",
+        "a",
+        "/a",
+        "table",
+        "/table",
+        "thead",
+        "/thead",
+        "tbody",
+        "/tbody",
+        "tr",
+        "/tr",
+        "th",
+        "/th",
+        "td",
+        "/td",
+    }
     assert re.findall(r'href="([^"]*)"', html) == [f"https://{JIRA}/wiki/x"]
 
 

@@ -55,13 +55,9 @@ def client(fake: FakeOpenAI, api_key: str = "sk-test", timeout: float = 5.0) -> 
 
 
 def test_default_answer_names_the_keys_and_quotes_the_tool_result(fake: FakeOpenAI) -> None:
-    completion = client(fake).chat.completions.create(
-        model="test-model", messages=THREAD, tools=TOOLS
-    )
+    completion = client(fake).chat.completions.create(model="test-model", messages=THREAD, tools=TOOLS)
 
-    assert completion.choices[0].message.content == (
-        "Brief for PAY-142, OPS-7.\n\nSource: PAY-142: Refunds fail"
-    )
+    assert completion.choices[0].message.content == ("Brief for PAY-142, OPS-7.\n\nSource: PAY-142: Refunds fail")
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None and completion.usage.prompt_tokens > 0
     assert fake.requests[0]["_headers"]["authorization"] == "Bearer sk-test"
@@ -89,17 +85,10 @@ def test_streamed_text_arrives_in_several_chunks_and_ends_with_stop(fake: FakeOp
 def test_streamed_tool_call_reassembles(fake: FakeOpenAI) -> None:
     arguments = {"key": "PAY-142", "fields": ["summary", "status", "description"]}
     fake.call_tool("get_issue", arguments)
-    stream = client(fake).chat.completions.create(
-        model="test-model", messages=THREAD[:2], tools=TOOLS, stream=True
-    )
+    stream = client(fake).chat.completions.create(model="test-model", messages=THREAD[:2], tools=TOOLS, stream=True)
     chunks = list(stream)
 
-    functions = [
-        call.function
-        for chunk in chunks
-        for call in chunk.choices[0].delta.tool_calls or []
-        if call.function
-    ]
+    functions = [call.function for chunk in chunks for call in chunk.choices[0].delta.tool_calls or [] if call.function]
     name = "".join(function.name or "" for function in functions)
     fragments = [function.arguments or "" for function in functions]
 
@@ -139,9 +128,7 @@ def test_cut_stream_ends_without_finish_reason(fake: FakeOpenAI) -> None:
 
 def test_wrong_key_is_refused_without_echoing_it(fake: FakeOpenAI) -> None:
     with pytest.raises(openai.AuthenticationError) as caught:
-        client(fake, api_key="sk-wrong-secret").chat.completions.create(
-            model="test-model", messages=THREAD
-        )
+        client(fake, api_key="sk-wrong-secret").chat.completions.create(model="test-model", messages=THREAD)
     assert "sk-wrong-secret" not in caught.value.response.text
 
 

@@ -46,7 +46,7 @@ def open_error(settings: Any, server: Any) -> str:
     """The message of our error when opening a reader on `server` fails (exception groups looked into)."""
     try:
         with_reader(settings, server, lambda reader: None)
-    except BaseException as error:  # noqa: BLE001 - the type is what the next line checks
+    except BaseException as error:
         inner = unwrap(error)
         assert isinstance(inner, JiraBriefError), repr(error)
         return str(inner)
@@ -87,7 +87,8 @@ def small_server(calls: list[tuple[str, dict[str, Any]]]) -> MCPServer:
 
 def test_demo_server_offers_only_the_get_issue_tool_and_refuses_every_write(engine_env: Any) -> None:
     tools, offered, refused = with_reader(
-        engine_env.settings(), build_server(), lambda reader: (reader.tools, reader.offered, reader.refused))
+        engine_env.settings(), build_server(), lambda reader: (reader.tools, reader.offered, reader.refused)
+    )
     assert len(tools) == 63
     assert list(offered) == ["jira_get_issue"]
     writes = [tool for tool in tools if not (tool.annotations and tool.annotations.read_only_hint is True)]
@@ -107,7 +108,8 @@ def test_a_write_verb_in_the_name_beats_a_read_only_annotation(engine_env: Any) 
     calls: list[tuple[str, dict[str, Any]]] = []
 
     offered, refused = with_reader(
-        engine_env.settings(), small_server(calls), lambda reader: (reader.offered, reader.refused))
+        engine_env.settings(), small_server(calls), lambda reader: (reader.offered, reader.refused)
+    )
     assert "jira_update_issue" not in offered
     assert "update" in refused["jira_update_issue"]
     assert "readOnlyHint" in refused["jira_list_boards"]
@@ -116,7 +118,8 @@ def test_a_write_verb_in_the_name_beats_a_read_only_annotation(engine_env: Any) 
 
 def test_allow_tool_offers_one_more_read_tool(engine_env: Any) -> None:
     offered, refused = with_reader(
-        engine_env.settings(allow_tools="jira_search"), build_server(), lambda reader: (reader.offered, reader.refused))
+        engine_env.settings(allow_tools="jira_search"), build_server(), lambda reader: (reader.offered, reader.refused)
+    )
     assert list(offered) == ["jira_get_issue", "jira_search"]
     assert "jira_search" not in refused and "jira_get_project_issues" in refused
 
@@ -142,6 +145,7 @@ def test_model_calls_to_refused_tools_never_reach_the_server(engine_env: Any) ->
                 await reader.call_for_model("jira_list_boards", {}, ["PAY-1"]),
                 await reader.call_for_model("jira_nonexistent", {}, ["PAY-1"]),
             ]
+
         return run()
 
     answers = with_reader(engine_env.settings(), small_server(calls), ask)
@@ -159,6 +163,7 @@ def test_jira_get_issue_is_found_and_called_without_touching_history(engine_env:
     def fetch(reader: JiraReader) -> Any:
         async def run() -> Any:
             return reader.issue_tool, await reader.fetch("PAY-142")
+
         return run()
 
     issue_tool, ticket = with_reader(engine_env.settings(), server, fetch)
@@ -184,8 +189,13 @@ def remote_style_server(calls: list[dict[str, Any]], cloud_id: str) -> MCPServer
     @server.tool(annotations=READ_ONLY)
     def getJiraIssue(cloudId: str, issueIdOrKey: str) -> str:
         calls.append({"cloudId": cloudId, "issueIdOrKey": issueIdOrKey})
-        return json.dumps({"key": issueIdOrKey, "self": f"https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3/issue/1",
-                           "fields": {"summary": "Remote ticket", "status": {"name": "Open"}}})  # fmt: skip
+        return json.dumps(
+            {
+                "key": issueIdOrKey,
+                "self": f"https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3/issue/1",
+                "fields": {"summary": "Remote ticket", "status": {"name": "Open"}},
+            }
+        )
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False))
     def editJiraIssue(cloudId: str, issueIdOrKey: str, fields: str) -> str:
@@ -197,8 +207,10 @@ def remote_style_server(calls: list[dict[str, Any]], cloud_id: str) -> MCPServer
 
 def test_atlassian_remote_get_issue_tool_is_detected(engine_env: Any) -> None:
     issue_tool, offered, refused = with_reader(
-        engine_env.settings(), remote_style_server([], "c-1"),
-        lambda reader: (reader.issue_tool, reader.offered, reader.refused))
+        engine_env.settings(),
+        remote_style_server([], "c-1"),
+        lambda reader: (reader.issue_tool, reader.offered, reader.refused),
+    )
     assert (issue_tool.name, issue_tool.key_arg) == ("getJiraIssue", "issueIdOrKey")
     assert list(offered) == ["getJiraIssue"] and "editJiraIssue" in refused
 

@@ -26,11 +26,13 @@ def positions(text: str, needles: list[str]) -> list[int]:
 
 def test_tickets_are_briefed_in_parallel(engine_env: Any, run_pipeline: Any) -> None:
     with FakeOpenAI(latency=0.3) as fake:
+
         def timed(concurrency: int) -> float:
             server = build_server()  # built outside the clock: only the run is timed
             start = time.monotonic()
-            results = run_pipeline(KEYS, engine_env.llm_settings(fake, concurrency=concurrency, cache=False),
-                                   server=server)  # fmt: skip
+            results = run_pipeline(
+                KEYS, engine_env.llm_settings(fake, concurrency=concurrency, cache=False), server=server
+            )
             assert all(result.ok for result in results)
             return time.monotonic() - start
 
@@ -68,7 +70,8 @@ def test_output_is_in_key_order_even_when_later_tickets_finish_first(engine_env:
 
 
 def test_a_failing_ticket_gives_one_line_and_the_others_are_still_briefed(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any
+) -> None:
     keys = ["PAY-142", "PAY-999", "WEB-88"]
     screen = terminal(keys)
     results = run_pipeline(keys, engine_env.llm_settings(fake_llm), output=screen)
@@ -84,7 +87,8 @@ def test_a_failing_ticket_gives_one_line_and_the_others_are_still_briefed(
 
 @pytest.mark.parametrize("flags", [{"allow_tools": "jira_serch"}, {"issue_tool": "get_ticket"}], ids=["allow", "issue"])
 def test_a_misconfigured_server_fails_each_ticket_without_hanging(
-        engine_env: Any, run_pipeline: Any, flags: dict[str, str]) -> None:  # fmt: skip
+    engine_env: Any, run_pipeline: Any, flags: dict[str, str]
+) -> None:
     keys = ["PAY-142", "WEB-88"]
     results = run_pipeline(keys, engine_env.settings(llm="none", **flags), limit=10)
     named = next(iter(flags.values()))
@@ -150,16 +154,24 @@ def messages_text(request: dict[str, Any]) -> str:
 # --- size ---------------------------------------------------------------------------------
 
 
-def test_a_huge_ticket_reaches_the_model_within_the_budget(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:  # fmt: skip
+def test_a_huge_ticket_reaches_the_model_within_the_budget(engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:
     author = {"display_name": "Dana Reviewer"}
     huge = {
-        "key": "BIG-1", "summary": "Huge ticket", "url": "https://jira.example.com/rest/api/2/issue/1",
-        "status": {"name": "Open"}, "updated": "2025-01-01T00:00:00.000+0000",
+        "key": "BIG-1",
+        "summary": "Huge ticket",
+        "url": "https://jira.example.com/rest/api/2/issue/1",
+        "status": {"name": "Open"},
+        "updated": "2025-01-01T00:00:00.000+0000",
         "description": "START " + "x" * 60_000 + " END",
-        "comments": [{"author": author, "created": f"2025-01-01T{n // 60:02d}:{n % 60:02d}:00",
-                      "body": f"comment {n:03d} " + "y" * 200} for n in range(1, 81)],
-    }  # fmt: skip
+        "comments": [
+            {
+                "author": author,
+                "created": f"2025-01-01T{n // 60:02d}:{n % 60:02d}:00",
+                "body": f"comment {n:03d} " + "y" * 200,
+            }
+            for n in range(1, 81)
+        ],
+    }
     [result] = run_pipeline(["BIG-1"], engine_env.llm_settings(fake_llm), server=build_server({"BIG-1": huge}))
     assert result.ok
     ticket_text = next(m for m in fake_llm.requests[0]["messages"] if m["role"] == "tool")["content"]

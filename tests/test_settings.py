@@ -247,7 +247,9 @@ class TestSecrets:
         assert settings.llm_api_key.reveal() == "sk-secret-123"
         assert settings.github_token.reveal() == "ghp_secret"
         assert settings.proxy.reveal() == "http://user:pw-secret@proxy:8080"
-        assert [(name, value.reveal()) for name, value in settings.mcp_headers] == [("Authorization", "Token tok-secret")]
+        assert [(name, value.reveal()) for name, value in settings.mcp_headers] == [
+            ("Authorization", "Token tok-secret")
+        ]
         # ...and never printed.
         for text in (repr(settings), str(settings), f"{settings}", repr(settings.origins)):
             for part in SECRET_PARTS:
@@ -273,13 +275,13 @@ class TestSecrets:
         assert "pw-url" not in repr(settings) and "pw-base" not in repr(settings)  # ...never printed
 
     def test_jira_brief_variable_overrides_openai_one(self, tmp_path: Path) -> None:
-        settings = load_settings(
-            {}, {"OPENAI_API_KEY": "sk-a", "JIRA_BRIEF_LLM_API_KEY": "sk-b"}, repo_dir(tmp_path)
-        )
+        settings = load_settings({}, {"OPENAI_API_KEY": "sk-a", "JIRA_BRIEF_LLM_API_KEY": "sk-b"}, repo_dir(tmp_path))
         assert settings.llm_api_key.reveal() == "sk-b"
         assert settings.origin("llm_api_key") == "environment JIRA_BRIEF_LLM_API_KEY"
 
-    def test_bad_secret_value_error_does_not_leak_it(self, invoke, plain_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_bad_secret_value_error_does_not_leak_it(
+        self, invoke, plain_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("JIRA_BRIEF_MCP_HEADERS", "Token tok-secret")  # no "Name:" part
         result = invoke("config")
         assert result.exit_code == 2

@@ -104,9 +104,7 @@ class TestBranch:
         feature_branch(git_repo)
         both = keys_json(invoke, "--branch", "WEB-7")
         assert both == [{"key": "WEB-7", "source": "arg"}, {"key": "PAY-142", "source": "branch"}]
-        assert keys_json(invoke, "--branch", "--sources", "branch", "WEB-7") == [
-            {"key": "PAY-142", "source": "branch"}
-        ]
+        assert keys_json(invoke, "--branch", "--sources", "branch", "WEB-7") == [{"key": "PAY-142", "source": "branch"}]
 
     def test_unknown_source_is_named(self, invoke, git_repo: GitRepo) -> None:
         result = invoke("keys", "--branch", "--sources", "branch,bogus")
@@ -204,7 +202,9 @@ class TestCommits:
             ("fix WEB-2 and PAY-1 again\n\nbody mentions OPS-3", ["WEB-2", "PAY-1", "OPS-3"]),
             ("ZED-4: last", ["ZED-4"]),
         ]
-        return [(repo.commit(message, {f"f{index}.txt": message}), keys) for index, (message, keys) in enumerate(messages)]
+        return [
+            (repo.commit(message, {f"f{index}.txt": message}), keys) for index, (message, keys) in enumerate(messages)
+        ]
 
     def test_keys_of_a_range_with_their_commit(self, invoke, git_repo: GitRepo) -> None:
         history = self.make_history(git_repo)
@@ -361,9 +361,7 @@ class TestGithubEvent:
         assert_one_line_error(result.stderr, str(missing))
 
     def test_event_with_projects_and_arguments(self, invoke, plain_dir, github_event) -> None:
-        event = github_event(
-            "pull_request.opened", edit_pull_request("pay-1 and OPS-2", "feature/web-3", None)
-        )
+        event = github_event("pull_request.opened", edit_pull_request("pay-1 and OPS-2", "feature/web-3", None))
         assert keys_json(invoke, "ZED-4", "--github-event", str(event), "--projects", "pay,web,zed") == [
             {"key": "ZED-4", "source": "arg"},
             {"key": "PAY-1", "source": "pr-title"},

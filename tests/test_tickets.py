@@ -29,9 +29,13 @@ def sample_issue() -> dict[str, Any]:
 
 def raw_rest_issue() -> dict[str, Any]:
     """GET /rest/api/3/issue/PAY-7?expand=names: fields nested, display names apart, ADF text."""
+
     def adf(*paragraphs: str) -> dict[str, Any]:
-        return {"type": "doc", "version": 1, "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": text}]} for text in paragraphs]}
+        return {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]} for text in paragraphs],
+        }
 
     return {
         "id": "10007",
@@ -48,18 +52,29 @@ def raw_rest_issue() -> dict[str, Any]:
             "components": [{"id": "1", "name": "Billing"}],
             "fixVersions": [{"id": "2", "name": "2025.07"}],
             "parent": {"key": "PAY-1", "fields": {"summary": "Refunds epic", "status": {"name": "Open"}}},
-            "issuelinks": [{
-                "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
-                "inwardIssue": {"key": "OPS-3", "fields": {"summary": "Gateway upgrade", "status": {"name": "Done"}}},
-            }],
+            "issuelinks": [
+                {
+                    "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
+                    "inwardIssue": {
+                        "key": "OPS-3",
+                        "fields": {"summary": "Gateway upgrade", "status": {"name": "Done"}},
+                    },
+                }
+            ],
             "subtasks": [{"key": "PAY-8", "fields": {"summary": "Write the migration", "status": {"name": "To Do"}}}],
             "description": adf("Refunds go to a default card.", "They must go back to the card that paid."),
             "customfield_10031": adf("Given a paid order, the refund lands on the paying card."),
             "customfield_10016": 3,
-            "comment": {"total": 1, "comments": [{
-                "author": {"displayName": "Jo Park"}, "created": "2025-06-02T10:00:00.000+0000",
-                "body": adf("Finance agrees."),
-            }]},
+            "comment": {
+                "total": 1,
+                "comments": [
+                    {
+                        "author": {"displayName": "Jo Park"},
+                        "created": "2025-06-02T10:00:00.000+0000",
+                        "body": adf("Finance agrees."),
+                    }
+                ],
+            },
             "updated": "2025-06-03T09:00:00.000+0000",
         },
         "names": {"customfield_10031": "Acceptance Criteria", "customfield_10016": "Story point estimate"},
@@ -74,7 +89,10 @@ def test_normalizes_the_demo_simplified_issue() -> None:
     ticket = normalize(raw, "PAY-142")
     assert ticket.key == raw["key"] and ticket.title == raw["summary"]
     assert (ticket.type, ticket.status, ticket.priority) == (
-        raw["issue_type"]["name"], raw["status"]["name"], raw["priority"]["name"])
+        raw["issue_type"]["name"],
+        raw["status"]["name"],
+        raw["priority"]["name"],
+    )
     assert ticket.assignee == raw["assignee"]["display_name"]
     assert ticket.reporter == raw["reporter"]["display_name"]
     assert ticket.labels == tuple(raw["labels"]) and ticket.components == tuple(raw["components"])
@@ -123,8 +141,9 @@ def test_normalizes_the_real_mcp_atlassian_sample() -> None:
 
 def test_the_sample_without_field_names_needs_acceptance_field() -> None:
     raw = sample_issue()
-    field_id = next(name for name, value in raw.items()
-                    if name.startswith("customfield_") and "idempotency" in str(value))  # fmt: skip
+    field_id = next(
+        name for name, value in raw.items() if name.startswith("customfield_") and "idempotency" in str(value)
+    )
     assert "name" not in raw[field_id]  # fetched without expand=names: no display name to match
     assert normalize(raw, "PAY-142").acceptance == ""  # nothing is guessed
     assert normalize(raw, "PAY-142", acceptance_field=field_id).acceptance == raw[field_id]["value"]
@@ -135,8 +154,7 @@ def test_normalizes_a_raw_jira_rest_issue() -> None:
     fields = raw["fields"]
     ticket = normalize(raw, "pay-7")
     assert ticket.key == "PAY-7" and ticket.url == f"{JIRA}/browse/PAY-7"
-    assert (ticket.title, ticket.type, ticket.status, ticket.priority) == (
-        fields["summary"], "Bug", "To Do", "Highest")
+    assert (ticket.title, ticket.type, ticket.status, ticket.priority) == (fields["summary"], "Bug", "To Do", "Highest")
     assert (ticket.assignee, ticket.reporter) == ("Chidi Obi", "Jo Park")
     assert ticket.components == ("Billing",) and ticket.fix_versions == ("2025.07",)
     assert ticket.parent is not None and ticket.parent.startswith("PAY-1 Refunds epic")
@@ -152,15 +170,20 @@ def test_normalizes_a_raw_jira_rest_issue() -> None:
 
 @pytest.mark.parametrize("name", ["Acceptance Criteria", "Critères d'acceptation", "Critères d’acceptation"])
 def test_acceptance_criteria_found_by_the_custom_fields_display_name(name: str) -> None:
-    raw = {"key": "PAY-9", "summary": "x",
-           "customfield_10001": {"value": "Sprint 4", "name": "Sprint"},
-           "customfield_10077": {"value": "* the total is shown", "name": name}}  # fmt: skip
+    raw = {
+        "key": "PAY-9",
+        "summary": "x",
+        "customfield_10001": {"value": "Sprint 4", "name": "Sprint"},
+        "customfield_10077": {"value": "* the total is shown", "name": name},
+    }
     assert normalize(raw, "PAY-9").acceptance == "* the total is shown"
 
 
 def test_demo_french_ticket_gets_its_criteres_d_acceptation() -> None:
     raw = load_demo_tickets()["PAY-150"]
-    field = next(value for value in raw.values() if isinstance(value, dict) and value.get("name") == "Critères d'acceptation")
+    field = next(
+        value for value in raw.values() if isinstance(value, dict) and value.get("name") == "Critères d'acceptation"
+    )
     assert normalize(raw, "PAY-150").acceptance == field["value"].strip()
 
 
@@ -187,10 +210,19 @@ def huge_ticket(description_chars: int = 60_000, comment_count: int = 80) -> Tic
     head, tail = "DESCRIPTION-HEAD ", " DESCRIPTION-TAIL"
     body = (filler * (description_chars // len(filler) + 1))[: description_chars - len(head) - len(tail)]
     description = head + body + tail
-    comments = tuple(Comment(f"Author {n}", f"2025-01-{n % 28 + 1:02d}T10:00:00", f"comment number {n:03d}: "
-                             + "details " * 30) for n in range(1, comment_count + 1))  # fmt: skip
-    return Ticket(key="PAY-1", title="A very long ticket", status="Open", description=description,
-                  acceptance="* criterion one\n* criterion two", comments=comments, updated="2025-02-01")  # fmt: skip
+    comments = tuple(
+        Comment(f"Author {n}", f"2025-01-{n % 28 + 1:02d}T10:00:00", f"comment number {n:03d}: " + "details " * 30)
+        for n in range(1, comment_count + 1)
+    )
+    return Ticket(
+        key="PAY-1",
+        title="A very long ticket",
+        status="Open",
+        description=description,
+        acceptance="* criterion one\n* criterion two",
+        comments=comments,
+        updated="2025-02-01",
+    )
 
 
 def test_a_60kb_ticket_with_80_comments_fits_the_default_budget_and_says_what_was_cut() -> None:

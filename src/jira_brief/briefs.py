@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,7 @@ OFFLINE_MARK = {
 }
 MAX_ATTEMPTS = 4
 TextSink = Callable[[str], None]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,12 @@ class ThinkFilter:
             if index >= 0:
                 if not self.inside:
                     self._emit(self.pending[:index])
-                self.pending, self.inside = self.pending[index + len(tag):], not self.inside
+                self.pending, self.inside = self.pending[index + len(tag) :], not self.inside
                 continue
             keep = next((n for n in range(len(tag) - 1, 0, -1) if self.pending.endswith(tag[:n])), 0)
             if not self.inside:
                 self._emit(self.pending[: len(self.pending) - keep])
-            self.pending = self.pending[len(self.pending) - keep:]
+            self.pending = self.pending[len(self.pending) - keep :]
             return
 
     def close(self) -> None:
@@ -141,10 +142,11 @@ def strip_reasoning(text: str) -> str:
 class LLM:
     """An OpenAI-compatible chat endpoint with our retry policy and our TLS/proxy configuration."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sleep: Sleep = asyncio.sleep) -> None:
+        """`sleep` waits between retries; tests pass one that records the wait and returns at once."""
         from openai import AsyncOpenAI
 
-        self.settings = settings
+        self.settings, self.sleep = settings, sleep
         self.client = AsyncOpenAI(
             api_key=settings.llm_api_key.reveal() if settings.llm_api_key else "not-needed",
             base_url=settings.llm_base_url or None,
@@ -155,8 +157,16 @@ class LLM:
     async def close(self) -> None:
         await self.client.close()
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, final: bool,
-                       deadline: float, usage: Usage, sink: TextSink | None) -> Reply:  # fmt: skip
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        final: bool,
+        deadline: float,
+        usage: Usage,
+        sink: TextSink | None,
+    ) -> Reply:
         """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows."""
         import openai
 
@@ -166,8 +176,9 @@ class LLM:
             if remaining <= 0:
                 break
             try:
-                return await self._call(messages, tools, final=final, timeout=remaining, usage=usage,
-                                        sink=shown.feed if sink else None)  # fmt: skip
+                return await self._call(
+                    messages, tools, final=final, timeout=remaining, usage=usage, sink=shown.feed if sink else None
+                )
             except openai.APIStatusError as error:
                 if error.code == "insufficient_quota" or error.status_code not in (408, 409, 429, 500, 502, 503, 504):
                     raise LLMError(self.explain(error)) from None
@@ -187,16 +198,31 @@ class LLM:
             if attempt == MAX_ATTEMPTS:
                 raise LLMError(f"the model is unavailable (still failing after {attempt} attempts); try again later")
             if time.monotonic() + wait >= deadline:
-                raise LLMError(f"the model is unavailable and asked to wait {wait:g} s, past --timeout "
-                               f"{self.settings.timeout:g} s; try again later")  # fmt: skip
-            await asyncio.sleep(wait)
-        raise LLMError(f"the model did not answer within --timeout {self.settings.timeout:g} s; "
-                       "raise --timeout or try again later")  # fmt: skip
+                raise LLMError(
+                    f"the model is unavailable and asked to wait {wait:g} s, past --timeout "
+                    f"{self.settings.timeout:g} s; try again later"
+                )
+            await self.sleep(wait)
+        raise LLMError(
+            f"the model did not answer within --timeout {self.settings.timeout:g} s; raise --timeout or try again later"
+        )
 
-    async def _call(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, final: bool,
-                    timeout: float, usage: Usage, sink: TextSink | None) -> Reply:  # fmt: skip
-        request: dict[str, Any] = {"model": self.settings.model, "messages": messages, "temperature": 0.2,
-                                   "timeout": timeout}  # fmt: skip
+    async def _call(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        final: bool,
+        timeout: float,
+        usage: Usage,
+        sink: TextSink | None,
+    ) -> Reply:
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": 0.2,
+            "timeout": timeout,
+        }
         if tools:
             request["tools"] = tools
             request["tool_choice"] = "none" if final else "auto"
@@ -205,7 +231,8 @@ class LLM:
             usage.add(response.usage)
             return _reply_of(response)
         stream = await self.client.chat.completions.create(
-            **request, stream=True, stream_options={"include_usage": True})  # fmt: skip
+            **request, stream=True, stream_options={"include_usage": True}
+        )
         return await _read_stream(stream, usage, sink)
 
     def explain(self, error: Exception) -> str:
@@ -243,16 +270,20 @@ def _retry_after(headers: Any) -> float | None:
 def _reply_of(response: Any) -> Reply:
     choice = response.choices[0]
     calls = [
-        {"id": call.id, "type": "function",
-         "function": {"name": call.function.name, "arguments": call.function.arguments or "{}"}}
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.function.name, "arguments": call.function.arguments or "{}"},
+        }
         for call in choice.message.tool_calls or []
-    ]  # fmt: skip
+    ]
     return Reply(choice.message.content or "", calls, choice.finish_reason)
 
 
 async def _read_stream(stream: Any, usage: Usage, sink: TextSink) -> Reply:
     """Assemble a streamed answer; a stream that ends without a finish reason is a failure."""
-    reply, calls, seen_usage = Reply(), {}, None
+    reply, seen_usage = Reply(), None
+    calls: dict[int, dict[str, Any]] = {}
     text = ThinkFilter(sink)
     async for chunk in stream:
         seen_usage = chunk.usage or seen_usage
@@ -262,8 +293,9 @@ async def _read_stream(stream: Any, usage: Usage, sink: TextSink) -> Reply:
                 reply.content += delta.content
                 text.feed(delta.content)
             for part in delta.tool_calls or []:
-                call = calls.setdefault(part.index, {"id": "", "type": "function",
-                                                     "function": {"name": "", "arguments": ""}})  # fmt: skip
+                call = calls.setdefault(
+                    part.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                )
                 call["id"] = part.id or call["id"]
                 if part.function is not None:
                     call["function"]["name"] += part.function.name or ""
@@ -287,14 +319,25 @@ def conversation(ticket: Ticket, template: Template, settings: Settings, issue_t
     return [
         {"role": "system", "content": f"{template.text.strip()}\n\n{SAFETY_RULES}"},
         {"role": "user", "content": USER_REQUEST.get(template.language, USER_REQUEST["en"]).format(key=ticket.key)},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}],
+        },
         {"role": "tool", "tool_call_id": call_id, "content": render_ticket(ticket, settings.ticket_budget)},
-    ]  # fmt: skip
+    ]
 
 
-async def write_brief(llm: LLM, reader: Any, ticket: Ticket, template: Template, *, allowed_keys: Iterable[str],
-                      usage: Usage, sink: TextSink | None) -> str:  # fmt: skip
+async def write_brief(
+    llm: LLM,
+    reader: Any,
+    ticket: Ticket,
+    template: Template,
+    *,
+    allowed_keys: Iterable[str],
+    usage: Usage,
+    sink: TextSink | None,
+) -> str:
     """Ask the model for the brief; it may call offered read-only tools for up to max_steps calls."""
     from jira_brief.jira_mcp import openai_name, openai_tool
 
@@ -315,10 +358,16 @@ async def write_brief(llm: LLM, reader: Any, ticket: Ticket, template: Template,
         messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": reply.tool_calls})
         for call in reply.tool_calls:
             name = mcp_names.get(call["function"]["name"], call["function"]["name"])
-            messages.append({"role": "tool", "tool_call_id": call["id"],
-                             "content": await _run_tool_call(reader, name, call, allowed)})  # fmt: skip
-    raise LLMError(f"the model kept calling tools for {settings.max_steps} steps without writing the brief "
-                   f"(raise --max-steps)")  # fmt: skip
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call["id"],
+                    "content": await _run_tool_call(reader, name, call, allowed),
+                }
+            )
+    raise LLMError(
+        f"the model kept calling tools for {settings.max_steps} steps without writing the brief (raise --max-steps)"
+    )
 
 
 async def _run_tool_call(reader: Any, name: str, call: dict[str, Any], allowed: set[str]) -> str:
@@ -331,7 +380,8 @@ async def _run_tool_call(reader: Any, name: str, call: dict[str, Any], allowed: 
     if not isinstance(arguments, dict):
         return "Error: the tool arguments must be a JSON object."
     try:
-        return await reader.call_for_model(name, arguments, allowed)
+        answer: str = await reader.call_for_model(name, arguments, allowed)
+        return answer
     except TicketError as error:
         return f"Error: {error}"
 
@@ -366,12 +416,19 @@ def description_section(text: str, heading: re.Pattern[str]) -> str:
 def offline_sections(ticket: Ticket, language: str) -> list[str]:
     """The seven sections of a brief from the ticket's own fields, inventing nothing."""
     facts = ticket.facts
-    context = _bullets([f"Epic/parent: {ticket.parent}" if ticket.parent else "", *ticket.links,
-                        f"Components: {', '.join(ticket.components)}" if ticket.components else "",
-                        f"Labels: {', '.join(ticket.labels)}" if ticket.labels else ""])  # fmt: skip
+    context = _bullets(
+        [
+            f"Epic/parent: {ticket.parent}" if ticket.parent else "",
+            *ticket.links,
+            f"Components: {', '.join(ticket.components)}" if ticket.components else "",
+            f"Labels: {', '.join(ticket.labels)}" if ticket.labels else "",
+        ]
+    )
     description = _demote_headings(ticket.description[:1200] + (" […]" if len(ticket.description) > 1200 else ""))
-    attention = _bullets([f"{c.author}: {c.body[:300]}" for c in ticket.comments[-3:]]
-                         + [f"Fix versions: {', '.join(ticket.fix_versions)}" if ticket.fix_versions else ""])  # fmt: skip
+    attention = _bullets(
+        [f"{c.author}: {c.body[:300]}" for c in ticket.comments[-3:]]
+        + [f"Fix versions: {', '.join(ticket.fix_versions)}" if ticket.fix_versions else ""]
+    )
     return [
         f"{ticket.key} — {ticket.title}" + (f" ({facts})" if facts else ""),
         "\n\n".join(filter(None, [context, description])),

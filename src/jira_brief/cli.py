@@ -146,8 +146,13 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--mcp-transport", type=click.Choice(["auto", "http", "sse"]), help="Force HTTP or SSE."),
         click.option("--mcp-command", help="Start this command as a stdio MCP server (e.g. 'mcp-atlassian')."),
         click.option("--mcp-env", multiple=True, metavar="KEY=VALUE", help="Environment for the stdio server."),
-        click.option("--mcp-header", "mcp_headers", multiple=True, metavar="'Name: value'",
-                     help="HTTP header for the MCP server (repeatable)."),  # fmt: skip
+        click.option(
+            "--mcp-header",
+            "mcp_headers",
+            multiple=True,
+            metavar="'Name: value'",
+            help="HTTP header for the MCP server (repeatable).",
+        ),
         click.option("--issue-tool", help="Name of the server's get-issue tool (detected when unset)."),
         click.option("--issue-arg", help="Its issue-key argument (detected when unset)."),
         click.option("--allow-tool", "allow_tools", multiple=True, help="Offer one more read tool to the model."),
@@ -212,16 +217,22 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
 @main.command()
 @key_options
 @engine_options
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              help="text streams to the terminal; json is a list of {key, url, title, status, brief, error, cached, source}.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text streams to the terminal; json is a list of {key, url, title, status, brief, error, cached, source}.",
+)
 @reports_errors
 def summarize(fmt: str, **options: Any) -> None:
     """Write the brief of each Jira ticket named by the arguments, branch, message or commits."""
     settings = settings_from(**options)
     found = find_keys(settings, options)
     if not found.keys:
-        click.echo("jira-brief: no Jira key found; pass a key (PAY-142) or --branch / --message-file / --commits",
-                   err=True)  # fmt: skip
+        click.echo(
+            "jira-brief: no Jira key found; pass a key (PAY-142) or --branch / --message-file / --commits", err=True
+        )
         if fmt == "json":
             click.echo("[]")
         return
@@ -270,16 +281,24 @@ def doctor(use_demo: bool, **options: Any) -> None:
 @main.command()
 @engine_options
 @click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
-@click.option("--sources", help="Where keys count: pr-title, branch, commits, pr-body (default: pr-title, branch, commits).")
+@click.option(
+    "--sources", help="Where keys count: pr-title, branch, commits, pr-body (default: pr-title, branch, commits)."
+)
 @click.option("--max-keys", type=int, help="Most tickets per PR (default 10).")
 @click.option("--pr-number", help="Pull request number (workflow_dispatch).")
 @click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
-@click.option("--comment", "comment_mode", type=click.Choice(["update", "off"]), default="update",
-              help="update: keep one sticky PR comment current; off: job summary and outputs only.")  # fmt: skip
+@click.option(
+    "--comment",
+    "comment_mode",
+    type=click.Choice(["update", "off"]),
+    default="update",
+    help="update: keep one sticky PR comment current; off: job summary and outputs only.",
+)
 @click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
 @reports_errors
-def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool,
-           **options: Any) -> None:  # fmt: skip
+def github(
+    pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool, **options: Any
+) -> None:
     """Inside GitHub Actions: brief the PR's tickets into one sticky comment, the job summary and outputs.
 
     Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
@@ -291,8 +310,15 @@ def github(pr_number: str | None, explicit_keys: str | None, comment_mode: str, 
     settings = settings_from(**options)
     if settings.origin("sources") == "default":
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
-    sys.exit(run_github(settings, pr_number=pr_number, explicit_keys=explicit_keys,
-                        comment_mode=comment_mode, fail_on_error=fail_on_error))  # fmt: skip
+    sys.exit(
+        run_github(
+            settings,
+            pr_number=pr_number,
+            explicit_keys=explicit_keys,
+            comment_mode=comment_mode,
+            fail_on_error=fail_on_error,
+        )
+    )
 
 
 def _hook_settings(**flags: Any) -> Settings | None:
@@ -303,8 +329,12 @@ def _hook_settings(**flags: Any) -> Settings | None:
 
 @main.command()
 @click.argument("message_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--show", "hook_show", type=click.Choice(["full", "changed", "line"]),
-              help="full: always the brief; changed (default): the brief when new or changed, else one line.")  # fmt: skip
+@click.option(
+    "--show",
+    "hook_show",
+    type=click.Choice(["full", "changed", "line"]),
+    help="full: always the brief; changed (default): the brief when new or changed, else one line.",
+)
 @click.option("--strict", is_flag=True, default=None, help="Fail the commit when a brief cannot be made.")
 @click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
 def hook(message_file: Path | None, **flags: Any) -> None:
@@ -314,7 +344,9 @@ def hook(message_file: Path | None, **flags: Any) -> None:
     """
     from jira_brief.hook import hook_keys, show_briefs
 
-    warn = lambda line: click.echo(line, err=True)  # noqa: E731
+    def warn(line: str) -> None:
+        click.echo(line, err=True)
+
     settings = None
     try:
         settings = _hook_settings(**flags)
@@ -324,8 +356,12 @@ def hook(message_file: Path | None, **flags: Any) -> None:
         from jira_brief.jira_mcp import check_server_configured
 
         check_server_configured(settings)
-        failed = show_briefs(found, settings, lambda text: click.echo(for_terminal(text, settings)),
-                             lambda line: warn(for_terminal(line, settings)))  # fmt: skip
+        failed = show_briefs(
+            found,
+            settings,
+            lambda text: click.echo(for_terminal(text, settings)),
+            lambda line: warn(for_terminal(line, settings)),
+        )
         if failed and settings.strict:
             sys.exit(1)
     except KeyboardInterrupt:

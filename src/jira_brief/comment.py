@@ -31,7 +31,8 @@ SUMMARY_LIMIT = 1_000_000
 ZWJ = "\u200d"
 
 _SECTION = re.compile(
-    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n.*?\n<!-- /jira-brief:section -->",
+    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n"
+    r".*?\n<!-- /jira-brief:section -->",
     re.DOTALL,
 )
 _BRIEF = re.compile(r"<!-- jira-brief:brief -->\n(.*?)\n<!-- /jira-brief:brief -->", re.DOTALL)
@@ -214,8 +215,10 @@ def _assemble(head: str, sections: Sequence[Section], notes: Sequence[str], cut:
             "The job summary of the workflow run lists them."
         )
     blocks.extend(notes)
-    blocks.append("<sub>Written by jira-brief from the Jira tickets this pull request names; "
-                  "a ticket is briefed again only when it changes.</sub>")  # fmt: skip
+    blocks.append(
+        "<sub>Written by jira-brief from the Jira tickets this pull request names; "
+        "a ticket is briefed again only when it changes.</sub>"
+    )
     return "\n\n".join(blocks) + "\n"
 
 

@@ -43,15 +43,11 @@ Call = tuple[str, dict[str, Any]]
 Handler = Callable[[dict[str, Any]], Any]
 
 # DEFAULT_READ_JIRA_FIELDS is a set: the real default string's order changes per process.
-DEFAULT_FIELDS = (
-    "summary,description,status,assignee,reporter,labels,versions,priority,created,updated,issuetype"
-)
+DEFAULT_FIELDS = "summary,description,status,assignee,reporter,labels,versions,priority,created,updated,issuetype"
 ISSUE_KEY_PATTERN = r"^[A-Z][A-Z0-9_]+-\d+(?:-\d+)*$"
 PROJECT_KEY_PATTERN = r"^[A-Z][A-Z0-9_]+$"
 # handle_tool_errors names the undecorated function; the text after it is Jira's 404 message.
-NOT_FOUND = (
-    "Error calling tool 'get_issue': Issue does not exist or you do not have permission to see it."
-)
+NOT_FOUND = "Error calling tool 'get_issue': Issue does not exist or you do not have permission to see it."
 WRITE_REPLY = {"success": True, "message": "Demo Jira: the call was recorded and nothing was changed."}
 
 # Output keys that to_simplified_dict keeps only when all these names were requested.
@@ -118,205 +114,413 @@ _PARAM_DOCS = {
 # "not-read-only" = readOnlyHint False. Parameters: "name" is a required str,
 # "name?" an optional one, "name:int=10" a typed default, "name=text" a str default.
 _CATALOG: tuple[tuple[str, str, str, str, str], ...] = (
-    ("get_user_profile", "Get User Profile", "read",
-     "user_identifier",
-     "Retrieve profile information for a specific Jira user."),
-    ("search_assignable_users", "Search Assignable Users", "read",
-     "query project_key? issue_key? limit:int=20",
-     "Search Jira users assignable in a given project or issue."),
-    ("get_issue_watchers", "Get Issue Watchers", "read",
-     "issue_key",
-     "Get the list of watchers for a Jira issue."),
-    ("add_watcher", "Add Issue Watcher", "write",
-     "issue_key user_identifier",
-     "Add a user as a watcher to a Jira issue."),
-    ("remove_watcher", "Remove Issue Watcher", "destructive",
-     "issue_key username? account_id?",
-     "Remove a user from watching a Jira issue."),
-    ("search", "Search Issues", "read",
-     "jql fields=DEFAULT_FIELDS limit:int=10 start_at:int=0 "
-     "projects_filter? expand? page_token? use_display_names:bool=false",
-     "Search Jira issues using JQL (Jira Query Language)."),
-    ("search_fields", "Search Fields", "read",
-     "keyword= limit:int=10 refresh:bool=false",
-     "Search Jira fields by keyword with fuzzy match."),
-    ("get_field_options", "Get Field Options", "read",
-     "field_id context_id? project_key? issue_type? contains? return_limit:int? values_only:bool=false",
-     "Get allowed option values for a custom field."),
-    ("get_project_issues", "Get Project Issues", "read",
-     "project_key limit:int=10 start_at:int=0",
-     "Get all issues for a specific Jira project."),
-    ("get_transitions", "Get Transitions", "read",
-     "issue_key",
-     "Get available status transitions for a Jira issue."),
+    (
+        "get_user_profile",
+        "Get User Profile",
+        "read",
+        "user_identifier",
+        "Retrieve profile information for a specific Jira user.",
+    ),
+    (
+        "search_assignable_users",
+        "Search Assignable Users",
+        "read",
+        "query project_key? issue_key? limit:int=20",
+        "Search Jira users assignable in a given project or issue.",
+    ),
+    ("get_issue_watchers", "Get Issue Watchers", "read", "issue_key", "Get the list of watchers for a Jira issue."),
+    (
+        "add_watcher",
+        "Add Issue Watcher",
+        "write",
+        "issue_key user_identifier",
+        "Add a user as a watcher to a Jira issue.",
+    ),
+    (
+        "remove_watcher",
+        "Remove Issue Watcher",
+        "destructive",
+        "issue_key username? account_id?",
+        "Remove a user from watching a Jira issue.",
+    ),
+    (
+        "search",
+        "Search Issues",
+        "read",
+        "jql fields=DEFAULT_FIELDS limit:int=10 start_at:int=0 "
+        "projects_filter? expand? page_token? use_display_names:bool=false",
+        "Search Jira issues using JQL (Jira Query Language).",
+    ),
+    (
+        "search_fields",
+        "Search Fields",
+        "read",
+        "keyword= limit:int=10 refresh:bool=false",
+        "Search Jira fields by keyword with fuzzy match.",
+    ),
+    (
+        "get_field_options",
+        "Get Field Options",
+        "read",
+        "field_id context_id? project_key? issue_type? contains? return_limit:int? values_only:bool=false",
+        "Get allowed option values for a custom field.",
+    ),
+    (
+        "get_project_issues",
+        "Get Project Issues",
+        "read",
+        "project_key limit:int=10 start_at:int=0",
+        "Get all issues for a specific Jira project.",
+    ),
+    ("get_transitions", "Get Transitions", "read", "issue_key", "Get available status transitions for a Jira issue."),
     ("get_worklog", "Get Worklog", "read", "issue_key", "Get worklog entries for a Jira issue."),
-    ("download_attachments", "Download Attachments", "read",
-     "issue_key",
-     "Download attachments from a Jira issue."),
-    ("get_issue_images", "Get Issue Images", "read",
-     "issue_key",
-     "Get all images attached to a Jira issue as inline image content."),
-    ("get_agile_boards", "Get Agile Boards", "read",
-     "board_name? project_key? board_type? start_at:int=0 limit:int=10",
-     "Get jira agile boards by name, project key, or type."),
-    ("get_board_issues", "Get Board Issues", "read",
-     "board_id jql fields=DEFAULT_FIELDS start_at:int=0 limit:int=10 expand=version",
-     "Get all issues linked to a specific board filtered by JQL."),
-    ("get_sprints_from_board", "Get Sprints from Board", "read",
-     "board_id state? start_at:int=0 limit:int=10",
-     "Get jira sprints from board by state."),
-    ("get_sprint_issues", "Get Sprint Issues", "read",
-     "sprint_id fields=DEFAULT_FIELDS start_at:int=0 limit:int=10",
-     "Get jira issues from sprint."),
+    ("download_attachments", "Download Attachments", "read", "issue_key", "Download attachments from a Jira issue."),
+    (
+        "get_issue_images",
+        "Get Issue Images",
+        "read",
+        "issue_key",
+        "Get all images attached to a Jira issue as inline image content.",
+    ),
+    (
+        "get_agile_boards",
+        "Get Agile Boards",
+        "read",
+        "board_name? project_key? board_type? start_at:int=0 limit:int=10",
+        "Get jira agile boards by name, project key, or type.",
+    ),
+    (
+        "get_board_issues",
+        "Get Board Issues",
+        "read",
+        "board_id jql fields=DEFAULT_FIELDS start_at:int=0 limit:int=10 expand=version",
+        "Get all issues linked to a specific board filtered by JQL.",
+    ),
+    (
+        "get_sprints_from_board",
+        "Get Sprints from Board",
+        "read",
+        "board_id state? start_at:int=0 limit:int=10",
+        "Get jira sprints from board by state.",
+    ),
+    (
+        "get_sprint_issues",
+        "Get Sprint Issues",
+        "read",
+        "sprint_id fields=DEFAULT_FIELDS start_at:int=0 limit:int=10",
+        "Get jira issues from sprint.",
+    ),
     ("get_link_types", "Get Link Types", "read", "name_filter?", "Get all available issue link types."),
-    ("create_issue", "Create Issue", "write",
-     "project_key summary issue_type assignee? description? components? additional_fields?",
-     "Create a new Jira issue with optional Epic link or parent for subtasks."),
-    ("batch_create_issues", "Batch Create Issues", "write",
-     "issues validate_only:bool=false",
-     "Create multiple Jira issues in a batch."),
-    ("batch_get_changelogs", "Batch Get Changelogs", "read",
-     "issue_ids_or_keys fields? limit:int=-1",
-     "Get changelogs for multiple Jira issues (Cloud only)."),
-    ("update_issue", "Update Issue", "destructive",
-     "issue_key fields? additional_fields? components? attachments? "
-     "transition? comment? comment_visibility? worklog? worklog_started? return_fields=*all",
-     "Update an issue and optionally transition, comment, and log work."),
-    ("assign_issue", "Assign Issue", "not-read-only",
-     "issue_key assignee?",
-     "Assign a Jira issue to a user using the dedicated assignment endpoint."),
+    (
+        "create_issue",
+        "Create Issue",
+        "write",
+        "project_key summary issue_type assignee? description? components? additional_fields?",
+        "Create a new Jira issue with optional Epic link or parent for subtasks.",
+    ),
+    (
+        "batch_create_issues",
+        "Batch Create Issues",
+        "write",
+        "issues validate_only:bool=false",
+        "Create multiple Jira issues in a batch.",
+    ),
+    (
+        "batch_get_changelogs",
+        "Batch Get Changelogs",
+        "read",
+        "issue_ids_or_keys fields? limit:int=-1",
+        "Get changelogs for multiple Jira issues (Cloud only).",
+    ),
+    (
+        "update_issue",
+        "Update Issue",
+        "destructive",
+        "issue_key fields? additional_fields? components? attachments? "
+        "transition? comment? comment_visibility? worklog? worklog_started? return_fields=*all",
+        "Update an issue and optionally transition, comment, and log work.",
+    ),
+    (
+        "assign_issue",
+        "Assign Issue",
+        "not-read-only",
+        "issue_key assignee?",
+        "Assign a Jira issue to a user using the dedicated assignment endpoint.",
+    ),
     ("delete_issue", "Delete Issue", "destructive", "issue_key", "Delete an existing Jira issue."),
-    ("move_issue", "Move Issue to Project", "destructive",
-     "issue_key target_project_key",
-     "Move a Jira issue to a different project (Jira Cloud only)."),
-    ("add_comment", "Add Comment", "write",
-     "issue_key body visibility? public:bool?",
-     "Add a comment to a Jira issue."),
-    ("edit_comment", "Edit Comment", "destructive",
-     "issue_key comment_id body visibility?",
-     "Edit an existing comment on a Jira issue."),
-    ("add_worklog", "Add Worklog", "destructive",
-     "issue_key time_spent comment? started? original_estimate? remaining_estimate?",
-     "Add a worklog entry to a Jira issue."),
-    ("link_to_epic", "Link to Epic", "destructive",
-     "issue_key epic_key",
-     "Link an existing issue to an epic."),
-    ("create_issue_link", "Create Issue Link", "write",
-     "link_type inward_issue_key outward_issue_key comment? comment_visibility?",
-     "Create a link between two Jira issues."),
-    ("create_remote_issue_link", "Create Remote Issue Link", "write",
-     "issue_key url title summary? relationship? icon_url?",
-     "Create a remote issue link (web link or Confluence link) for a Jira issue."),
-    ("remove_issue_link", "Remove Issue Link", "destructive",
-     "link_id",
-     "Remove a link between two Jira issues."),
-    ("transition_issue", "Transition Issue", "destructive",
-     "issue_key transition_id fields? comment?",
-     "Transition a Jira issue to a new status."),
-    ("create_sprint", "Create Sprint", "write",
-     "board_id name start_date end_date goal?",
-     "Create Jira sprint for a board."),
-    ("update_sprint", "Update Sprint", "destructive",
-     "sprint_id name? state? start_date? end_date? goal?",
-     "Update jira sprint."),
-    ("add_issues_to_sprint", "Add Issues to Sprint", "destructive",
-     "sprint_id issue_keys",
-     "Add issues to a Jira sprint."),
-    ("move_issues_to_backlog", "Move Issues to Backlog", "not-read-only",
-     "issue_keys",
-     "Move issues to the backlog, removing them from any sprint."),
-    ("get_project_issue_types", "Get Project Issue Types", "read",
-     "project_key",
-     "Get available issue types for a Jira project."),
-    ("get_create_fields", "Get Create Fields", "read",
-     "project_key issue_type_id",
-     "Get fields available for creating an issue of a specific type."),
-    ("get_project_versions", "Get Project Versions", "read",
-     "project_key",
-     "Get all fix versions for a specific Jira project."),
-    ("get_project_components", "Get Project Components", "read",
-     "project_key",
-     "Get all components for a specific Jira project."),
-    ("get_all_projects", "Get All Projects", "read",
-     "include_archived:bool=false",
-     "Get all Jira projects accessible to the current user."),
-    ("search_projects", "Search Projects", "read",
-     "query max_results:int=20 current_project_ids?",
-     "Search for Jira projects by name or key prefix."),
-    ("get_project_fields", "Get Project Fields", "read",
-     "project_key",
-     "Get the fields available on issues of a project (the create schema)."),
-    ("get_service_desk_for_project", "Get Service Desk For Project", "read",
-     "project_key",
-     "Get the Jira Service Desk associated with a project key."),
-    ("get_service_desk_queues", "Get Service Desk Queues", "read",
-     "service_desk_id start_at:int=0 limit:int=50",
-     "Get queues for a Jira Service Desk."),
-    ("get_queue_issues", "Get Queue Issues", "read",
-     "service_desk_id queue_id start_at:int=0 limit:int=50",
-     "Get issues from a Jira Service Desk queue."),
-    ("get_request_types", "Get Request Types", "read",
-     "service_desk_id start_at:int=0 limit:int=50",
-     "Get request types for a Jira Service Management service desk."),
-    ("get_request_type_fields", "Get Request Type Fields", "read",
-     "service_desk_id request_type_id",
-     "Get field definitions for a Jira Service Management request type."),
-    ("create_customer_request", "Create Customer Request", "destructive",
-     "service_desk_id request_type_id request_field_values "
-     "raise_on_behalf_of? request_participants? attachments? strict_on_behalf:bool=false",
-     "Create a Jira Service Management customer request."),
-    ("create_version", "Create Version", "write",
-     "project_key name start_date? release_date? description?",
-     "Create a new fix version in a Jira project."),
-    ("batch_create_versions", "Batch Create Versions", "write",
-     "project_key versions",
-     "Batch create multiple versions in a Jira project."),
-    ("update_version", "Update Version", "destructive",
-     "version_id name? description? start_date? release_date? archived:bool? released:bool?",
-     "Update an existing fix version in a Jira project."),
-    ("get_issue_proforma_forms", "Get Issue Forms", "read",
-     "issue_key",
-     "Get all ProForma forms associated with a Jira issue."),
-    ("get_proforma_form_details", "Get Form Details", "read",
-     "issue_key form_id",
-     "Get detailed information about a specific ProForma form."),
-    ("update_proforma_form_answers", "Update Form Answers", "destructive",
-     "issue_key form_id answers:list",
-     "Update form field answers using the Jira Forms REST API."),
-    ("get_issue_dates", "Get Issue Dates", "read",
-     "issue_key include_status_changes:bool=true include_status_summary:bool=true",
-     "Get date information and status transition history for a Jira issue."),
-    ("get_issue_sla", "Get Issue SLA", "read",
-     "issue_key metrics? working_hours_only:bool? include_raw_dates:bool=false",
-     "Calculate SLA metrics for a Jira issue."),
-    ("get_issue_development_info", "Get Issue Development Info", "read",
-     "issue_key application_type? data_type?",
-     "Get development information (PRs, commits, branches) linked to a Jira issue."),
-    ("get_issues_development_info", "Get Issues Development Info", "read",
-     "issue_keys application_type? data_type?",
-     "Get development information for multiple Jira issues."),
-    ("get_project_epic_hierarchy", "Get Project Epic Hierarchy", "read",
-     "project_key max_epics:int=200",
-     "Group a project's epics under their cross-project parent issues."),
-    ("get_cross_project_dependencies", "Get Cross-Project Dependencies", "read",
-     "project_key max_issues:int=200",
-     "Find all cross-project issue links for a project."),
+    (
+        "move_issue",
+        "Move Issue to Project",
+        "destructive",
+        "issue_key target_project_key",
+        "Move a Jira issue to a different project (Jira Cloud only).",
+    ),
+    (
+        "add_comment",
+        "Add Comment",
+        "write",
+        "issue_key body visibility? public:bool?",
+        "Add a comment to a Jira issue.",
+    ),
+    (
+        "edit_comment",
+        "Edit Comment",
+        "destructive",
+        "issue_key comment_id body visibility?",
+        "Edit an existing comment on a Jira issue.",
+    ),
+    (
+        "add_worklog",
+        "Add Worklog",
+        "destructive",
+        "issue_key time_spent comment? started? original_estimate? remaining_estimate?",
+        "Add a worklog entry to a Jira issue.",
+    ),
+    ("link_to_epic", "Link to Epic", "destructive", "issue_key epic_key", "Link an existing issue to an epic."),
+    (
+        "create_issue_link",
+        "Create Issue Link",
+        "write",
+        "link_type inward_issue_key outward_issue_key comment? comment_visibility?",
+        "Create a link between two Jira issues.",
+    ),
+    (
+        "create_remote_issue_link",
+        "Create Remote Issue Link",
+        "write",
+        "issue_key url title summary? relationship? icon_url?",
+        "Create a remote issue link (web link or Confluence link) for a Jira issue.",
+    ),
+    ("remove_issue_link", "Remove Issue Link", "destructive", "link_id", "Remove a link between two Jira issues."),
+    (
+        "transition_issue",
+        "Transition Issue",
+        "destructive",
+        "issue_key transition_id fields? comment?",
+        "Transition a Jira issue to a new status.",
+    ),
+    (
+        "create_sprint",
+        "Create Sprint",
+        "write",
+        "board_id name start_date end_date goal?",
+        "Create Jira sprint for a board.",
+    ),
+    (
+        "update_sprint",
+        "Update Sprint",
+        "destructive",
+        "sprint_id name? state? start_date? end_date? goal?",
+        "Update jira sprint.",
+    ),
+    (
+        "add_issues_to_sprint",
+        "Add Issues to Sprint",
+        "destructive",
+        "sprint_id issue_keys",
+        "Add issues to a Jira sprint.",
+    ),
+    (
+        "move_issues_to_backlog",
+        "Move Issues to Backlog",
+        "not-read-only",
+        "issue_keys",
+        "Move issues to the backlog, removing them from any sprint.",
+    ),
+    (
+        "get_project_issue_types",
+        "Get Project Issue Types",
+        "read",
+        "project_key",
+        "Get available issue types for a Jira project.",
+    ),
+    (
+        "get_create_fields",
+        "Get Create Fields",
+        "read",
+        "project_key issue_type_id",
+        "Get fields available for creating an issue of a specific type.",
+    ),
+    (
+        "get_project_versions",
+        "Get Project Versions",
+        "read",
+        "project_key",
+        "Get all fix versions for a specific Jira project.",
+    ),
+    (
+        "get_project_components",
+        "Get Project Components",
+        "read",
+        "project_key",
+        "Get all components for a specific Jira project.",
+    ),
+    (
+        "get_all_projects",
+        "Get All Projects",
+        "read",
+        "include_archived:bool=false",
+        "Get all Jira projects accessible to the current user.",
+    ),
+    (
+        "search_projects",
+        "Search Projects",
+        "read",
+        "query max_results:int=20 current_project_ids?",
+        "Search for Jira projects by name or key prefix.",
+    ),
+    (
+        "get_project_fields",
+        "Get Project Fields",
+        "read",
+        "project_key",
+        "Get the fields available on issues of a project (the create schema).",
+    ),
+    (
+        "get_service_desk_for_project",
+        "Get Service Desk For Project",
+        "read",
+        "project_key",
+        "Get the Jira Service Desk associated with a project key.",
+    ),
+    (
+        "get_service_desk_queues",
+        "Get Service Desk Queues",
+        "read",
+        "service_desk_id start_at:int=0 limit:int=50",
+        "Get queues for a Jira Service Desk.",
+    ),
+    (
+        "get_queue_issues",
+        "Get Queue Issues",
+        "read",
+        "service_desk_id queue_id start_at:int=0 limit:int=50",
+        "Get issues from a Jira Service Desk queue.",
+    ),
+    (
+        "get_request_types",
+        "Get Request Types",
+        "read",
+        "service_desk_id start_at:int=0 limit:int=50",
+        "Get request types for a Jira Service Management service desk.",
+    ),
+    (
+        "get_request_type_fields",
+        "Get Request Type Fields",
+        "read",
+        "service_desk_id request_type_id",
+        "Get field definitions for a Jira Service Management request type.",
+    ),
+    (
+        "create_customer_request",
+        "Create Customer Request",
+        "destructive",
+        "service_desk_id request_type_id request_field_values "
+        "raise_on_behalf_of? request_participants? attachments? strict_on_behalf:bool=false",
+        "Create a Jira Service Management customer request.",
+    ),
+    (
+        "create_version",
+        "Create Version",
+        "write",
+        "project_key name start_date? release_date? description?",
+        "Create a new fix version in a Jira project.",
+    ),
+    (
+        "batch_create_versions",
+        "Batch Create Versions",
+        "write",
+        "project_key versions",
+        "Batch create multiple versions in a Jira project.",
+    ),
+    (
+        "update_version",
+        "Update Version",
+        "destructive",
+        "version_id name? description? start_date? release_date? archived:bool? released:bool?",
+        "Update an existing fix version in a Jira project.",
+    ),
+    (
+        "get_issue_proforma_forms",
+        "Get Issue Forms",
+        "read",
+        "issue_key",
+        "Get all ProForma forms associated with a Jira issue.",
+    ),
+    (
+        "get_proforma_form_details",
+        "Get Form Details",
+        "read",
+        "issue_key form_id",
+        "Get detailed information about a specific ProForma form.",
+    ),
+    (
+        "update_proforma_form_answers",
+        "Update Form Answers",
+        "destructive",
+        "issue_key form_id answers:list",
+        "Update form field answers using the Jira Forms REST API.",
+    ),
+    (
+        "get_issue_dates",
+        "Get Issue Dates",
+        "read",
+        "issue_key include_status_changes:bool=true include_status_summary:bool=true",
+        "Get date information and status transition history for a Jira issue.",
+    ),
+    (
+        "get_issue_sla",
+        "Get Issue SLA",
+        "read",
+        "issue_key metrics? working_hours_only:bool? include_raw_dates:bool=false",
+        "Calculate SLA metrics for a Jira issue.",
+    ),
+    (
+        "get_issue_development_info",
+        "Get Issue Development Info",
+        "read",
+        "issue_key application_type? data_type?",
+        "Get development information (PRs, commits, branches) linked to a Jira issue.",
+    ),
+    (
+        "get_issues_development_info",
+        "Get Issues Development Info",
+        "read",
+        "issue_keys application_type? data_type?",
+        "Get development information for multiple Jira issues.",
+    ),
+    (
+        "get_project_epic_hierarchy",
+        "Get Project Epic Hierarchy",
+        "read",
+        "project_key max_epics:int=200",
+        "Group a project's epics under their cross-project parent issues.",
+    ),
+    (
+        "get_cross_project_dependencies",
+        "Get Cross-Project Dependencies",
+        "read",
+        "project_key max_issues:int=200",
+        "Find all cross-project issue links for a project.",
+    ),
 )
 _GET_ISSUE = (
-    "get_issue", "Get Issue", "read",
-    "issue_key fields=DEFAULT_FIELDS expand? comment_limit:int=10 properties? update_history:bool=true "
-    "include?",
+    "get_issue",
+    "Get Issue",
+    "read",
+    "issue_key fields=DEFAULT_FIELDS expand? comment_limit:int=10 properties? update_history:bool=true include?",
     "Get details of a specific Jira issue.",
 )
 
 
-def load_demo_tickets() -> dict[str, dict]:
+def load_demo_tickets() -> dict[str, dict[str, Any]]:
     """The demo tickets, key -> raw mcp-atlassian-shaped issue dict (as jira_get_issue returns it)."""
     text = resources.files("jira_brief").joinpath("demo_tickets.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    tickets: dict[str, dict[str, Any]] = json.loads(text)
+    return tickets
 
 
-def build_server(tickets: dict[str, dict] | None = None, *, full_catalog: bool = True) -> MCPServer:
+def build_server(tickets: dict[str, dict[str, Any]] | None = None, *, full_catalog: bool = True) -> MCPServer:
     """An MCP server with mcp-atlassian's tool names, annotations and result shape, serving `tickets`.
 
     Every call lands in `server.calls` as (tool name, arguments with defaults filled in).
@@ -389,8 +593,9 @@ def _signature(tool: str, spec: str) -> inspect.Signature:
         name, kind, default = _parse_param(token)
         pattern = _PATTERNS.get(name) if default is inspect.Parameter.empty else None
         doc = _PARAM_DOCS.get(f"{tool}.{name}") or _PARAM_DOCS.get(name, name.replace("_", " ").capitalize())
-        field = Field(description=doc, pattern=pattern, **_BOUNDS.get(f"{tool}.{name}", {}))
-        annotation = Annotated[kind, field]
+        bounds: dict[str, Any] = dict(_BOUNDS.get(f"{tool}.{name}", {}))
+        field = Field(description=doc, pattern=pattern, **bounds)
+        annotation: Any = Annotated[kind, field]
         keyword = inspect.Parameter.KEYWORD_ONLY
         parameters.append(inspect.Parameter(name, keyword, annotation=annotation, default=default))
     return inspect.Signature(parameters, return_annotation=str)
@@ -402,7 +607,7 @@ def _parse_param(token: str) -> tuple[str, Any, Any]:
 
     head, has_default, text = token.partition("=")
     name, _, type_name = head.rstrip("?").partition(":")
-    kind: Any = {"": str, "int": int, "bool": bool, "list": list[dict]}[type_name]
+    kind: Any = {"": str, "int": int, "bool": bool, "list": list[dict[str, Any]]}[type_name]
     if head.endswith("?"):
         return name, kind | None, None
     if not has_default:
@@ -438,9 +643,7 @@ def _get_issue(issues: dict[str, Issue], args: dict[str, Any]) -> str | CallTool
     return _dumps(shaped)
 
 
-def _shape_issue(
-    issue: Issue, fields: str, expand: str | None, comment_limit: int | None, include: set[str]
-) -> Issue:
+def _shape_issue(issue: Issue, fields: str, expand: str | None, comment_limit: int | None, include: set[str]) -> Issue:
     """`issue` (stored for fields="*all", expand="names") as to_simplified_dict returns it for a request."""
     requested = None if fields == "*all" else _csv(fields)
     if requested is not None and "comments" in include and "comment" not in requested:
@@ -482,9 +685,7 @@ def _search(issues: dict[str, Issue], jql: str, fields: str, start_at: int, limi
     named = (single or listed for single, listed in _PROJECT_RE.findall(jql))
     projects = {project.strip(' "').upper() for names in named for project in names.split(",")}
     hits = [
-        issue
-        for key, issue in issues.items()
-        if not (keys or projects) or key in keys or key.split("-")[0] in projects
+        issue for key, issue in issues.items() if not (keys or projects) or key in keys or key.split("-")[0] in projects
     ]
     # Search results carry the comment field as Jira sent it, uncut.
     page = [_shape_issue(issue, fields, None, None, set()) for issue in hits[start_at : start_at + limit]]

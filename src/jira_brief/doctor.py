@@ -17,14 +17,19 @@ async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any)
     from jira_brief.jira_mcp import open_reader, server_label
 
     if server is None and not (settings.mcp_url or settings.mcp_command):
-        say(f"{BAD} MCP: no server configured. Fix: set --mcp-url URL or --mcp-command 'mcp-atlassian' "
-            "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`")  # fmt: skip
+        say(
+            f"{BAD} MCP: no server configured. Fix: set --mcp-url URL or --mcp-command 'mcp-atlassian' "
+            "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
+        )
         return 1
     try:
         async with open_reader(settings, server) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
-            say(f"{OK} MCP: get-issue tool {reader.issue_tool.name}({reader.issue_tool.key_arg}=KEY, "
-                + ", ".join(f"{k}={v!r}" for k, v in reader.issue_tool.extra.items()) + ")")  # fmt: skip
+            say(
+                f"{OK} MCP: get-issue tool {reader.issue_tool.name}({reader.issue_tool.key_arg}=KEY, "
+                + ", ".join(f"{k}={v!r}" for k, v in reader.issue_tool.extra.items())
+                + ")"
+            )
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
             writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
             say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")

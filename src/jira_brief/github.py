@@ -32,9 +32,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jira_brief.comment import (
-    MARKER, SUMMARY_LIMIT, Section, heading_for, jira_hosts, known_fingerprints, parse_sections,
-    render_document, render_section, utf8_size,
-)  # fmt: skip
+    MARKER,
+    SUMMARY_LIMIT,
+    Section,
+    heading_for,
+    jira_hosts,
+    known_fingerprints,
+    parse_sections,
+    render_document,
+    render_section,
+    utf8_size,
+)
 from jira_brief.errors import JiraBriefError, UsageError
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
@@ -80,9 +88,14 @@ class Runner:
         def path(name: str) -> Path | None:
             return Path(environ[name]) if environ.get(name) else None
 
-        return cls(environ.get("GITHUB_EVENT_NAME", ""), path("GITHUB_EVENT_PATH"),
-                   environ.get("GITHUB_REPOSITORY", ""), environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-                   path("GITHUB_STEP_SUMMARY"), path("GITHUB_OUTPUT"))  # fmt: skip
+        return cls(
+            environ.get("GITHUB_EVENT_NAME", ""),
+            path("GITHUB_EVENT_PATH"),
+            environ.get("GITHUB_REPOSITORY", ""),
+            environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            path("GITHUB_STEP_SUMMARY"),
+            path("GITHUB_OUTPUT"),
+        )
 
 
 def escape_data(text: str) -> str:
@@ -131,8 +144,9 @@ class Report:
     def untrusted(self, title: str, text: str) -> None:
         """Text from Jira or the model, in a folded group, with workflow commands paused so it cannot issue any."""
         token = secrets.token_hex(16)
-        self._write(f"::group::{escape_data(title)}\n::stop-commands::{token}\n{self.hide(text)}\n"
-                    f"::{token}::\n::endgroup::\n")  # fmt: skip
+        self._write(
+            f"::group::{escape_data(title)}\n::stop-commands::{token}\n{self.hide(text)}\n::{token}::\n::endgroup::\n"
+        )
 
     def annotate(self, level: str, message: str, title: str = "jira-brief") -> None:
         """A notice, warning or error annotation on the run."""
@@ -147,8 +161,11 @@ class Report:
         """The step outputs `keys` (JSON list), `comment-url` and `briefs` (JSON list)."""
         if self.runner.output_path is None:
             return
-        values = {"keys": json.dumps(list(keys)), "comment-url": comment_url,
-                  "briefs": json.dumps(list(briefs), ensure_ascii=False)}  # fmt: skip
+        values = {
+            "keys": json.dumps(list(keys)),
+            "comment-url": comment_url,
+            "briefs": json.dumps(list(briefs), ensure_ascii=False),
+        }
         with self.runner.output_path.open("a", encoding="utf-8") as file:
             file.write("".join(output_block(name, self.hide(value)) for name, value in values.items()))
 
@@ -206,9 +223,13 @@ def _retry() -> Any:
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, MAX_RATE_LIMIT_WAIT)
 
-    return CommentRetry(total=4, backoff_factor=0.5, secondary_rate_wait=MAX_RATE_LIMIT_WAIT,
-                        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
-                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})  # fmt: skip
+    return CommentRetry(
+        total=4,
+        backoff_factor=0.5,
+        secondary_rate_wait=MAX_RATE_LIMIT_WAIT,
+        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
+        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
+    )
 
 
 def connect(settings: Settings, runner: Runner) -> Github:
@@ -218,8 +239,14 @@ def connect(settings: Settings, runner: Runner) -> Github:
     if not settings.github_token:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (the action passes its github-token input)")
     spacing = float(os.environ.get(WRITE_SECONDS_ENV) or 1.0)
-    return Github(base_url=runner.api_url, auth=Auth.Token(settings.github_token.reveal()), per_page=100,
-                  retry=_retry(), seconds_between_requests=None, seconds_between_writes=spacing or None)  # fmt: skip
+    return Github(
+        base_url=runner.api_url,
+        auth=Auth.Token(settings.github_token.reveal()),
+        per_page=100,
+        retry=_retry(),
+        seconds_between_requests=None,
+        seconds_between_writes=spacing or None,
+    )
 
 
 def _message(error: Any) -> str:
@@ -240,15 +267,20 @@ def github_errors(doing: str, number: int | None, *, write: bool = False) -> Ite
         if status == 401:
             raise GitHubError("GitHub rejected the token (401 Bad credentials): check the github-token input") from None
         if status == 403 and NOT_ACCESSIBLE in message and write:
-            raise GitHubError(f"the token may not write comments on pull request #{number} (403 {message}): "
-                              "give the job `permissions: pull-requests: write`") from None  # fmt: skip
+            raise GitHubError(
+                f"the token may not write comments on pull request #{number} (403 {message}): "
+                "give the job `permissions: pull-requests: write`"
+            ) from None
         if status == 404:
-            raise GitHubError(f"pull request #{number} was not found while {doing} (404): check the pr-number "
-                              "and that the token can read this repository") from None  # fmt: skip
+            raise GitHubError(
+                f"pull request #{number} was not found while {doing} (404): check the pr-number "
+                "and that the token can read this repository"
+            ) from None
         raise GitHubError(f"GitHub answered {status} while {doing}: {message or 'no message'}") from None
     except requests.RequestException as error:
-        raise GitHubError(f"GitHub could not be reached while {doing}: {type(error).__name__}; "
-                          "try again later") from None  # fmt: skip
+        raise GitHubError(
+            f"GitHub could not be reached while {doing}: {type(error).__name__}; try again later"
+        ) from None
 
 
 def is_fork(pull: PullRequest) -> bool:
@@ -354,12 +386,14 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
     """The result with secrets hidden before it is rendered: neutralizing may split a secret (a joiner
     after "@" or "#"), and then no later pass would recognize it."""
     ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
-    return dataclasses.replace(result, ticket=ticket, brief=result.brief and hide(result.brief),
-                               error=result.error and hide(result.error))  # fmt: skip
+    return dataclasses.replace(
+        result, ticket=ticket, brief=result.brief and hide(result.brief), error=result.error and hide(result.error)
+    )
 
 
-def _brief(found: KeyScan, settings: Settings, old: dict[str, Section],
-           hide: Callable[[str], str]) -> tuple[list[BriefResult], list[Section]]:  # fmt: skip
+def _brief(
+    found: KeyScan, settings: Settings, old: dict[str, Section], hide: Callable[[str], str]
+) -> tuple[list[BriefResult], list[Section]]:
     """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call."""
     from jira_brief.pipeline import brief_all
 
@@ -423,8 +457,9 @@ class Job:
         outcome.notes.extend(_dropped_note(outcome.found, self.settings))
         if thread is None:
             return
-        body = self.report.hide(render_document(outcome.sections, heading=heading_for(outcome.results),
-                                                notes=outcome.notes).text)  # fmt: skip
+        body = self.report.hide(
+            render_document(outcome.sections, heading=heading_for(outcome.results), notes=outcome.notes).text
+        )
         with github_errors("writing the comment", number, write=True):
             comment, action = thread.publish(body, ours)
         outcome.comment_url = comment.html_url
@@ -432,8 +467,10 @@ class Job:
 
 
 def fork_notice() -> str:
-    return ("This pull request comes from a fork: jira-brief does not brief it, since its token is read-only "
-            "and publishing Jira tickets that an outside contributor names could leak them.")  # fmt: skip
+    return (
+        "This pull request comes from a fork: jira-brief does not brief it, since its token is read-only "
+        "and publishing Jira tickets that an outside contributor names could leak them."
+    )
 
 
 def no_key_notice(settings: Settings) -> str:
@@ -444,9 +481,17 @@ def _briefs_json(outcome: Outcome) -> list[dict[str, Any]]:
     rows = []
     for result, section in zip(outcome.results, outcome.sections, strict=True):
         ticket = result.ticket
-        rows.append({"key": result.key, "url": ticket.url if ticket else None,
-                     "title": ticket.title if ticket else None, "status": ticket.status if ticket else None,
-                     "brief": section.brief, "error": result.error, "unchanged": result.unchanged})  # fmt: skip
+        rows.append(
+            {
+                "key": result.key,
+                "url": ticket.url if ticket else None,
+                "title": ticket.title if ticket else None,
+                "status": ticket.status if ticket else None,
+                "brief": section.brief,
+                "error": result.error,
+                "unchanged": result.unchanged,
+            }
+        )
     return rows
 
 
@@ -464,8 +509,14 @@ def finish(report: Report, outcome: Outcome) -> None:
         notes.append(f"> **GitHub refused or failed:** {outcome.problem}")
     elif outcome.comment_url:
         notes.append(f"[The pull request comment]({outcome.comment_url}) shows the same briefs.")
-    document = render_document(outcome.sections, heading=heading_for(outcome.results), notes=notes,
-                               marker=False, limit=SUMMARY_LIMIT, size=utf8_size)  # fmt: skip
+    document = render_document(
+        outcome.sections,
+        heading=heading_for(outcome.results),
+        notes=notes,
+        marker=False,
+        limit=SUMMARY_LIMIT,
+        size=utf8_size,
+    )
     if outcome.sections:
         report.untrusted(f"jira-brief: {len(outcome.sections)} ticket(s)", document.text)
     for note in outcome.notes:
@@ -474,8 +525,9 @@ def finish(report: Report, outcome: Outcome) -> None:
     report.outputs(outcome.found.names, outcome.comment_url, _briefs_json(outcome))
 
 
-def run_github(settings: Settings, *, pr_number: str | None, explicit_keys: str | None, comment_mode: str,
-               fail_on_error: bool) -> int:  # fmt: skip
+def run_github(
+    settings: Settings, *, pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool
+) -> int:
     """Brief the tickets of the workflow's pull request (or of the dispatch inputs); the exit code.
 
     Ticket and model failures are warnings and leave the job green unless `fail_on_error`; a fork's
@@ -485,8 +537,13 @@ def run_github(settings: Settings, *, pr_number: str | None, explicit_keys: str 
     event = _read_event(runner, bool(pr_number or explicit_keys))
     target = resolve_target(event, pr_number, explicit_keys)
     if target is None:
-        finish(report, Outcome(notice=f"nothing to brief for the {event.name or 'unknown'} event: jira-brief "
-                                      "github runs on pull_request and workflow_dispatch (pr-number or keys)"))
+        finish(
+            report,
+            Outcome(
+                notice=f"nothing to brief for the {event.name or 'unknown'} event: jira-brief "
+                "github runs on pull_request and workflow_dispatch (pr-number or keys)"
+            ),
+        )
         return 0
     if event.name in PULL_REQUEST_EVENTS and event.is_fork:
         finish(report, Outcome(notice=fork_notice()))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -91,8 +90,17 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
 
     def work() -> None:
         try:
-            asyncio.run(brief_all(found, quiet, server=server, output=finished, known=seen,
-                                  ticket_ttl=settings.hook_ttl, budget=settings.hook_budget))  # fmt: skip
+            asyncio.run(
+                brief_all(
+                    found,
+                    quiet,
+                    server=server,
+                    output=finished,
+                    known=seen,
+                    ticket_ttl=settings.hook_ttl,
+                    budget=settings.hook_budget,
+                )
+            )
         except Exception as error:  # reported by the hook as one line, in the main thread
             failures.append(error)
 
@@ -102,8 +110,7 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
     if failures:
         raise failures[0]
     results = dict(finished.results)
-    return [results.get(item.key) or BriefResult(item.key, item.source, late=True, error="not ready")
-            for item in found]  # fmt: skip
+    return [results.get(item.key) or BriefResult(item.key, item.source, late=True, error="not ready") for item in found]
 
 
 def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
@@ -132,8 +139,10 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
         if result.fingerprint and not result.error:
             shown.setdefault(place, {})[result.key] = result.fingerprint
     if late:
-        warn(f"jira-brief: warning: {', '.join(late)} not ready within the {settings.hook_budget:g} s time budget "
-             f"(JIRA_BRIEF_HOOK_BUDGET); the commit goes on")  # fmt: skip
+        warn(
+            f"jira-brief: warning: {', '.join(late)} not ready within the {settings.hook_budget:g} s time budget "
+            f"(JIRA_BRIEF_HOOK_BUDGET); the commit goes on"
+        )
     _save_shown(settings, shown)
     return sum(1 for result in results if result.error)
 
@@ -147,8 +156,10 @@ def require_key(message_file: Path, settings: Settings) -> str | None:
         return None
     accepted = f"of {', '.join(settings.projects)} " if settings.projects else ""
     example = f"{settings.projects[0] if settings.projects else 'PAY'}-123"
-    return (f"jira-brief: no Jira key {accepted}in the commit message or the branch name; "
-            f"start the message with one (e.g. '{example}: …') or name the branch after it")  # fmt: skip
+    return (
+        f"jira-brief: no Jira key {accepted}in the commit message or the branch name; "
+        f"start the message with one (e.g. '{example}: …') or name the branch after it"
+    )
 
 
 def prepare_message(message_file: Path, settings: Settings, source: str | None) -> bool:

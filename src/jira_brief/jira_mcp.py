@@ -11,8 +11,8 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from jira_brief.errors import JiraBriefError, TicketError, UsageError
 from jira_brief.keys import keys_in
@@ -23,22 +23,84 @@ from jira_brief.tickets import Ticket, normalize, render_ticket
 ISSUE_TOOL_NAMES = ("jira_get_issue", "getJiraIssue", "get_issue", "getIssue", "jira_issue_get")
 ISSUE_ARG_NAMES = ("issue_key", "issueIdOrKey", "issueKey", "issue_id_or_key", "key", "issue")
 READ_VERBS = frozenset({"get", "search", "list", "read", "fetch", "find", "lookup", "query", "view", "describe"})
-WRITE_VERBS = frozenset({
-    "create", "update", "delete", "remove", "transition", "add", "assign", "link", "unlink", "edit",
-    "move", "set", "upload", "attach", "batch", "worklog", "post", "put", "patch", "write", "submit",
-    "merge", "archive", "clone", "rank", "reply", "log", "vote", "watch", "unwatch", "restore", "publish",
-})  # fmt: skip
+WRITE_VERBS = frozenset(
+    {
+        "create",
+        "update",
+        "delete",
+        "remove",
+        "transition",
+        "add",
+        "assign",
+        "link",
+        "unlink",
+        "edit",
+        "move",
+        "set",
+        "upload",
+        "attach",
+        "batch",
+        "worklog",
+        "post",
+        "put",
+        "patch",
+        "write",
+        "submit",
+        "merge",
+        "archive",
+        "clone",
+        "rank",
+        "reply",
+        "log",
+        "vote",
+        "watch",
+        "unwatch",
+        "restore",
+        "publish",
+    }
+)
 # Verbs that make a name a write even after a read verb ("get_and_update...").
-STRONG_WRITE_VERBS = frozenset({"create", "update", "delete", "remove", "transition", "edit", "set", "upload",
-                                "assign", "add", "batch", "move", "post", "put", "patch", "write"})  # fmt: skip
+STRONG_WRITE_VERBS = frozenset(
+    {
+        "create",
+        "update",
+        "delete",
+        "remove",
+        "transition",
+        "edit",
+        "set",
+        "upload",
+        "assign",
+        "add",
+        "batch",
+        "move",
+        "post",
+        "put",
+        "patch",
+        "write",
+    }
+)
 STDIO_ENV_PREFIXES = ("JIRA_",)
-STDIO_ENV_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-                   "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "LANG", "LC_ALL", "TMPDIR")  # fmt: skip
+STDIO_ENV_NAMES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+)
 
 
 def _no_server() -> UsageError:
-    return UsageError("no Jira MCP server configured: set --mcp-url or --mcp-command "
-                      "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or try `jira-brief demo`")  # fmt: skip
+    return UsageError(
+        "no Jira MCP server configured: set --mcp-url or --mcp-command "
+        "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or try `jira-brief demo`"
+    )
 
 
 def check_server_configured(settings: Settings, server: Any = None) -> None:
@@ -100,14 +162,19 @@ def find_issue_tool(tools: list[Any], settings: Settings) -> IssueTool:
     if settings.issue_tool:
         tool = by_name.get(settings.issue_tool)
         if tool is None:
-            raise ServerError(f"the MCP server has no tool {settings.issue_tool!r} (--issue-tool); "
-                              f"run `jira-brief doctor` to list its tools")  # fmt: skip
+            raise ServerError(
+                f"the MCP server has no tool {settings.issue_tool!r} (--issue-tool); "
+                f"run `jira-brief doctor` to list its tools"
+            )
     else:
         tool = next((by_name[name] for name in ISSUE_TOOL_NAMES if name in by_name), None) or next(
-            (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None)  # fmt: skip
+            (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None
+        )
         if tool is None:
-            raise ServerError("the MCP server has no get-issue tool (such as jira_get_issue); "
-                              "name it with --issue-tool and --issue-arg")  # fmt: skip
+            raise ServerError(
+                "the MCP server has no get-issue tool (such as jira_get_issue); "
+                "name it with --issue-tool and --issue-arg"
+            )
     properties = (tool.input_schema or {}).get("properties", {})
     key_arg = settings.issue_arg or next((name for name in ISSUE_ARG_NAMES if name in properties), None)
     if key_arg is None:
@@ -143,8 +210,9 @@ class JiraReader:
         try:
             raw = json.loads(text)
         except ValueError:
-            raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} did not return JSON: "
-                              f"{_first_line(text)}") from None  # fmt: skip
+            raise TicketError(
+                f"{key}: the MCP server's {self.issue_tool.name} did not return JSON: {_first_line(text)}"
+            ) from None
         if not isinstance(raw, dict):
             raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} returned no issue object")
         ticket = normalize(raw, key, acceptance_field=self.settings.acceptance_field)
@@ -162,11 +230,14 @@ class JiraReader:
         asked = {key for value in _strings(arguments) for key in keys_in(value.upper())}
         outside = sorted(asked - allowed)
         if outside:
-            return f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+            return (
+                f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+            )
         if name == self.issue_tool.name:
             key = str(arguments.get(self.issue_tool.key_arg, "")).strip().upper()
             if key not in allowed:  # ids, odd spellings: only this run's tickets may be read
-                return f"Error: refused: {key or 'that issue'} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+                listed = ", ".join(sorted(allowed))
+                return f"Error: refused: {key or 'that issue'} is not one of this run's tickets ({listed})."
             ticket = self.fetched.get(key) or await self.fetch(key)
             return render_ticket(ticket, self.settings.ticket_budget // 2)
         text = await self._call(name, arguments, name)
@@ -234,8 +305,10 @@ def describe_error(error: BaseException, where: str, http_status: int | None = N
         return f"{where} refused the credentials ({status or 'unauthorized'}); check --mcp-header / the Jira token"
     if "ConnectError" in name or "connection refused" in text.lower() or "All connection attempts" in text:
         if proxy:
-            return (f"cannot reach the Jira MCP server at {where} through the proxy {proxy}; "
-                    "check the proxy (--proxy / HTTPS_PROXY, NO_PROXY) and --mcp-url")  # fmt: skip
+            return (
+                f"cannot reach the Jira MCP server at {where} through the proxy {proxy}; "
+                "check the proxy (--proxy / HTTPS_PROXY, NO_PROXY) and --mcp-url"
+            )
         return f"cannot reach the Jira MCP server at {where}; check that it runs and --mcp-url is right"
     if "Timeout" in name or "timed out" in text.lower():
         return f"the Jira MCP server at {where} timed out; it may be overloaded, try again or raise --timeout"
@@ -247,9 +320,11 @@ def describe_error(error: BaseException, where: str, http_status: int | None = N
 def stdio_environment(settings: Settings) -> dict[str, str]:
     """Only what a stdio Jira server needs: JIRA_* and network variables, plus --mcp-env.
     Our LLM and GitHub secrets are never passed. READ_ONLY_MODE is on unless --mcp-env says otherwise."""
-    env = {name: value for name, value in os.environ.items()
-           if (name.startswith(STDIO_ENV_PREFIXES) and not name.startswith("JIRA_BRIEF_"))
-           or name in STDIO_ENV_NAMES}  # fmt: skip
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if (name.startswith(STDIO_ENV_PREFIXES) and not name.startswith("JIRA_BRIEF_")) or name in STDIO_ENV_NAMES
+    }
     env["READ_ONLY_MODE"] = "true"
     env.update({name: secret.reveal() for name, secret in settings.mcp_env})
     return env
@@ -264,7 +339,7 @@ def proxy_for(settings: Settings) -> str | None:
     import urllib.request
 
     host = urlsplit(settings.mcp_url).hostname or ""
-    if urllib.request.proxy_bypass_environment(host):
+    if urllib.request.proxy_bypass_environment(host):  # type: ignore[attr-defined]
         return None
     found = urllib.request.getproxies_environment().get(urlsplit(settings.mcp_url).scheme)
     return mask_url(found) if found else None
@@ -281,30 +356,43 @@ def server_label(settings: Settings, server: Any = None) -> str:
     return "the embedded demo Jira"
 
 
-async def _transport(settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int],
-                     stderr_tail: list[Any]) -> Any:  # fmt: skip
+async def _transport(
+    settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int], stderr_tail: list[Any]
+) -> Any:
     """What mcp.Client connects to: an in-process server, a URL (HTTP/SSE), or a stdio command."""
     if server is not None:
         return server
     headers = {name: secret.reveal() for name, secret in settings.mcp_headers}
     if settings.mcp_url:
         use_sse = settings.mcp_transport == "sse" or (
-            settings.mcp_transport == "auto" and settings.mcp_url.rstrip("/").endswith("/sse"))  # fmt: skip
+            settings.mcp_transport == "auto" and settings.mcp_url.rstrip("/").endswith("/sse")
+        )
         if use_sse:
             from mcp.client.sse import sse_client
 
-            return sse_client(settings.mcp_url, headers=headers, timeout=settings.timeout,
-                              httpx_client_factory=lambda headers=None, timeout=None, auth=None: http_client(
-                                  settings, headers=headers, timeout=settings.timeout, read_timeout=300.0))  # fmt: skip
+            return sse_client(
+                settings.mcp_url,
+                headers=headers,
+                timeout=settings.timeout,
+                httpx_client_factory=lambda headers=None, timeout=None, auth=None: http_client(
+                    settings, headers=headers, timeout=settings.timeout, read_timeout=300.0
+                ),
+            )
         from mcp.client.streamable_http import streamable_http_client
 
         async def record(response: Any) -> None:
             if response.status_code >= 400:  # the SDK turns HTTP errors into a generic message
                 statuses.append(response.status_code)
 
-        client = await stack.enter_async_context(http_client(
-            settings, headers=headers, timeout=settings.timeout, read_timeout=300.0,
-            event_hooks={"response": [record]}))  # fmt: skip
+        client = await stack.enter_async_context(
+            http_client(
+                settings,
+                headers=headers,
+                timeout=settings.timeout,
+                read_timeout=300.0,
+                event_hooks={"response": [record]},
+            )
+        )
         return streamable_http_client(settings.mcp_url, http_client=client)
     if settings.mcp_command:
         from mcp import StdioServerParameters
@@ -324,8 +412,10 @@ def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) ->
     offered = {}
     for tool in tools:
         if tool.name in settings.allow_tools and declared_writer(tool):
-            raise ServerError(f"--allow-tool {tool.name!r}: the server declares that it writes; "
-                              "only read tools can be offered to the model")  # fmt: skip
+            raise ServerError(
+                f"--allow-tool {tool.name!r}: the server declares that it writes; "
+                "only read tools can be offered to the model"
+            )
         if tool.name == issue_tool.name or tool.name in settings.allow_tools:
             offered[tool.name] = tool
             refused.pop(tool.name, None)
@@ -375,8 +465,9 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
         except Exception as error:  # boundary: connection failures arrive as many exception types
             status = statuses[-1] if statuses else None
             said = _last_line(stderr[0]) if stderr else ""
-            raise ServerError(describe_error(error, label, status, proxy_for(settings))
-                              + (f"; it said: {said}" if said else "")) from None  # fmt: skip
+            raise ServerError(
+                describe_error(error, label, status, proxy_for(settings)) + (f"; it said: {said}" if said else "")
+            ) from None
         issue_tool = await _with_cloud_id(client, find_issue_tool(tools, settings), tools, label)
         offered, refused = choose_tools(tools, issue_tool, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)

@@ -15,11 +15,39 @@ _KEY = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9_]+)-([1-9][0-9]*)(?![A-Za-z0-9
 # They are keys only when the user names that project in the allowlist.
 TECHNICAL_PREFIXES = frozenset(
     {
-        "AES", "AGPL", "ANSI", "ARM", "CP", "CRC", "CVE", "CWE", "DES", "ECMA", "GPL", "HTTP",
-        "IEC", "IEEE", "IPV", "ISO", "LATIN", "LGPL", "MD", "PEP", "RFC", "RSA", "SHA", "SSL",
-        "TLS", "UCS", "UTF", "WIN", "WINDOWS", "X86", "X64",
+        "AES",
+        "AGPL",
+        "ANSI",
+        "ARM",
+        "CP",
+        "CRC",
+        "CVE",
+        "CWE",
+        "DES",
+        "ECMA",
+        "GPL",
+        "HTTP",
+        "IEC",
+        "IEEE",
+        "IPV",
+        "ISO",
+        "LATIN",
+        "LGPL",
+        "MD",
+        "PEP",
+        "RFC",
+        "RSA",
+        "SHA",
+        "SSL",
+        "TLS",
+        "UCS",
+        "UTF",
+        "WIN",
+        "WINDOWS",
+        "X86",
+        "X64",
     }
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

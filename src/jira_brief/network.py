@@ -22,8 +22,10 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
     try:
         return _context(settings.ca_bundle, settings.insecure)
     except ssl.SSLError as error:
-        raise UsageError(f"the CA bundle {settings.ca_bundle} is not a PEM certificate file ({error.reason}); "
-                         "fix --ca-bundle / SSL_CERT_FILE") from None
+        raise UsageError(
+            f"the CA bundle {settings.ca_bundle} is not a PEM certificate file ({error.reason}); "
+            "fix --ca-bundle / SSL_CERT_FILE"
+        ) from None
 
 
 @functools.cache
@@ -85,8 +87,10 @@ def describe_tls(settings: Settings) -> str:
     """One line saying which trust store and proxy are in effect (for `doctor`)."""
     import os
 
-    trust = "TLS verification OFF (--insecure)" if settings.insecure else (
-        f"CA bundle {settings.ca_bundle}" if settings.ca_bundle else "system CA store"
+    trust = (
+        "TLS verification OFF (--insecure)"
+        if settings.insecure
+        else (f"CA bundle {settings.ca_bundle}" if settings.ca_bundle else "system CA store")
     )
     if settings.proxy:
         proxy = "proxy from --proxy"

@@ -7,13 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jira_brief.briefs import LLM, Template, Usage, load_template, offline_brief, write_brief
+from jira_brief.briefs import LLM, Sleep, Template, Usage, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
-
 
 ANY_VERSION = "*"  # in `known`: the ticket counts as already shown whatever its version
 
@@ -41,10 +40,15 @@ class BriefResult:
     def as_json(self) -> dict[str, Any]:
         ticket = self.ticket
         return {
-            "key": self.key, "url": ticket.url if ticket else None, "title": ticket.title if ticket else None,
-            "status": ticket.status if ticket else None, "brief": self.brief, "error": self.error,
-            "cached": self.cached, "source": self.source,
-        }  # fmt: skip
+            "key": self.key,
+            "url": ticket.url if ticket else None,
+            "title": ticket.title if ticket else None,
+            "status": ticket.status if ticket else None,
+            "brief": self.brief,
+            "error": self.error,
+            "cached": self.cached,
+            "source": self.source,
+        }
 
 
 class Output(Protocol):
@@ -78,6 +82,7 @@ class Run:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     llm: LLM | None = None
     watched: bool = False  # someone reads the text as it comes: worth streaming
+    sleep: Sleep = asyncio.sleep  # the wait between model retries
 
     async def get_reader(self) -> Any:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
@@ -97,13 +102,16 @@ class Run:
                 await self.closing.wait()
         except Exception as error:  # boundary: whatever ends the session, no ticket may wait forever
             if not ready.done():
-                failure = error if isinstance(error, JiraBriefError) else JiraBriefError(
-                    f"the Jira MCP session failed: {type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+                failure = (
+                    error
+                    if isinstance(error, JiraBriefError)
+                    else JiraBriefError(f"the Jira MCP session failed: {type(error).__name__}: {str(error)[:200]}")
+                )
                 ready.set_exception(failure)
 
     def get_llm(self) -> LLM:
         if self.llm is None:
-            self.llm = LLM(self.settings)
+            self.llm = LLM(self.settings, self.sleep)
         return self.llm
 
     async def close(self) -> None:
@@ -131,8 +139,9 @@ async def _ticket(run: Run, key: str, ticket_ttl: float | None) -> Ticket:
     return ticket
 
 
-async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[str, str],
-                     ticket_ttl: float | None) -> BriefResult:  # fmt: skip
+async def _brief_one(
+    run: Run, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
+) -> BriefResult:
     result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
     try:
         result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
@@ -158,7 +167,8 @@ async def _brief_one(run: Run, found: FoundKey, output: Output, known: Mapping[s
         # streaming them would cost CPU per chunk for nothing.
         sink = (lambda chunk: output.text(found.key, chunk)) if run.watched and found.key == run.keys[0] else None
         result.brief = await write_brief(
-            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink)
+            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
+        )
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
@@ -175,13 +185,22 @@ async def brief_all(
     known: Mapping[str, str] | None = None,
     ticket_ttl: float | None = None,
     budget: float | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> list[BriefResult]:
     """Brief every key, `settings.concurrency` at a time; results come back in key order.
 
     `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
-    fetched that recently without asking the server; `budget` bounds the whole run in seconds."""
-    run = Run(settings, load_template(settings), BriefCache(settings), tuple(k.key for k in found), server,
-              watched=output is not None)  # fmt: skip
+    fetched that recently without asking the server; `budget` bounds the whole run in seconds; `sleep`
+    waits between model retries (tests pass one that does not really wait)."""
+    run = Run(
+        settings,
+        load_template(settings),
+        BriefCache(settings),
+        tuple(k.key for k in found),
+        server,
+        watched=output is not None,
+        sleep=sleep,
+    )
     output = output or _Silent()
     limit = asyncio.Semaphore(settings.concurrency)
 
@@ -190,8 +209,9 @@ async def brief_all(
             try:
                 result = await _brief_one(run, item, output, known or {}, ticket_ttl)
             except Exception as error:  # boundary: one ticket's unexpected failure must not sink the others
-                result = BriefResult(item.key, item.source, error=f"{item.key}: unexpected "
-                                     f"{type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+                result = BriefResult(
+                    item.key, item.source, error=f"{item.key}: unexpected {type(error).__name__}: {str(error)[:200]}"
+                )
         output.done(result)
         return result
 
@@ -209,5 +229,6 @@ def _settle(task: asyncio.Task[BriefResult], item: FoundKey, budget: float | Non
     if task.done() and not task.cancelled():
         return task.result()
     task.cancel()
-    return BriefResult(item.key, item.source, late=True,
-                       error=f"{item.key}: not ready within the {budget:g} s time budget")  # fmt: skip
+    return BriefResult(
+        item.key, item.source, late=True, error=f"{item.key}: not ready within the {budget:g} s time budget"
+    )

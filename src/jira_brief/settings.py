@@ -179,7 +179,9 @@ SPECS: dict[str, Spec] = {
     "mcp_headers": Spec(_secret_pairs(":"), secret=True, in_file=False, help="HTTP headers for the MCP server"),
     "issue_tool": Spec(_optional_text, help="name of the get-issue tool (detected when unset)"),
     "issue_arg": Spec(_optional_text, help="its issue-key argument (detected when unset)"),
-    "allow_tools": Spec(_words, in_file=False, help="extra tools offered to the model (read-only or unannotated; you vouch)"),
+    "allow_tools": Spec(
+        _words, in_file=False, help="extra tools offered to the model (read-only or unannotated; you vouch)"
+    ),
     "acceptance_field": Spec(_optional_text, help="custom field id holding acceptance criteria"),
     "comment_limit": Spec(_integer(0, 100), help="last N comments read per ticket"),
     "ticket_budget": Spec(_integer(1000, 200_000), help="characters of ticket text given to the model"),
@@ -314,9 +316,7 @@ def _file_layer(path: Path) -> dict[str, tuple[Any, str]]:
         if spec is None:
             raise ConfigError(f"unknown setting {raw_name!r} in {path}; see `jira-brief config --help`")
         if not spec.in_file:
-            raise ConfigError(
-                f"{raw_name!r} must not be in {path} (a committed file); set {env_name(name)} instead"
-            )
+            raise ConfigError(f"{raw_name!r} must not be in {path} (a committed file); set {env_name(name)} instead")
         if name in PATH_SETTINGS and isinstance(value, str) and value:
             value = str(path.parent / Path(value).expanduser())  # relative to the file, not the cwd
         layer[name] = (value, origin)
@@ -346,7 +346,7 @@ def load_settings(
     layers: dict[str, tuple[Any, str]] = {}
     explicit = environ.get("JIRA_BRIEF_CONFIG")
     config_path = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
-    if explicit and not config_path.is_file():
+    if explicit and not (config_path and config_path.is_file()):
         raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
     if config_path is not None:
         layers.update(_file_layer(config_path))

@@ -114,7 +114,13 @@ def _field(value: object, *path: str) -> str:
     """A text nested in a payload, or "" when any step of the path is missing or not of that shape."""
     for name in path:
         value = value.get(name) if isinstance(value, dict) else None
-    return value if isinstance(value, str) else str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+    return (
+        value
+        if isinstance(value, str)
+        else str(value)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else ""
+    )
 
 
 def read_event(path: Path, name: str | None = None) -> PullRequestEvent:

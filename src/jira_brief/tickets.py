@@ -64,9 +64,20 @@ def _name(value: Any) -> str | None:
         return value or None
     if isinstance(value, dict):
         for field_name in ("display_name", "displayName", "name", "value", "key"):
-            if isinstance(value.get(field_name), str) and value[field_name]:
-                return value[field_name]
+            found = value.get(field_name)
+            if isinstance(found, str) and found:
+                return found
     return None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _fields(issue: dict[str, Any]) -> dict[str, Any]:
+    """The `fields` of a raw REST issue, or the issue itself when it is already flat."""
+    fields = issue.get("fields")
+    return fields if isinstance(fields, dict) else issue
 
 
 def _names(values: Any) -> tuple[str, ...]:
@@ -98,7 +109,7 @@ def _issue_ref(value: Any) -> tuple[str | None, str]:
     if not isinstance(value, dict):
         return None, ""
     key = value.get("key")
-    fields = value.get("fields") if isinstance(value.get("fields"), dict) else value
+    fields = _fields(value)
     summary = fields.get("summary") or ""
     status = _name(fields.get("status"))
     label = " ".join(filter(None, [key, summary, f"[{status}]" if status else None]))
@@ -110,9 +121,13 @@ def _links(raw_links: Any) -> tuple[list[str], set[str]]:
     for link in raw_links if isinstance(raw_links, list) else []:
         if not isinstance(link, dict):
             continue
-        kind = link.get("type") if isinstance(link.get("type"), dict) else {}
-        for side, verb in (("outward_issue", "outward"), ("outwardIssue", "outward"),
-                           ("inward_issue", "inward"), ("inwardIssue", "inward")):  # fmt: skip
+        kind = _mapping(link.get("type"))
+        for side, verb in (
+            ("outward_issue", "outward"),
+            ("outwardIssue", "outward"),
+            ("inward_issue", "inward"),
+            ("inwardIssue", "inward"),
+        ):
             key, label = _issue_ref(link.get(side))
             if key:
                 keys.add(key)
@@ -122,9 +137,9 @@ def _links(raw_links: Any) -> tuple[list[str], set[str]]:
 
 def _custom_fields(raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(field id, display name, value) of each custom field, simplified or raw REST shape."""
-    names = raw.get("names") if isinstance(raw.get("names"), dict) else {}
+    names = _mapping(raw.get("names"))
     found = []
-    for source in (raw, raw.get("fields") if isinstance(raw.get("fields"), dict) else {}):
+    for source in (raw, _mapping(raw.get("fields"))):
         for field_id, value in source.items():
             if isinstance(value, dict) and isinstance(value.get("field_id"), str):  # use_display_names
                 found.append((value["field_id"], field_id, value.get("value")))
@@ -168,10 +183,11 @@ def browse_url(raw: dict[str, Any], key: str, jira_url: str | None = None) -> st
     return f"{parts.scheme}://{parts.netloc}{base_path}/browse/{key}"
 
 
-def normalize(raw: dict[str, Any], key: str, *, acceptance_field: str | None = None,
-              jira_url: str | None = None) -> Ticket:  # fmt: skip
+def normalize(
+    raw: dict[str, Any], key: str, *, acceptance_field: str | None = None, jira_url: str | None = None
+) -> Ticket:
     """A Ticket from mcp-atlassian's simplified issue, or from a raw Jira REST issue."""
-    fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else raw
+    fields = _fields(raw)
     real_key = str(raw.get("key") or key).upper()
     links, related = _links(fields.get("issuelinks"))
     parent_key, parent = _issue_ref(fields.get("parent"))
@@ -203,12 +219,20 @@ def normalize(raw: dict[str, Any], key: str, *, acceptance_field: str | None = N
 
 def _header(ticket: Ticket) -> list[str]:
     facts = [
-        ("Key", ticket.key), ("Title", ticket.title), ("URL", ticket.url), ("Type", ticket.type),
-        ("Status", ticket.status), ("Priority", ticket.priority), ("Assignee", ticket.assignee),
-        ("Reporter", ticket.reporter), ("Labels", ", ".join(ticket.labels)),
-        ("Components", ", ".join(ticket.components)), ("Fix versions", ", ".join(ticket.fix_versions)),
-        ("Parent/epic", ticket.parent), ("Updated", ticket.updated),
-    ]  # fmt: skip
+        ("Key", ticket.key),
+        ("Title", ticket.title),
+        ("URL", ticket.url),
+        ("Type", ticket.type),
+        ("Status", ticket.status),
+        ("Priority", ticket.priority),
+        ("Assignee", ticket.assignee),
+        ("Reporter", ticket.reporter),
+        ("Labels", ", ".join(ticket.labels)),
+        ("Components", ", ".join(ticket.components)),
+        ("Fix versions", ", ".join(ticket.fix_versions)),
+        ("Parent/epic", ticket.parent),
+        ("Updated", ticket.updated),
+    ]
     lines = [f"{name}: {value}" for name, value in facts if value]
     lines += [f"Link: {link}" for link in ticket.links] + [f"Subtask: {task}" for task in ticket.subtasks]
     return lines
@@ -230,8 +254,9 @@ def render_ticket(ticket: Ticket, budget: int) -> str:
     def assemble() -> str:
         body = head + _section("Description", description)
         if comments:
-            body += _section("Comments (oldest first)", "\n\n".join(
-                f"[{c.created}] {c.author}: {c.body}" for c in comments))  # fmt: skip
+            body += _section(
+                "Comments (oldest first)", "\n\n".join(f"[{c.created}] {c.author}: {c.body}" for c in comments)
+            )
         return body + (f"\n\n[{'; '.join(cut_notes)}]" if cut_notes else "")
 
     dropped = 0

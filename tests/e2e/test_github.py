@@ -3,7 +3,7 @@
 Real wire protocols end to end: PyGithub against FakeGitHub (pagination, 5xx after a stored write,
 /user refused to an Actions token, read-only fork tokens, 65,536-character limit), the OpenAI SDK
 against FakeOpenAI, and the demo Jira served over loopback HTTP as an MCP server. The events are
-GitHub's own webhook payloads from ../shared, edited to name Jira keys.
+GitHub's own webhook payloads from tests/fixtures, edited to name Jira keys.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
-EVENTS_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github-events"
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "github-events"
 REPO = "octo/shop"
 PR = 7
 BOT = "github-actions[bot]"
@@ -96,8 +96,15 @@ class World:
     runs: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
 
-    def pull(self, title: str, head_ref: str = "feature/checkout", *, commits: tuple[str, ...] = (),
-             body: str | None = None, head_repo: str = REPO) -> Path:  # fmt: skip
+    def pull(
+        self,
+        title: str,
+        head_ref: str = "feature/checkout",
+        *,
+        commits: tuple[str, ...] = (),
+        body: str | None = None,
+        head_repo: str = REPO,
+    ) -> Path:
         """Open PR #7 on the fake (or change it) and write the matching pull_request event payload."""
         self.github.add_pull(PR, title=title, head_ref=head_ref, body=body, commits=list(commits), head_repo=head_repo)
         return self.event("pull_request.opened", title=title, head_ref=head_ref, body=body, head_repo=head_repo)
@@ -120,15 +127,22 @@ class World:
     def env(self, event: Path, event_name: str) -> dict[str, str]:
         self.runs += 1
         return {
-            "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": REPO,
-            "GITHUB_API_URL": self.github.url, "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": self.github.url,
+            "GITHUB_TOKEN": GITHUB_TOKEN,
             "GITHUB_STEP_SUMMARY": str(self.tmp / f"summary-{self.runs}.md"),
             "GITHUB_OUTPUT": str(self.tmp / f"output-{self.runs}.txt"),
-            "JIRA_BRIEF_MCP_URL": self.mcp_url, "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
-            "JIRA_BRIEF_LANGUAGE": "en", "JIRA_BRIEF_MODEL": "test-model",
-            "OPENAI_BASE_URL": self.llm.base_url, "OPENAI_API_KEY": LLM_KEY, "JB_GITHUB_WRITE_SECONDS": "0",
+            "JIRA_BRIEF_MCP_URL": self.mcp_url,
+            "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
+            "JIRA_BRIEF_LANGUAGE": "en",
+            "JIRA_BRIEF_MODEL": "test-model",
+            "OPENAI_BASE_URL": self.llm.base_url,
+            "OPENAI_API_KEY": LLM_KEY,
+            "JB_GITHUB_WRITE_SECONDS": "0",
             **self.extra_env,
-        }  # fmt: skip
+        }
 
     def run(self, event: Path, *args: str, event_name: str = "pull_request") -> Run:
         """`jira-brief github ARGS` in process, as the action's step runs it."""
@@ -142,16 +156,27 @@ class World:
         env = self.env(event, "pull_request")
         before = len(self.github.requests)
         script = Path(sys.executable).parent / "jira-brief"
-        done = subprocess.run([str(script), "github", *args], env={**os.environ, **env}, capture_output=True,
-                              text=True, timeout=60, cwd=self.tmp)  # fmt: skip
+        done = subprocess.run(
+            [str(script), "github", *args],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=self.tmp,
+        )
         return self._collect(done.returncode, done.stdout, done.stderr, env, before)
 
     def _collect(self, code: int, stdout: str, stderr: str, env: dict[str, str], before: int) -> Run:
         summary = Path(env["GITHUB_STEP_SUMMARY"])
         output = Path(env["GITHUB_OUTPUT"])
-        return Run(code, stdout, stderr, summary.read_text(encoding="utf-8") if summary.exists() else "",
-                   parse_outputs(output.read_text(encoding="utf-8")) if output.exists() else {},
-                   self.github.requests[before:])  # fmt: skip
+        return Run(
+            code,
+            stdout,
+            stderr,
+            summary.read_text(encoding="utf-8") if summary.exists() else "",
+            parse_outputs(output.read_text(encoding="utf-8")) if output.exists() else {},
+            self.github.requests[before:],
+        )
 
     def ours(self) -> list[dict[str, Any]]:
         return [c for c in self.github.comments(PR) if c["user"]["login"] == BOT and c["body"].startswith(MARKER)]
@@ -261,8 +286,10 @@ def test_among_120_comments_ours_is_found_and_a_copied_marker_is_left_alone(worl
     event = world.pull("PAY-142 split payments")
     for number in range(120):
         world.github.add_comment(PR, f"LGTM {number}", login="alice")
-    forged = f"{MARKER}\n<!-- jira-brief:section key=PAY-142 fingerprint=0123456789abcdef0123 -->\nfake\n" \
-             "<!-- /jira-brief:section -->"  # fmt: skip
+    forged = (
+        f"{MARKER}\n<!-- jira-brief:section key=PAY-142 fingerprint=0123456789abcdef0123 -->\nfake\n"
+        "<!-- /jira-brief:section -->"
+    )
     forged_id = world.github.add_comment(PR, forged, login="mallory")
 
     first = world.run(event)
@@ -304,8 +331,9 @@ def test_a_502_after_the_comment_was_stored_leaves_exactly_one(world: World) -> 
 def test_a_secondary_rate_limit_is_waited_out_without_a_duplicate(world: World) -> None:
     event = world.pull("PAY-142 split payments")
     message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-    world.github.fail_next("POST", rf"/issues/{PR}/comments$", 403, headers={"Retry-After": "1"},
-                           body={"message": message})
+    world.github.fail_next(
+        "POST", rf"/issues/{PR}/comments$", 403, headers={"Retry-After": "1"}, body={"message": message}
+    )
 
     run = world.run(event)
 

@@ -60,8 +60,16 @@ def _clean_environ(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> HooksRepo:
     """The working tree's package (tracked and new files, as they are now) committed in a fresh repo."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=PROJECT, capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=PROJECT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     wanted = [name for name in listed if name and not name.startswith(("tests/", "benchmarks/", ".ci/"))]
     target = tmp_path_factory.mktemp("hooks-repo")
     for name in wanted:
@@ -71,8 +79,9 @@ def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> HooksRepo:
     environ = _clean_environ(HOME=str(target.parent))
     for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
         subprocess.run(["git", *_SNAPSHOT_IDENTITY, *command], cwd=target, env=environ, check=True)
-    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, env=environ, capture_output=True,
-                         text=True, check=True).stdout.strip()  # fmt: skip
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=target, env=environ, capture_output=True, text=True, check=True
+    ).stdout.strip()
     return HooksRepo(target, rev)
 
 
@@ -86,8 +95,9 @@ def _config(hooks_repo: HooksRepo, hooks: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(hooks_repo: HooksRepo, tmp_path_factory: pytest.TempPathFactory,
-                    request: pytest.FixtureRequest) -> Path:  # fmt: skip
+def pre_commit_home(
+    hooks_repo: HooksRepo, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
     """PRE_COMMIT_HOME with the hooks' Python environment installed once (pip-installs the snapshot)."""
     home = tmp_path_factory.mktemp("pre-commit-home")
     warm = tmp_path_factory.mktemp("warm-up")
@@ -96,8 +106,14 @@ def pre_commit_home(hooks_repo: HooksRepo, tmp_path_factory: pytest.TempPathFact
     hooks = [{"id": "jira-brief"}, {"id": "jira-brief-require-key"}, {"id": "jira-brief-prepare"}]
     (warm / ".pre-commit-config.yaml").write_text(_config(hooks_repo, hooks), encoding="utf-8")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pre_commit", "install-hooks"], cwd=warm, env=environ,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install-hooks"],
+        cwd=warm,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, f"pre-commit could not install the hooks:\n{done.stdout}\n{done.stderr}"
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -179,14 +195,32 @@ class Workspace:
         (self.repo.path / ".pre-commit-config.yaml").write_text(_config(self.hooks_repo, listed), encoding="utf-8")
         self.repo.git("add", ".pre-commit-config.yaml")
         self.repo.git("commit", "-q", "--no-verify", "-m", "pre-commit configuration")
-        self.run([sys.executable, "-m", "pre_commit", "install", "--hook-type", "commit-msg",
-                  "--hook-type", "prepare-commit-msg"], check=True)  # fmt: skip
+        self.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "install",
+                "--hook-type",
+                "commit-msg",
+                "--hook-type",
+                "prepare-commit-msg",
+            ],
+            check=True,
+        )
 
     def run(self, command: list[str], *, check: bool = False, **env: str) -> Done:
         started = time.monotonic()
-        done = subprocess.run(command, cwd=self.repo.path, env={**self.environ, **self.extra, **env},
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            command,
+            cwd=self.repo.path,
+            env={**self.environ, **self.extra, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
         result = Done(done.returncode, done.stdout, time.monotonic() - started)
         if check:
             assert result.returncode == 0, f"{command} failed:\n{result.output}"
@@ -213,8 +247,9 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(git_repo: GitRepo, hooks_repo: HooksRepo, pre_commit_home: Path, services: Services,
-              tmp_path: Path) -> Workspace:  # fmt: skip
+def workspace(
+    git_repo: GitRepo, hooks_repo: HooksRepo, pre_commit_home: Path, services: Services, tmp_path: Path
+) -> Workspace:
     cache_dir = tmp_path / "cache"
     # GIT_EDITOR=true: a commit that opens the editor keeps the message as prepared (tests may give their own)
     environ = hook_environ(services, cache_dir, PRE_COMMIT_HOME=str(pre_commit_home), GIT_EDITOR="true")
@@ -250,10 +285,26 @@ def test_try_repo_runs_the_commit_msg_hooks_and_shows_the_brief(
     before = message.read_bytes()
     environ = hook_environ(services, tmp_path / "cache", PRE_COMMIT_HOME=str(tmp_path / "unused-home"))
     done = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks_repo.path), "--ref", hooks_repo.rev,
-         "--hook-stage", "commit-msg", "--commit-msg-filename", str(message)],
-        cwd=git_repo.path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(hooks_repo.path),
+            "--ref",
+            hooks_repo.rev,
+            "--hook-stage",
+            "commit-msg",
+            "--commit-msg-filename",
+            str(message),
+        ],
+        cwd=git_repo.path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout
     assert re.search(r"^Jira brief\.+Passed$", done.stdout, re.M), done.stdout
     assert re.search(r"^Jira key required\.+Passed$", done.stdout, re.M), done.stdout
@@ -330,8 +381,9 @@ def test_skip_and_disable_turn_the_hooks_off(workspace: Workspace) -> None:
     workspace.stage()
     skipped = workspace.commit("-m", "Skip the brief", SKIP="jira-brief")
     assert skipped.returncode == 0, skipped.output
-    assert re.search(r"^Jira brief\.+\(no files to check\)Skipped$|^Jira brief\.+Skipped$", skipped.output, re.M), \
-        skipped.output  # fmt: skip
+    assert re.search(r"^Jira brief\.+\(no files to check\)Skipped$|^Jira brief\.+Skipped$", skipped.output, re.M), (
+        skipped.output
+    )
     assert BRIEF_142 not in skipped.output and PAY_142_LINE not in skipped.output
     assert workspace.message() == "PAY-142: Skip the brief\n"  # SKIP names one hook; the others still run
 
@@ -457,8 +509,18 @@ def test_prepare_puts_the_branch_key_in_front_once(workspace: Workspace, tmp_pat
     message = tmp_path / "COMMIT_EDITMSG"
     message.write_bytes(b"Second card form\n\nbody\n# a comment\n")
     for _ in range(2):  # pre-commit's own runner, twice on the same file
-        again = workspace.run([sys.executable, "-m", "pre_commit", "run", "--hook-stage", "prepare-commit-msg",
-                               "--commit-msg-filename", str(message)])  # fmt: skip
+        again = workspace.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                "--hook-stage",
+                "prepare-commit-msg",
+                "--commit-msg-filename",
+                str(message),
+            ]
+        )
         assert again.returncode == 0, again.output
     assert message.read_bytes() == b"PAY-142: Second card form\n\nbody\n# a comment\n"
 
@@ -466,8 +528,9 @@ def test_prepare_puts_the_branch_key_in_front_once(workspace: Workspace, tmp_pat
 def _editor(tmp_path: Path, saved: Path, exit_code: int) -> str:
     """A GIT_EDITOR that keeps a copy of the message file as git and the hooks prepared it."""
     script = tmp_path / "editor.py"
-    script.write_text(f"import shutil, sys\nshutil.copyfile(sys.argv[1], {str(saved)!r})\nsys.exit({exit_code})\n",
-                      encoding="utf-8")  # fmt: skip
+    script.write_text(
+        f"import shutil, sys\nshutil.copyfile(sys.argv[1], {str(saved)!r})\nsys.exit({exit_code})\n", encoding="utf-8"
+    )
     return f'"{sys.executable}" "{script}"'
 
 
@@ -537,8 +600,14 @@ def hook(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
 
     def run(*args: str, **env: str) -> HookRun:
         started = time.monotonic()
-        done = subprocess.run([str(CONSOLE_SCRIPT), *args], cwd=git_repo.path, capture_output=True, text=True,
-                              env=hook_environ(services, cache_dir, **env), timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), *args],
+            cwd=git_repo.path,
+            capture_output=True,
+            text=True,
+            env=hook_environ(services, cache_dir, **env),
+            timeout=60,
+        )
         return HookRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
     return run
@@ -556,6 +625,16 @@ def message(tmp_path: Path) -> Any:
     return write
 
 
+def startup_seconds() -> float:
+    """How long starting Python and importing what a briefing hook imports takes right now.
+
+    Time-budget assertions add this to the budget, so they hold on a loaded machine: a busy machine
+    slows the start-up that every run pays, not the budget that jira-brief enforces."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import jira_brief.cli, openai, mcp"], check=True, timeout=60)
+    return time.monotonic() - started
+
+
 def _imported(stderr: str) -> set[str]:
     """Top-level packages named by `python -X importtime`."""
     names = set()
@@ -565,26 +644,33 @@ def _imported(stderr: str) -> set[str]:
     return names
 
 
-def test_no_key_is_fast_and_imports_nothing_heavy(git_repo: GitRepo, services: Services, message: Any,
-                                                  tmp_path: Path) -> None:  # fmt: skip
+def test_no_key_is_fast_and_imports_nothing_heavy(
+    git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
+) -> None:
     cases = [
         (["hook"], "no key in this message\n", {}),
         (["require-key"], "Merge branch 'topic'\n", {}),
         (["prepare-message"], "no key in this message\n", {}),
         (["hook"], "PAY-142: turned off\n", {"JIRA_BRIEF_DISABLE": "1"}),
     ]
+    heavy_start = startup_seconds()
     for command, text, env in cases:
         path = message(text)
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "jira_brief", *command, str(path)],
-                              cwd=git_repo.path, capture_output=True, text=True, timeout=60,
-                              env=hook_environ(services, tmp_path / "cache", **env))  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "jira_brief", *command, str(path)],
+            cwd=git_repo.path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=hook_environ(services, tmp_path / "cache", **env),
+        )
         elapsed = time.monotonic() - started
         assert done.returncode == 0, done.stderr[-2000:]
         imported = _imported(done.stderr)
         assert "jira_brief" in imported and "click" in imported  # the measure itself works
         assert not imported & HEAVY_MODULES, (command, env, imported & HEAVY_MODULES)
-        assert elapsed < 3.0, (command, elapsed)
+        assert elapsed < heavy_start, (command, elapsed, heavy_start)  # less than importing the engine
         assert path.read_text(encoding="utf-8") == text
     assert services.llm.calls == 0 and services.issue_reads == 0
 
@@ -653,7 +739,7 @@ def test_budget_prints_what_is_ready_and_a_line_about_the_rest(hook: Any, messag
     before = path.read_bytes()
     done = hook("hook", str(path), JIRA_BRIEF_HOOK_BUDGET="1")
     assert done.returncode == 0, done.output
-    assert done.seconds < 4.0, done.seconds
+    assert done.seconds < startup_seconds() + 1 + 1.5, done.seconds
     assert done.stdout.strip() == PAY_142_LINE  # ready: cached, shown
     [line] = only_jira_lines(done.stderr)
     assert "WEB-88" in line and "not ready" in line and "1 s" in line
@@ -665,31 +751,40 @@ def test_budget_alone_bounds_a_slow_model(hook: Any, message: Any, services: Ser
     services.llm.latency = 5.0
     done = hook("hook", str(message("PAY-142: slow model\n")), JIRA_BRIEF_HOOK_BUDGET="1")
     assert done.returncode == 0, done.output
-    assert 1.0 <= done.seconds < 4.0, done.seconds  # ~1 s of budget plus start-up; never the model's 5 s
+    # the 1 s budget plus start-up, never the model's 5 s
+    assert 1.0 <= done.seconds < startup_seconds() + 1 + 1.5, done.seconds
     [line] = only_jira_lines(done.stderr)
     assert "PAY-142" in line and "not ready within the 1 s time budget" in line
 
 
-def test_budget_also_bounds_a_slow_mcp_server(git_repo: GitRepo, services: Services, message: Any,
-                                              tmp_path: Path) -> None:  # fmt: skip
+def test_budget_also_bounds_a_slow_mcp_server(
+    git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
+) -> None:
     path = message("PAY-142: slow Jira\n")
     with ServedMCP(build_server(), delay=2.0) as slow:
         environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=slow.url, JIRA_BRIEF_HOOK_BUDGET="1")
         started = time.monotonic()
         try:
-            done = subprocess.run([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
-                                  capture_output=True, text=True, timeout=5)  # fmt: skip
+            done = subprocess.run(
+                [str(CONSOLE_SCRIPT), "hook", str(path)],
+                cwd=git_repo.path,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail("the hook still ran 5 s into its 1 s budget")
         took = time.monotonic() - started  # measured before the server's own shutdown
     assert done.returncode == 0, done.stderr
-    assert took < 4.0, took  # waiting for the connection: 2 s a request, several requests
+    assert took < startup_seconds() + 1 + 1.5, took  # the server takes 2 s a request, several requests
     [line] = only_jira_lines(done.stderr)
     assert "PAY-142" in line and "not ready" in line
 
 
-def test_budget_bounds_an_mcp_server_that_never_answers(git_repo: GitRepo, services: Services, message: Any,
-                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_budget_bounds_an_mcp_server_that_never_answers(
+    git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
+) -> None:
     """A server that takes the connection and then says nothing (hung, or a proxy eating the request)."""
     path = message("PAY-142: hung Jira\n")
     with socket.socket() as hung:
@@ -699,13 +794,19 @@ def test_budget_bounds_an_mcp_server_that_never_answers(git_repo: GitRepo, servi
         environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=url, JIRA_BRIEF_HOOK_BUDGET="1")
         started = time.monotonic()
         try:
-            done = subprocess.run([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
-                                  capture_output=True, text=True, timeout=8)  # fmt: skip
+            done = subprocess.run(
+                [str(CONSOLE_SCRIPT), "hook", str(path)],
+                cwd=git_repo.path,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=8,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail("the hook still ran 8 s into its 1 s budget")
         took = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    assert took < 4.0, took
+    assert took < startup_seconds() + 1 + 1.5, took
     [line] = only_jira_lines(done.stderr)
     assert "PAY-142" in line and "not ready" in line
     assert services.llm.calls == 0
@@ -723,8 +824,9 @@ def test_budget_names_every_late_ticket_on_one_line(hook: Any, message: Any, ser
 ODD_MESSAGE = b"PAY-142: fix rounding\r\n\r\nCaf\xc3\xa9 and a raw \xff byte\n# a comment\n"
 
 
-def test_fails_open_with_the_mcp_server_unreachable(hook: Any, message: Any, services: Services,
-                                                    git_repo: GitRepo) -> None:  # fmt: skip
+def test_fails_open_with_the_mcp_server_unreachable(
+    hook: Any, message: Any, services: Services, git_repo: GitRepo
+) -> None:
     path = message(ODD_MESSAGE)
     done = hook("hook", str(path), JIRA_BRIEF_MCP_URL=closed_url())
     assert done.returncode == 0, done.output
@@ -742,15 +844,28 @@ def test_fails_open_with_the_mcp_server_unreachable(hook: Any, message: Any, ser
     assert path.read_bytes() == ODD_MESSAGE
 
 
-def test_fails_open_when_the_mcp_server_refuses_the_token(message: Any, git_repo: GitRepo, services: Services,
-                                                          tmp_path: Path) -> None:  # fmt: skip
+def test_fails_open_when_the_mcp_server_refuses_the_token(
+    message: Any, git_repo: GitRepo, services: Services, tmp_path: Path
+) -> None:
     path = message(ODD_MESSAGE)
     with ServedMCP(build_server(), require_token="the-right-token") as guarded:
-        environ = hook_environ(services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=guarded.url,
-                               JIRA_BRIEF_MCP_HEADERS="Authorization: Bearer wrong-token")  # fmt: skip
-        runs = [subprocess.run([str(CONSOLE_SCRIPT), "hook", *strict, str(path)], cwd=git_repo.path,
-                               capture_output=True, text=True, env={**environ, **env}, timeout=60)
-                for strict, env in (([], {}), ([], {"JIRA_BRIEF_STRICT": "1"}))]  # fmt: skip
+        environ = hook_environ(
+            services,
+            tmp_path / "cache",
+            JIRA_BRIEF_MCP_URL=guarded.url,
+            JIRA_BRIEF_MCP_HEADERS="Authorization: Bearer wrong-token",
+        )
+        runs = [
+            subprocess.run(
+                [str(CONSOLE_SCRIPT), "hook", *strict, str(path)],
+                cwd=git_repo.path,
+                capture_output=True,
+                text=True,
+                env={**environ, **env},
+                timeout=60,
+            )
+            for strict, env in (([], {}), ([], {"JIRA_BRIEF_STRICT": "1"}))
+        ]
     lenient, *strict_runs = runs
     assert lenient.returncode == 0, lenient.stderr
     [line] = jira_lines(lenient.stderr)
@@ -767,32 +882,44 @@ def test_fails_open_when_the_model_is_down_or_slow(hook: Any, message: Any, serv
     [line] = jira_lines(down.stderr)
     assert "warning" in line and ("LLM" in line or "model" in line), line
     assert PAY_142_LINE in down.stdout  # the offline brief, marked by the warning
-    assert down.seconds < 5, down.seconds
+    assert down.seconds < startup_seconds() + 3, down.seconds  # --timeout 1, one retry
 
     services.llm.hang(30)
     slow = hook("hook", "--show", "full", str(path), JIRA_BRIEF_TIMEOUT="1", JIRA_BRIEF_CACHE="false")
     assert slow.returncode == 0, slow.output
     [line] = jira_lines(slow.stderr)
     assert "warning" in line and "model" in line, line
-    assert slow.seconds < 5, slow.seconds
+    assert slow.seconds < startup_seconds() + 3, slow.seconds
     assert path.read_bytes() == ODD_MESSAGE
     assert "Traceback" not in down.output + slow.output
 
 
 def test_strict_fails_when_the_model_is_down(hook: Any, message: Any) -> None:
-    done = hook("hook", "--strict", str(message("PAY-142: strict\n")),
-                OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="1")  # fmt: skip
+    done = hook(
+        "hook",
+        "--strict",
+        str(message("PAY-142: strict\n")),
+        OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
+        JIRA_BRIEF_TIMEOUT="1",
+    )
     assert done.returncode == 1, done.output
 
 
-def test_output_is_plain_text_on_a_terminal(git_repo: GitRepo, services: Services, message: Any,
-                                            tmp_path: Path) -> None:  # fmt: skip
+def test_output_is_plain_text_on_a_terminal(
+    git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
+) -> None:
     """Even when stdout and stderr are a terminal (FORCE_COLOR set), the hook writes no escape codes."""
     path = message("PAY-142: on a terminal\n")
     leader, follower = pty.openpty()
     environ = hook_environ(services, tmp_path / "cache", TERM="xterm-256color", FORCE_COLOR="1")
-    process = subprocess.Popen([str(CONSOLE_SCRIPT), "hook", str(path)], cwd=git_repo.path, env=environ,
-                               stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)  # fmt: skip
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "hook", str(path)],
+        cwd=git_repo.path,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
     os.close(follower)
     chunks = []
     deadline = time.monotonic() + 30
@@ -815,8 +942,9 @@ def test_output_is_plain_text_on_a_terminal(git_repo: GitRepo, services: Service
     assert_plain(text)
 
 
-def test_prepare_message_command_skips_and_writes_through_a_rename(git_repo: GitRepo, message: Any,
-                                                                   run_process: Any) -> None:  # fmt: skip
+def test_prepare_message_command_skips_and_writes_through_a_rename(
+    git_repo: GitRepo, message: Any, run_process: Any
+) -> None:
     git_repo.git("checkout", "-q", "-b", "feature/PAY-142-split")
     sources = (("merge", {}), ("squash", {}), ("commit", {}), (None, {"PRE_COMMIT_COMMIT_MSG_SOURCE": "commit"}))
     for source, env in sources:

@@ -49,8 +49,9 @@ def test_summarize_over_sse_as_json(run_process: Any, engine_env: Any) -> None:
     raw = load_demo_tickets()["WEB-88"]
     with FakeOpenAI() as fake, ServedMCP(server, transport="sse") as served:
         assert served.url.endswith("/sse")  # --mcp-transport auto picks SSE from the URL
-        done = jira_brief(run_process, engine_env, "summarize", "WEB-88", "--mcp-url", served.url,
-                          "--format", "json", **llm_env(fake))  # fmt: skip
+        done = jira_brief(
+            run_process, engine_env, "summarize", "WEB-88", "--mcp-url", served.url, "--format", "json", **llm_env(fake)
+        )
     assert done.returncode == 0, done.stderr
     [item] = json.loads(done.stdout)
     assert set(item) == JSON_FIELDS
@@ -80,7 +81,8 @@ def stdio_command(tmp_path: Path) -> tuple[str, Path]:
 
 
 def test_summarize_over_stdio_keeps_our_secrets_from_the_server(
-        run_process: Any, engine_env: Any, tmp_path: Path) -> None:  # fmt: skip
+    run_process: Any, engine_env: Any, tmp_path: Path
+) -> None:
     command, seen = stdio_command(tmp_path)
     llm_key = "sk-e2e-stdio-secret"
     secrets = {
@@ -90,9 +92,20 @@ def test_summarize_over_stdio_keeps_our_secrets_from_the_server(
         "JIRA_BRIEF_MCP_HEADERS": "Authorization: Bearer e2e-header-token",
     }
     with FakeOpenAI(api_key=llm_key) as fake:
-        done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "WEB-91", "--mcp-command", command,
-                          "--mcp-env", "JIRA_URL=https://jira.example.com", "--format", "json",
-                          **{**llm_env(fake), **secrets})  # fmt: skip
+        done = jira_brief(
+            run_process,
+            engine_env,
+            "summarize",
+            "PAY-142",
+            "WEB-91",
+            "--mcp-command",
+            command,
+            "--mcp-env",
+            "JIRA_URL=https://jira.example.com",
+            "--format",
+            "json",
+            **{**llm_env(fake), **secrets},
+        )
         assert fake.calls == 2 and fake.requests[0]["_headers"]["authorization"] == f"Bearer {llm_key}"
     assert done.returncode == 0, done.stderr
     assert [item["error"] for item in json.loads(done.stdout)] == [None, None]
@@ -140,13 +153,18 @@ def test_doctor_reports_an_unknown_allow_tool(run_process: Any, engine_env: Any)
     assert any(line.startswith("FAIL MCP") and "jira_serch" in line for line in done.stdout.splitlines())
 
 
-@pytest.mark.parametrize("args, env, needle", [
-    (["summarize", "PAY-142", "--concurrency", "0"], {}, "concurrency"),
-    (["summarize", "PAY-142"], {"JIRA_BRIEF_TIMEOUT": "soon"}, "JIRA_BRIEF_TIMEOUT"),
-    (["summarize", "PAY-142"], {"JIRA_BRIEF_MODLE": "gpt"}, "JIRA_BRIEF_MODLE"),
-], ids=["flag", "env-value", "env-name"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, env, needle",
+    [
+        (["summarize", "PAY-142", "--concurrency", "0"], {}, "concurrency"),
+        (["summarize", "PAY-142"], {"JIRA_BRIEF_TIMEOUT": "soon"}, "JIRA_BRIEF_TIMEOUT"),
+        (["summarize", "PAY-142"], {"JIRA_BRIEF_MODLE": "gpt"}, "JIRA_BRIEF_MODLE"),
+    ],
+    ids=["flag", "env-value", "env-name"],
+)
 def test_configuration_errors_exit_2_with_one_line(
-        run_process: Any, engine_env: Any, args: list[str], env: dict[str, str], needle: str) -> None:  # fmt: skip
+    run_process: Any, engine_env: Any, args: list[str], env: dict[str, str], needle: str
+) -> None:
     done = jira_brief(run_process, engine_env, *args, **env)
     assert done.returncode == 2
     assert done.stdout == ""

@@ -21,8 +21,9 @@ class ServedMCP:
     `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
     every request, to play a slow server."""
 
-    def __init__(self, server: Any, *, transport: str = "http", require_token: str | None = None,
-                 delay: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self, server: Any, *, transport: str = "http", require_token: str | None = None, delay: float = 0.0
+    ) -> None:
         self.server, self.transport = server, transport
         self.require_token, self.delay = require_token, delay
         self.port = free_port()
@@ -64,8 +65,9 @@ class ServedMCP:
             time.sleep(0.01)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._uvicorn.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -37,10 +37,7 @@ _DEFAULT_MESSAGES = {
     500: "The server had an error while processing your request. Sorry about that!",
     503: "The engine is currently overloaded, please try again later.",
 }
-_BAD_KEY = (
-    "Incorrect API key provided. You can find your API key at "
-    "https://platform.openai.com/account/api-keys."
-)
+_BAD_KEY = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
     "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
@@ -456,9 +453,7 @@ def _error_type(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request_error"
 
 
-def _error_body(
-    message: str, type_: str = "invalid_request_error", code: str | None = None
-) -> dict[str, Any]:
+def _error_body(message: str, type_: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
     """OpenAI's error JSON."""
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
@@ -507,9 +502,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
 
 
-def _chunk(
-    meta: dict[str, Any], delta: dict[str, Any], finish: str | None, usage: bool
-) -> dict[str, Any]:
+def _chunk(meta: dict[str, Any], delta: dict[str, Any], finish: str | None, usage: bool) -> dict[str, Any]:
     """One chat.completion.chunk; with include_usage each carries "usage": null, like OpenAI's."""
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     chunk = {**meta, "object": "chat.completion.chunk", "choices": [choice]}
@@ -550,9 +543,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if not self._authorized():
             return
-        models = [
-            {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models
-        ]
+        models = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
         if path == "/v1/models":
             self._send_json(200, {"object": "list", "data": models})
         elif path.startswith("/v1/models/"):
@@ -619,9 +610,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, _completion(meta, body, answer))
 
-    def _stream(
-        self, meta: dict[str, Any], body: dict[str, Any], answer: _Answer, *, cut: bool
-    ) -> None:
+    def _stream(self, meta: dict[str, Any], body: dict[str, Any], answer: _Answer, *, cut: bool) -> None:
         """Send the answer as server-sent events, the way OpenAI streams chat completions."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         chunks = [_chunk(meta, delta, None, include_usage) for delta in _stream_deltas(answer)]
@@ -667,9 +656,7 @@ class _Handler(BaseHTTPRequestHandler):
         message = f"The model `{model}` does not exist or you do not have access to it."
         self._send_json(404, _error_body(message, code="model_not_found"))
 
-    def _send_json(
-        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

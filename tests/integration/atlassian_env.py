@@ -86,9 +86,7 @@ def _install_lock(venv: Path) -> Iterator[None]:
 def _run(cmd: list[str], timeout: float) -> None:
     """Run ``cmd``; raise RuntimeError with its output tail on failure."""
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError(f"{cmd[:4]} failed: {exc}") from exc
     if proc.returncode != 0:
@@ -108,8 +106,7 @@ def _create(venv: Path) -> None:
         raise
     (venv / EMPTY_ENV_FILE).write_text("", encoding="utf-8")
     _marker(venv).write_text(MCP_ATLASSIAN_VERSION + "\n", encoding="utf-8")
-    print(f"atlassian venv ready in {time.monotonic() - started:.0f}s: {venv}",
-          file=sys.stderr)
+    print(f"atlassian venv ready in {time.monotonic() - started:.0f}s: {venv}", file=sys.stderr)
 
 
 def _install(venv: Path) -> None:
@@ -117,8 +114,16 @@ def _install(venv: Path) -> None:
     _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
     py = str(venv_python(venv))
     _run(
-        [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-         "-q", f"mcp-atlassian=={MCP_ATLASSIAN_VERSION}"],
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-q",
+            f"mcp-atlassian=={MCP_ATLASSIAN_VERSION}",
+        ],
         timeout=INSTALL_TIMEOUT_S,
     )
     _run([py, "-c", "import mcp_atlassian"], timeout=120)
@@ -205,17 +210,13 @@ def _command(py: Path) -> tuple[str, list[str]]:
 def stdio_launch(py: Path, env: Mapping[str, str]) -> ServerLaunch:
     """How to run mcp-atlassian over stdio with ``env`` (see :func:`server_env`)."""
     command, args = _command(py)
-    return ServerLaunch(command, [*args, "--transport", "stdio"], dict(env),
-                        str(py.parent.parent))
+    return ServerLaunch(command, [*args, "--transport", "stdio"], dict(env), str(py.parent.parent))
 
 
-def http_launch(
-    py: Path, env: Mapping[str, str], port: int, path: str = "/mcp"
-) -> ServerLaunch:
+def http_launch(py: Path, env: Mapping[str, str], port: int, path: str = "/mcp") -> ServerLaunch:
     """How to run mcp-atlassian as streamable HTTP on ``127.0.0.1:port``."""
     command, args = _command(py)
-    args += ["--transport", "streamable-http", "--host", "127.0.0.1",
-             "--port", str(port), "--path", path]
+    args += ["--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port), "--path", path]
     return ServerLaunch(command, args, dict(env), str(py.parent.parent))
 
 

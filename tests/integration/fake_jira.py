@@ -24,14 +24,11 @@ ACCEPTANCE_CRITERIA_FIELD = "customfield_10042"
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"
 EPIC_NAME_FIELD = "customfield_10011"
-ISSUE_EXPAND = ("renderedFields,names,schema,operations,editmeta,changelog,"
-                "versionedRepresentations")
+ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ISSUE_NOT_FOUND = {"errorMessages": ["Issue Does Not Exist"], "errors": {}}
 NOT_AUTHENTICATED = {
-    "errorMessages": [
-        "You are not authenticated. Authentication required to perform this operation."
-    ],
+    "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
     "errors": {},
 }
 
@@ -50,27 +47,42 @@ _LINK_TYPES = {
     "Relates": ("10003", "relates to", "relates to"),
 }
 _PRIORITY_IDS = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
-_ISSUE_TYPE_IDS = {"Bug": "10004", "Story": "10001", "Task": "10002",
-                   "Epic": "10000", "Sub-task": "10003"}
+_ISSUE_TYPE_IDS = {"Bug": "10004", "Story": "10001", "Task": "10002", "Epic": "10000", "Sub-task": "10003"}
 
 
 def _system_field(fid: str, name: str, schema_type: str) -> dict[str, Any]:
     """One ``/field`` entry for a built-in field."""
-    return {"id": fid, "key": fid, "name": name, "custom": False, "orderable": True,
-            "navigable": True, "searchable": True, "clauseNames": [fid],
-            "schema": {"type": schema_type, "system": fid}}
+    return {
+        "id": fid,
+        "key": fid,
+        "name": name,
+        "custom": False,
+        "orderable": True,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [fid],
+        "schema": {"type": schema_type, "system": fid},
+    }
 
 
 def _custom_field(fid: str, name: str, schema_type: str, plugin: str) -> dict[str, Any]:
     """One ``/field`` entry for a custom field."""
     number = int(fid.rsplit("_", 1)[1])
-    return {"id": fid, "key": fid, "name": name, "custom": True, "orderable": True,
-            "navigable": True, "searchable": True,
-            "clauseNames": [f"cf[{number}]", name],
-            "schema": {"type": schema_type,
-                       "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}"
-                       if ":" not in plugin else plugin,
-                       "customId": number}}
+    return {
+        "id": fid,
+        "key": fid,
+        "name": name,
+        "custom": True,
+        "orderable": True,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [f"cf[{number}]", name],
+        "schema": {
+            "type": schema_type,
+            "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}" if ":" not in plugin else plugin,
+            "customId": number,
+        },
+    }
 
 
 FIELDS: list[dict[str, Any]] = [
@@ -97,10 +109,8 @@ FIELDS: list[dict[str, Any]] = [
     _system_field("parent", "Parent", "issuelink"),
     _custom_field(ACCEPTANCE_CRITERIA_FIELD, "Acceptance Criteria", "string", "textarea"),
     _custom_field(STORY_POINTS_FIELD, "Story Points", "number", "float"),
-    _custom_field(EPIC_LINK_FIELD, "Epic Link", "any",
-                  "com.pyxis.greenhopper.jira:gh-epic-link"),
-    _custom_field(EPIC_NAME_FIELD, "Epic Name", "string",
-                  "com.pyxis.greenhopper.jira:gh-epic-label"),
+    _custom_field(EPIC_LINK_FIELD, "Epic Link", "any", "com.pyxis.greenhopper.jira:gh-epic-link"),
+    _custom_field(EPIC_NAME_FIELD, "Epic Name", "string", "com.pyxis.greenhopper.jira:gh-epic-label"),
 ]
 
 
@@ -176,37 +186,57 @@ class IssueRenderer:
     def user(self, display_name: str) -> dict[str, Any]:
         """A Server/DC user object."""
         name = _username(display_name)
-        return {"self": f"{self.base}/rest/api/2/user?username={name}",
-                "name": name, "key": f"JIRAUSER{10000 + len(name)}",
-                "emailAddress": f"{name}@example.com",
-                "avatarUrls": {"48x48": f"{self.base}/secure/useravatar?avatarId=10122"},
-                "displayName": display_name, "active": True,
-                "timeZone": "Europe/Berlin"}
+        return {
+            "self": f"{self.base}/rest/api/2/user?username={name}",
+            "name": name,
+            "key": f"JIRAUSER{10000 + len(name)}",
+            "emailAddress": f"{name}@example.com",
+            "avatarUrls": {"48x48": f"{self.base}/secure/useravatar?avatarId=10122"},
+            "displayName": display_name,
+            "active": True,
+            "timeZone": "Europe/Berlin",
+        }
 
     def status(self, name: str) -> dict[str, Any]:
         """A status object with its statusCategory."""
         cid, ckey, color, cname = _CATEGORIES[_status_category(name)]
         sid = str(10000 + sum(map(ord, name)) % 1000)
-        return {"self": f"{self.base}/rest/api/2/status/{sid}", "description": "",
-                "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
-                "name": name, "id": sid,
-                "statusCategory": {"self": f"{self.base}/rest/api/2/statuscategory/{cid}",
-                                   "id": cid, "key": ckey, "colorName": color,
-                                   "name": cname}}
+        return {
+            "self": f"{self.base}/rest/api/2/status/{sid}",
+            "description": "",
+            "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
+            "name": name,
+            "id": sid,
+            "statusCategory": {
+                "self": f"{self.base}/rest/api/2/statuscategory/{cid}",
+                "id": cid,
+                "key": ckey,
+                "colorName": color,
+                "name": cname,
+            },
+        }
 
     def issue_type(self, name: str) -> dict[str, Any]:
         """An issuetype object."""
         tid = _ISSUE_TYPE_IDS.get(name, "10005")
-        return {"self": f"{self.base}/rest/api/2/issuetype/{tid}", "id": tid,
-                "description": "", "name": name, "subtask": name == "Sub-task",
-                "iconUrl": f"{self.base}/secure/viewavatar?size=xsmall&avatarId=10315"}
+        return {
+            "self": f"{self.base}/rest/api/2/issuetype/{tid}",
+            "id": tid,
+            "description": "",
+            "name": name,
+            "subtask": name == "Sub-task",
+            "iconUrl": f"{self.base}/secure/viewavatar?size=xsmall&avatarId=10315",
+        }
 
     def priority(self, name: str) -> dict[str, Any]:
         """A priority object."""
         pid = _PRIORITY_IDS.get(name, "3")
-        return {"self": f"{self.base}/rest/api/2/priority/{pid}", "name": name,
-                "id": pid,
-                "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg"}
+        return {
+            "self": f"{self.base}/rest/api/2/priority/{pid}",
+            "name": name,
+            "id": pid,
+            "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
+        }
 
     def issue_ref(self, key: str) -> dict[str, Any]:
         """The short issue form used in links, subtasks and parent."""
@@ -216,64 +246,96 @@ class IssueRenderer:
         itype = spec.issue_type if spec else "Story"
         priority = spec.priority if spec else "Medium"
         iid = spec.issue_id if spec else str(10000 + int(key.rsplit("-", 1)[1]))
-        return {"id": iid, "key": key, "self": f"{self.base}/rest/api/2/issue/{iid}",
-                "fields": {"summary": summary, "status": self.status(status),
-                           "priority": self.priority(priority),
-                           "issuetype": self.issue_type(itype)}}
+        return {
+            "id": iid,
+            "key": key,
+            "self": f"{self.base}/rest/api/2/issue/{iid}",
+            "fields": {
+                "summary": summary,
+                "status": self.status(status),
+                "priority": self.priority(priority),
+                "issuetype": self.issue_type(itype),
+            },
+        }
 
     def link(self, index: int, link: tuple[str, str, str]) -> dict[str, Any]:
         """One issuelinks entry: (type name, "outward"|"inward", other key)."""
         type_name, direction, other = link
         tid, inward, outward = _LINK_TYPES.get(type_name, ("10099", type_name, type_name))
         lid = str(20000 + index)
-        return {"id": lid, "self": f"{self.base}/rest/api/2/issueLink/{lid}",
-                "type": {"id": tid, "name": type_name, "inward": inward,
-                         "outward": outward,
-                         "self": f"{self.base}/rest/api/2/issueLinkType/{tid}"},
-                f"{direction}Issue": self.issue_ref(other)}
+        return {
+            "id": lid,
+            "self": f"{self.base}/rest/api/2/issueLink/{lid}",
+            "type": {
+                "id": tid,
+                "name": type_name,
+                "inward": inward,
+                "outward": outward,
+                "self": f"{self.base}/rest/api/2/issueLinkType/{tid}",
+            },
+            f"{direction}Issue": self.issue_ref(other),
+        }
 
     def comment(self, spec: IssueSpec, index: int) -> dict[str, Any]:
         """One comment object."""
         author, body = spec.comments[index]
         cid = str(int(spec.issue_id) * 10 + index)
         when = _shift(spec.created, index + 1)
-        return {"self": f"{self.base}/rest/api/2/issue/{spec.issue_id}/comment/{cid}",
-                "id": cid, "author": self.user(author), "body": body,
-                "updateAuthor": self.user(author), "created": when, "updated": when}
+        return {
+            "self": f"{self.base}/rest/api/2/issue/{spec.issue_id}/comment/{cid}",
+            "id": cid,
+            "author": self.user(author),
+            "body": body,
+            "updateAuthor": self.user(author),
+            "created": when,
+            "updated": when,
+        }
 
     def comment_page(self, spec: IssueSpec) -> dict[str, Any]:
         """The ``comment`` field / ``/comment`` endpoint body."""
         comments = [self.comment(spec, i) for i in range(len(spec.comments))]
-        return {"comments": comments, "maxResults": len(comments),
-                "total": len(comments), "startAt": 0}
+        return {"comments": comments, "maxResults": len(comments), "total": len(comments), "startAt": 0}
 
     def project(self, spec: IssueSpec) -> dict[str, Any]:
         """The project object."""
         pid = str(10000 + sum(map(ord, spec.project_key)))
-        return {"self": f"{self.base}/rest/api/2/project/{pid}", "id": pid,
-                "key": spec.project_key, "name": f"{spec.project_key} project",
-                "projectTypeKey": "software"}
+        return {
+            "self": f"{self.base}/rest/api/2/project/{pid}",
+            "id": pid,
+            "key": spec.project_key,
+            "name": f"{spec.project_key} project",
+            "projectTypeKey": "software",
+        }
 
     def named_list(self, kind: str, names: Sequence[str]) -> list[dict[str, Any]]:
         """Components or versions as ``[{self, id, name}]``."""
-        return [{"self": f"{self.base}/rest/api/2/{kind}/{11000 + i}",
-                 "id": str(11000 + i), "name": n} for i, n in enumerate(names)]
+        return [
+            {"self": f"{self.base}/rest/api/2/{kind}/{11000 + i}", "id": str(11000 + i), "name": n}
+            for i, n in enumerate(names)
+        ]
 
     def fields(self, spec: IssueSpec) -> dict[str, Any]:
         """Every field of the issue, as ``fields=*all`` returns them."""
         out: dict[str, Any] = {
-            "summary": spec.summary, "description": spec.description,
+            "summary": spec.summary,
+            "description": spec.description,
             "issuetype": self.issue_type(spec.issue_type),
-            "project": self.project(spec), "status": self.status(spec.status),
+            "project": self.project(spec),
+            "status": self.status(spec.status),
             "priority": self.priority(spec.priority),
             "assignee": self.user(spec.assignee) if spec.assignee else None,
-            "reporter": self.user(spec.reporter), "creator": self.user(spec.reporter),
+            "reporter": self.user(spec.reporter),
+            "creator": self.user(spec.reporter),
             "labels": list(spec.labels),
             "components": self.named_list("component", spec.components),
-            "fixVersions": [v | {"archived": False, "released": False}
-                            for v in self.named_list("version", spec.fix_versions)],
-            "created": spec.created, "updated": spec.updated,
-            "resolution": None, "resolutiondate": None, "duedate": None,
+            "fixVersions": [
+                v | {"archived": False, "released": False} for v in self.named_list("version", spec.fix_versions)
+            ],
+            "created": spec.created,
+            "updated": spec.updated,
+            "resolution": None,
+            "resolutiondate": None,
+            "duedate": None,
             "comment": self.comment_page(spec),
             "issuelinks": [self.link(i, ln) for i, ln in enumerate(spec.links)],
             "subtasks": [self.issue_ref(k) for k in spec.subtasks],
@@ -287,22 +349,25 @@ class IssueRenderer:
         out.update(spec.extra_fields)
         return out
 
-    def issue(self, spec: IssueSpec, fields: str | None,
-              expand: str | None) -> dict[str, Any]:
+    def issue(self, spec: IssueSpec, fields: str | None, expand: str | None) -> dict[str, Any]:
         """The ``GET /issue/{key}`` body, honouring ``fields`` and ``expand``."""
         all_fields = self.fields(spec)
         wanted = _select_fields(all_fields, fields)
         body: dict[str, Any] = {
             "expand": ISSUE_EXPAND,
-            "id": spec.issue_id, "self": f"{self.base}/rest/api/2/issue/{spec.issue_id}",
-            "key": spec.key, "fields": wanted}
+            "id": spec.issue_id,
+            "self": f"{self.base}/rest/api/2/issue/{spec.issue_id}",
+            "key": spec.key,
+            "fields": wanted,
+        }
         expands = set((expand or "").split(","))
         if "names" in expands:
             names = {f["id"]: f["name"] for f in FIELDS}
             body["names"] = {k: names.get(k, k) for k in wanted}
         if "renderedFields" in expands:
-            body["renderedFields"] = {k: _render_wiki(v) for k, v in wanted.items()
-                                      if isinstance(v, str) and k != "created"}
+            body["renderedFields"] = {
+                k: _render_wiki(v) for k, v in wanted.items() if isinstance(v, str) and k != "created"
+            }
         if "changelog" in expands:
             body["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
         return body
@@ -325,9 +390,16 @@ def _select_fields(all_fields: dict[str, Any], fields: str | None) -> dict[str, 
 _JQL_CLAUSE = re.compile(
     r"^\s*(key|issuekey|project|issuetype|type|status)\s*"
     r"(?:=\s*(\"[^\"]*\"|'[^']*'|[\w-]+)|in\s*\(([^)]*)\))\s*$",
-    re.IGNORECASE)
-_JQL_ATTRS = {"key": "key", "issuekey": "key", "project": "project_key",
-              "issuetype": "issue_type", "type": "issue_type", "status": "status"}
+    re.IGNORECASE,
+)
+_JQL_ATTRS = {
+    "key": "key",
+    "issuekey": "key",
+    "project": "project_key",
+    "issuetype": "issue_type",
+    "type": "issue_type",
+    "status": "status",
+}
 
 
 def _jql_values(single: str | None, listed: str | None) -> set[str]:
@@ -344,8 +416,7 @@ def _jql_filter(jql: str) -> Callable[[IssueSpec], bool]:
         match = _JQL_CLAUSE.match(clause)
         if not match:
             raise ValueError(f"Error in the JQL Query: FakeJira cannot parse '{clause.strip()}'")
-        checks.append((_JQL_ATTRS[match.group(1).lower()],
-                       _jql_values(match.group(2), match.group(3))))
+        checks.append((_JQL_ATTRS[match.group(1).lower()], _jql_values(match.group(2), match.group(3))))
     return lambda spec: all(str(getattr(spec, a)).lower() in vals for a, vals in checks)
 
 
@@ -416,8 +487,9 @@ class FakeJira:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -426,8 +498,7 @@ class FakeJira:
         server.jira = self
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever,
-                                        name="fake-jira", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-jira", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -482,16 +553,28 @@ class FakeJira:
         Blocks, Relates, Duplicate, Cloners.
         """
         spec = IssueSpec(
-            key=key, summary=summary, description=description, status=status,
-            issue_type=issue_type, priority=priority, assignee=assignee,
+            key=key,
+            summary=summary,
+            description=description,
+            status=status,
+            issue_type=issue_type,
+            priority=priority,
+            assignee=assignee,
             reporter=reporter,
             comments=[(reporter, c) if isinstance(c, str) else c for c in comments],
-            acceptance_criteria=acceptance_criteria, created=created, updated=updated,
-            labels=list(labels), components=list(components),
-            fix_versions=list(fix_versions), links=list(links),
-            subtasks=list(subtasks), parent=parent, story_points=story_points,
+            acceptance_criteria=acceptance_criteria,
+            created=created,
+            updated=updated,
+            labels=list(labels),
+            components=list(components),
+            fix_versions=list(fix_versions),
+            links=list(links),
+            subtasks=list(subtasks),
+            parent=parent,
+            story_points=story_points,
             epic_link=epic_link,
-            extra_fields=dict(extra_fields or {}))
+            extra_fields=dict(extra_fields or {}),
+        )
         with self._lock:
             self.issues[key] = spec
         return spec
@@ -518,8 +601,7 @@ class FakeJira:
             return self._issue_route(match.group(1), match.group(2), query)
         return 404, {"errorMessages": [f"No resource at {parts.path}"], "errors": {}}
 
-    def _issue_route(self, key: str, sub: str | None,
-                     query: Mapping[str, str]) -> tuple[int, Any]:
+    def _issue_route(self, key: str, sub: str | None, query: Mapping[str, str]) -> tuple[int, Any]:
         """``/issue/{key}`` and its read-only sub-resources."""
         spec = self.issues.get(key.upper())
         if spec is None:
@@ -531,10 +613,8 @@ class FakeJira:
             "/comment": lambda: render.comment_page(spec),
             "/remotelink": lambda: [],
             "/transitions": lambda: {"expand": "transitions", "transitions": []},
-            "/watchers": lambda: {"self": "", "isWatching": False, "watchCount": 0,
-                                  "watchers": []},
-            "/worklog": lambda: {"startAt": 0, "maxResults": 0, "total": 0,
-                                 "worklogs": []},
+            "/watchers": lambda: {"self": "", "isWatching": False, "watchCount": 0, "watchers": []},
+            "/worklog": lambda: {"startAt": 0, "maxResults": 0, "total": 0, "worklogs": []},
         }
         if sub in simple:
             return 200, simple[sub]()
@@ -551,16 +631,25 @@ class FakeJira:
         start = int(query.get("startAt", "0"))
         limit = int(query.get("maxResults", "50"))
         render = self.renderer()
-        page = [render.issue(s, query.get("fields"), query.get("expand"))
-                for s in matches[start:start + limit]]
-        return 200, {"expand": "names,schema", "startAt": start, "maxResults": limit,
-                     "total": len(matches), "issues": page}
+        page = [render.issue(s, query.get("fields"), query.get("expand")) for s in matches[start : start + limit]]
+        return 200, {
+            "expand": "names,schema",
+            "startAt": start,
+            "maxResults": limit,
+            "total": len(matches),
+            "issues": page,
+        }
 
     def _server_info(self) -> dict[str, Any]:
         """What a Jira Data Center 9.12 reports about itself."""
-        return {"baseUrl": self.url, "version": "9.12.2", "versionNumbers": [9, 12, 2],
-                "deploymentType": "Server", "buildNumber": 9120002,
-                "buildDate": "2023-12-05T00:00:00.000+0000",
-                "serverTime": "2026-11-20T10:00:00.000+0000",
-                "scmInfo": "0000000000000000000000000000000000000000",
-                "serverTitle": "Fake Jira"}
+        return {
+            "baseUrl": self.url,
+            "version": "9.12.2",
+            "versionNumbers": [9, 12, 2],
+            "deploymentType": "Server",
+            "buildNumber": 9120002,
+            "buildDate": "2023-12-05T00:00:00.000+0000",
+            "serverTime": "2026-11-20T10:00:00.000+0000",
+            "scmInfo": "0000000000000000000000000000000000000000",
+            "serverTitle": "Fake Jira",
+        }

@@ -46,18 +46,26 @@ SAMPLE_FILE = HERE / "atlassian_issue_sample.json"
 REFRESH = os.environ.get("JB_TEST_REFRESH_ATLASSIAN_SAMPLES") == "1"
 URL_PLACEHOLDER = "{JIRA_URL}"
 SAMPLE_KEY = "PAY-142"
-GET_ISSUE_ARGS: dict[str, Any] = {"issue_key": SAMPLE_KEY, "fields": "*all",
-                                  "update_history": False, "comment_limit": 5}
+GET_ISSUE_ARGS: dict[str, Any] = {
+    "issue_key": SAMPLE_KEY,
+    "fields": "*all",
+    "update_history": False,
+    "comment_limit": 5,
+}
 # Set in the parent; none may reach the server.
-PARENT_SECRETS = {"OPENAI_API_KEY": "sk-parent-secret", "GITHUB_TOKEN": "ghp_parent",
-                  "CONFLUENCE_URL": "http://127.0.0.1:9",
-                  "CONFLUENCE_PERSONAL_TOKEN": "parent-confluence-pat"}
+PARENT_SECRETS = {
+    "OPENAI_API_KEY": "sk-parent-secret",
+    "GITHUB_TOKEN": "ghp_parent",
+    "CONFLUENCE_URL": "http://127.0.0.1:9",
+    "CONFLUENCE_PERSONAL_TOKEN": "parent-confluence-pat",
+}
 
 
 def seed(jira: FakeJira) -> None:
     """The sample tickets: a story with an epic, a blocker and a sub-task."""
-    jira.add_issue("PAY-100", summary="Card payment resilience", issue_type="Epic",
-                   status="In Progress", priority="High")
+    jira.add_issue(
+        "PAY-100", summary="Card payment resilience", issue_type="Epic", status="In Progress", priority="High"
+    )
     jira.add_issue(
         SAMPLE_KEY,
         summary="Retry failed card payments before showing an error",
@@ -66,20 +74,30 @@ def seed(jira: FakeJira) -> None:
             "gateway timeout ({{GW-504}}).\n\nh2. Proposal\n\n"
             "* retry up to 3 times with exponential backoff\n"
             "* keep the same idempotency key for every attempt\n\n"
-            "See [runbook|https://wiki.example.com/payments/retries]."),
-        status="In Progress", priority="High", assignee="Ana Lopez",
-        reporter="Morgan Reyes", labels=["payments", "resilience"],
-        components=["checkout-api"], fix_versions=["2026.12"], story_points=5,
+            "See [runbook|https://wiki.example.com/payments/retries]."
+        ),
+        status="In Progress",
+        priority="High",
+        assignee="Ana Lopez",
+        reporter="Morgan Reyes",
+        labels=["payments", "resilience"],
+        components=["checkout-api"],
+        fix_versions=["2026.12"],
+        story_points=5,
         acceptance_criteria=(
             "# A payment that times out is retried at most 3 times\n"
             "# Every retry reuses the original idempotency key\n"
-            "# The user sees an error only after the last retry fails"),
-        comments=["Gateway team confirmed 504s are safe to retry.",
-                  ("Ana Lopez", "Backoff: 200ms, 400ms, 800ms. See {{RetryPolicy}}.")],
+            "# The user sees an error only after the last retry fails"
+        ),
+        comments=[
+            "Gateway team confirmed 504s are safe to retry.",
+            ("Ana Lopez", "Backoff: 200ms, 400ms, 800ms. See {{RetryPolicy}}."),
+        ],
         links=[("Blocks", "outward", "PAY-150"), ("Relates", "inward", "OPS-7")],
-        subtasks=["PAY-143"], epic_link="PAY-100")
-    jira.add_issue("PAY-143", summary="Add retry metrics", issue_type="Sub-task",
-                   parent=SAMPLE_KEY)
+        subtasks=["PAY-143"],
+        epic_link="PAY-100",
+    )
+    jira.add_issue("PAY-143", summary="Add retry metrics", issue_type="Sub-task", parent=SAMPLE_KEY)
     jira.add_issue("PAY-150", summary="Show retry banner in checkout", status="To Do")
 
 
@@ -101,8 +119,7 @@ class StdioRun:
 
 def stdio_params(launch: ServerLaunch) -> StdioServerParameters:
     """Our mcp 2.x client's spawn parameters for ``launch``."""
-    return StdioServerParameters(command=launch.command, args=launch.args,
-                                 env=launch.env, cwd=launch.cwd)
+    return StdioServerParameters(command=launch.command, args=launch.args, env=launch.env, cwd=launch.cwd)
 
 
 def child_environ(command: str) -> dict[str, str] | None:
@@ -139,10 +156,10 @@ async def run_stdio(py: Path, jira: FakeJira, errlog: Any) -> StdioRun:
         before = len(jira.requests)
         issue = await client.call_tool("jira_get_issue", GET_ISSUE_ARGS)
         issue_requests = list(jira.requests[before:])
-        missing = await client.call_tool("jira_get_issue",
-                                         GET_ISSUE_ARGS | {"issue_key": "PAY-999"})
-    return StdioRun(startup, tools, issue, missing, list(jira.requests), issue_requests,
-                    env, jira.url, passed_env=launch.env)
+        missing = await client.call_tool("jira_get_issue", GET_ISSUE_ARGS | {"issue_key": "PAY-999"})
+    return StdioRun(
+        startup, tools, issue, missing, list(jira.requests), issue_requests, env, jira.url, passed_env=launch.env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +174,11 @@ def atlassian_py() -> Path:
 @pytest.fixture(scope="module")
 def stdio_run(atlassian_py: Path) -> Iterator[StdioRun]:
     """One stdio session, shared by the assertions below (start-up costs ~2 s)."""
-    with pytest.MonkeyPatch.context() as mp, FakeJira() as jira, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        FakeJira() as jira,
+        tempfile.TemporaryFile("w+", encoding="utf-8") as errlog,
+    ):
         for key, value in PARENT_SECRETS.items():
             mp.setenv(key, value)
         seed(jira)
@@ -170,11 +190,9 @@ def stdio_run(atlassian_py: Path) -> Iterator[StdioRun]:
 
 def tool_summary(tool: Tool) -> dict[str, Any]:
     """Name, title, annotations and fastmcp tags of one listed tool."""
-    annotations = tool.annotations.model_dump(by_alias=True, exclude_none=True) \
-        if tool.annotations else {}
+    annotations = tool.annotations.model_dump(by_alias=True, exclude_none=True) if tool.annotations else {}
     tags = ((tool.meta or {}).get("fastmcp") or {}).get("tags") or []
-    return {"name": tool.name, "title": tool.title, "annotations": annotations,
-            "tags": sorted(tags)}
+    return {"name": tool.name, "title": tool.title, "annotations": annotations, "tags": sorted(tags)}
 
 
 def normalized_issue(run: StdioRun) -> Any:
@@ -185,12 +203,12 @@ def normalized_issue(run: StdioRun) -> Any:
 def check_sample(path: Path, actual: Any) -> None:
     """Compare ``actual`` with the saved sample (or rewrite it when refreshing)."""
     if REFRESH:
-        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(path.read_text(encoding="utf-8"))
     assert actual == expected, (
         f"{path.name} no longer matches mcp-atlassian's output; if the pin changed, "
-        "rerun with JB_TEST_REFRESH_ATLASSIAN_SAMPLES=1 and review the diff")
+        "rerun with JB_TEST_REFRESH_ATLASSIAN_SAMPLES=1 and review the diff"
+    )
 
 
 def test_lists_only_jira_tools_including_write_tools(stdio_run: StdioRun) -> None:
@@ -200,8 +218,10 @@ def test_lists_only_jira_tools_including_write_tools(stdio_run: StdioRun) -> Non
     assert not [n for n in names if not n.startswith("jira_")], "Confluence leaked in"
     get_issue = next(t for t in stdio_run.tools if t.name == "jira_get_issue")
     assert get_issue.annotations is not None and get_issue.annotations.read_only_hint
-    check_sample(TOOLS_FILE, {"mcp_atlassian": "0.23.1", "tool_count": len(names),
-                              "tools": [tool_summary(t) for t in stdio_run.tools]})
+    check_sample(
+        TOOLS_FILE,
+        {"mcp_atlassian": "0.23.1", "tool_count": len(names), "tools": [tool_summary(t) for t in stdio_run.tools]},
+    )
 
 
 def test_write_tools_are_never_marked_read_only(stdio_run: StdioRun) -> None:
@@ -211,8 +231,7 @@ def test_write_tools_are_never_marked_read_only(stdio_run: StdioRun) -> None:
         assert read_only == ("read" in tags and "write" not in tags), tool.name
 
 
-def test_get_issue_returns_json_with_summary_and_acceptance_criteria(
-        stdio_run: StdioRun) -> None:
+def test_get_issue_returns_json_with_summary_and_acceptance_criteria(stdio_run: StdioRun) -> None:
     assert not stdio_run.issue.is_error, text_of(stdio_run.issue)
     issue = json.loads(text_of(stdio_run.issue))
     assert issue["key"] == SAMPLE_KEY
@@ -237,8 +256,8 @@ def test_get_issue_reads_exactly_these_endpoints(stdio_run: StdioRun) -> None:
 def test_unknown_issue_is_a_tool_error(stdio_run: StdioRun) -> None:
     assert stdio_run.missing.is_error
     assert text_of(stdio_run.missing) == (
-        "Error calling tool 'get_issue': Issue PAY-999 not found. "
-        "Verify the issue key and project access.")
+        "Error calling tool 'get_issue': Issue PAY-999 not found. Verify the issue key and project access."
+    )
 
 
 def test_nothing_was_written_to_jira(stdio_run: StdioRun) -> None:
@@ -252,8 +271,7 @@ def test_server_gets_only_the_default_and_passed_environment(stdio_run: StdioRun
     allowed = set(DEFAULT_INHERITED_ENV_VARS) | set(stdio_run.passed_env)
     assert set(stdio_run.child_env) <= allowed, set(stdio_run.child_env) - allowed
     assert not set(PARENT_SECRETS) & set(stdio_run.child_env)
-    assert set(get_default_environment()) <= {"HOME", "LOGNAME", "PATH", "SHELL",
-                                              "TERM", "USER"}
+    assert set(get_default_environment()) <= {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"}
 
 
 def test_server_starts_within_a_few_seconds(stdio_run: StdioRun) -> None:
@@ -286,8 +304,7 @@ async def call_over_http(url: str, token: str) -> tuple[list[Tool], CallToolResu
     Over HTTP mcp-atlassian refuses requests without a user credential
     (401) unless ALLOW_GLOBAL_CRED_FALLBACK=true; we send the PAT.
     """
-    http = httpx2.AsyncClient(headers=http_auth_headers(token),
-                              timeout=httpx2.Timeout(30, read=300))
+    http = httpx2.AsyncClient(headers=http_auth_headers(token), timeout=httpx2.Timeout(30, read=300))
     async with http, Client(streamable_http_client(url, http_client=http)) as client:
         tools = (await client.list_tools()).tools
         return tools, await client.call_tool("jira_get_issue", GET_ISSUE_ARGS)
@@ -297,15 +314,18 @@ def test_streamable_http_transport(atlassian_py: Path) -> None:
     port = free_port()
     with FakeJira() as jira, tempfile.TemporaryFile() as errlog:
         seed(jira)
-        launch = http_launch(atlassian_py, server_env(jira.url, personal_token=jira.token),
-                             port)
-        proc = subprocess.Popen([launch.command, *launch.args], cwd=launch.cwd,
-                                env=get_default_environment() | launch.env,
-                                stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog)
+        launch = http_launch(atlassian_py, server_env(jira.url, personal_token=jira.token), port)
+        proc = subprocess.Popen(
+            [launch.command, *launch.args],
+            cwd=launch.cwd,
+            env=get_default_environment() | launch.env,
+            stdin=subprocess.DEVNULL,
+            stdout=errlog,
+            stderr=errlog,
+        )
         try:
             wait_for_port(port, proc)
-            tools, issue = anyio.run(call_over_http, f"http://127.0.0.1:{port}/mcp",
-                                     jira.token)
+            tools, issue = anyio.run(call_over_http, f"http://127.0.0.1:{port}/mcp", jira.token)
         finally:
             proc.terminate()
             try:
@@ -341,7 +361,9 @@ def test_fake_jira_requires_the_pat_and_records_everything() -> None:
         status, body = fetch(issue_url + "?fields=summary", "right")
         assert status == 200 and list(body["fields"]) == ["summary"]
         assert fetch(f"{jira.url}/rest/api/2/issue/NOPE-1", "right") == (
-            404, {"errorMessages": ["Issue Does Not Exist"], "errors": {}})
+            404,
+            {"errorMessages": ["Issue Does Not Exist"], "errors": {}},
+        )
         assert fetch(issue_url, "right", method="PUT")[0] == 405
         assert [m for m, _, _ in jira.requests] == ["GET", "GET", "GET", "GET", "PUT"]
         assert jira.writes() == [("PUT", f"/rest/api/2/issue/{SAMPLE_KEY}", "{}")]
@@ -350,8 +372,10 @@ def test_fake_jira_requires_the_pat_and_records_everything() -> None:
 def test_fake_jira_search_subset() -> None:
     with FakeJira() as jira:
         seed(jira)
-        status, body = fetch(f"{jira.url}/rest/api/2/search?jql=issuetype%20%3D%20Epic"
-                             "%20ORDER%20BY%20created%20DESC&fields=summary", jira.token)
+        status, body = fetch(
+            f"{jira.url}/rest/api/2/search?jql=issuetype%20%3D%20Epic%20ORDER%20BY%20created%20DESC&fields=summary",
+            jira.token,
+        )
         assert status == 200 and [i["key"] for i in body["issues"]] == ["PAY-100"]
         status, _ = fetch(f"{jira.url}/rest/api/2/search?jql=text~foo", jira.token)
         assert status == 400

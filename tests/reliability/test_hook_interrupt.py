@@ -34,18 +34,32 @@ def slow_model() -> Iterator[FakeOpenAI]:
 
 
 def _environ(llm: FakeOpenAI, mcp_url: str, cache_dir: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "JIRA_BRIEF_MCP_URL": mcp_url, "OPENAI_BASE_URL": llm.base_url,
-            "OPENAI_API_KEY": "sk-test", "JIRA_BRIEF_MODEL": "test-model", "JIRA_BRIEF_CACHE_DIR": str(cache_dir),
-            **extra}  # fmt: skip
+    return {
+        **os.environ,
+        "JIRA_BRIEF_MCP_URL": mcp_url,
+        "OPENAI_BASE_URL": llm.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "JIRA_BRIEF_MODEL": "test-model",
+        "JIRA_BRIEF_CACHE_DIR": str(cache_dir),
+        **extra,
+    }
 
 
-def _interrupt(args: list[str], cwd: Path, environ: dict[str, str], ready: Callable[[], bool],
-               may_end_first: bool = False) -> tuple[subprocess.CompletedProcess[str], float]:  # fmt: skip
+def _interrupt(
+    args: list[str], cwd: Path, environ: dict[str, str], ready: Callable[[], bool], may_end_first: bool = False
+) -> tuple[subprocess.CompletedProcess[str], float]:
     """Start `jira-brief ARGS` in its own process group, wait until `ready()`, send SIGINT to the group.
 
     Returns the finished process and how long it took to end after the signal."""
-    process = subprocess.Popen([str(CONSOLE_SCRIPT), *args], cwd=cwd, env=environ, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args],
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 15
         while not ready():
@@ -90,8 +104,9 @@ def test_hook_interrupted_while_the_model_writes(git_repo: GitRepo, slow_model: 
     assert not list((tmp_path / "cache").glob("briefs/*.json"))  # no half-written brief was cached
 
 
-def test_hook_interrupted_while_the_mcp_server_is_slow(git_repo: GitRepo, slow_model: FakeOpenAI,
-                                                       tmp_path: Path) -> None:  # fmt: skip
+def test_hook_interrupted_while_the_mcp_server_is_slow(
+    git_repo: GitRepo, slow_model: FakeOpenAI, tmp_path: Path
+) -> None:
     path = tmp_path / "COMMIT_EDITMSG"
     path.write_bytes(MESSAGE)
     with ServedMCP(build_server(), delay=2.0) as served:
@@ -117,8 +132,9 @@ def slow_git(tmp_path: Path) -> str:
     return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
-def test_prepare_message_interrupted_while_reading_the_branch(git_repo: GitRepo, slow_model: FakeOpenAI,
-                                                              slow_git: str, tmp_path: Path) -> None:  # fmt: skip
+def test_prepare_message_interrupted_while_reading_the_branch(
+    git_repo: GitRepo, slow_model: FakeOpenAI, slow_git: str, tmp_path: Path
+) -> None:
     git_repo.git("checkout", "-q", "-b", "feature/WEB-88-email")
     path = tmp_path / "COMMIT_EDITMSG"
     path.write_bytes(MESSAGE.replace(b"PAY-142: ", b""))
@@ -144,8 +160,9 @@ def test_prepare_message_interrupted_at_any_moment_leaves_the_old_or_the_new_mes
     for delay in (0.04, 0.08, 0.12, 0.16, 0.2, 0.3):
         path = tmp_path / "COMMIT_EDITMSG"
         path.write_bytes(typed)
-        _, took = _interrupt(["prepare-message", str(path), "message"], git_repo.path, environ, _after(delay),
-                             may_end_first=True)  # fmt: skip
+        _, took = _interrupt(
+            ["prepare-message", str(path), "message"], git_repo.path, environ, _after(delay), may_end_first=True
+        )
         assert took < PROMPT
         assert path.read_bytes() in (typed, b"WEB-88: " + typed), path.read_bytes()
         assert not list(tmp_path.glob(".jira-brief-*"))

@@ -33,8 +33,18 @@ def test_the_model_cannot_read_an_issue_by_id_or_odd_key(engine_env: Any, fake_l
 
 def test_allow_tool_never_offers_a_tool_the_server_says_writes(run_process: Any, engine_env: Any) -> None:
     with ServedMCP(build_server()) as served:
-        done = _cli(run_process, engine_env, "summarize", "PAY-142", "--llm", "none", "--mcp-url", served.url,
-                    "--allow-tool", "jira_add_comment")  # fmt: skip
+        done = _cli(
+            run_process,
+            engine_env,
+            "summarize",
+            "PAY-142",
+            "--llm",
+            "none",
+            "--mcp-url",
+            served.url,
+            "--allow-tool",
+            "jira_add_comment",
+        )
     assert done.returncode == 1
     assert "jira_add_comment" in done.stderr and "declares that it writes" in done.stderr
     assert "Traceback" not in done.stderr
@@ -53,8 +63,19 @@ def test_terminal_escape_sequences_in_a_ticket_never_reach_the_terminal(run_proc
     tickets["PAY-142"]["description"] = "Copy this: \x1b]52;c;ZWNobyBwd25lZA==\x07 and \x9b31m red"
     with ServedMCP(build_server(tickets)) as served:
         for fmt in ("text", "markdown"):
-            done = _cli(run_process, engine_env, "summarize", "PAY-142", "--llm", "none", "--no-cache",
-                        "--mcp-url", served.url, "--format", fmt)  # fmt: skip
+            done = _cli(
+                run_process,
+                engine_env,
+                "summarize",
+                "PAY-142",
+                "--llm",
+                "none",
+                "--no-cache",
+                "--mcp-url",
+                served.url,
+                "--format",
+                fmt,
+            )
             assert done.returncode == 0, done.stderr
             assert "Copy this:" in done.stdout
             assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", done.stdout + done.stderr)
@@ -63,8 +84,9 @@ def test_terminal_escape_sequences_in_a_ticket_never_reach_the_terminal(run_proc
 def test_an_unusable_cache_directory_costs_speed_not_the_run(run_process: Any, engine_env: Any) -> None:
     blocker = engine_env.cwd / "a-file"
     blocker.write_text("not a directory", encoding="utf-8")
-    done = _cli(run_process, engine_env, "demo", "PAY-142", "--format", "json",
-                JIRA_BRIEF_CACHE_DIR=str(blocker / "cache"))  # fmt: skip
+    done = _cli(
+        run_process, engine_env, "demo", "PAY-142", "--format", "json", JIRA_BRIEF_CACHE_DIR=str(blocker / "cache")
+    )
     assert done.returncode == 0, done.stderr
     [result] = json.loads(done.stdout)
     assert result["brief"] and result["error"] is None
@@ -80,7 +102,7 @@ def test_a_ca_bundle_adds_to_the_system_store(engine_env: Any) -> None:
     from jira_brief.network import ssl_context
 
     pem = Path(certifi.where()).read_text(encoding="ascii")
-    first = pem[pem.index("-----BEGIN CERTIFICATE-----"): pem.index("-----END CERTIFICATE-----") + 25]
+    first = pem[pem.index("-----BEGIN CERTIFICATE-----") : pem.index("-----END CERTIFICATE-----") + 25]
     bundle = engine_env.cwd / "company-ca.pem"
     bundle.write_text(first + "\n", encoding="ascii")
     system = ssl_context(engine_env.settings()).cert_store_stats()["x509_ca"]

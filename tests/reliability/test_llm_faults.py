@@ -18,11 +18,13 @@ pytestmark = pytest.mark.usefixtures("engine_env")
 OFFLINE_MARK = "_Résumé hors ligne"
 
 
-def brief_once(run_pipeline: Any, settings: Any, terminal: Any, key: str = "PAY-142") -> tuple[Any, Any, float]:
+def brief_once(
+    run_pipeline: Any, settings: Any, terminal: Any, key: str = "PAY-142", sleep: Any = None
+) -> tuple[Any, Any, float]:
     """(result, what the terminal showed, seconds) of briefing one key."""
     screen = terminal([key])
     start = time.monotonic()
-    [result] = run_pipeline([key], settings, output=screen)
+    [result] = run_pipeline([key], settings, output=screen, sleep=sleep)
     return result, screen, time.monotonic() - start
 
 
@@ -36,16 +38,18 @@ def assert_fell_back_offline(result: Any, screen: Any) -> str:
 
 
 def test_429_with_retry_after_is_retried_after_the_wait(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
-    fake_llm.fail(429, headers={"Retry-After": "1"})
-    result, screen, seconds = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, recorded_sleep: Any
+) -> None:
+    fake_llm.fail(429, headers={"Retry-After": "3"})
+    result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal, sleep=recorded_sleep)
     assert fake_llm.calls == 2
-    assert seconds >= 1.0
+    assert recorded_sleep.waits == [3.0]
     assert result.ok and result.brief.startswith("Brief for PAY-142.") and screen.err == []
 
 
 def test_insufficient_quota_is_not_retried(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any
+) -> None:
     fake_llm.insufficient_quota()
     result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
     assert fake_llm.calls == 1
@@ -54,26 +58,31 @@ def test_insufficient_quota_is_not_retried(
 
 
 def test_500_three_times_then_success(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, recorded_sleep: Any
+) -> None:
     fake_llm.fail(500, times=3)
-    result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
+    result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal, sleep=recorded_sleep)
     assert fake_llm.calls == 4
+    assert recorded_sleep.waits == [1.0, 2.0, 4.0]  # exponential backoff between the four attempts
     assert result.ok and not result.offline and result.brief.startswith("Brief for PAY-142.")
     assert screen.err == [] and "Brief for PAY-142." in screen.stdout
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 def test_a_hanging_model_is_bounded_by_timeout(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, stream: bool) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, stream: bool
+) -> None:
     fake_llm.hang(60)
     result, screen, seconds = brief_once(
-        run_pipeline, engine_env.llm_settings(fake_llm, timeout=2, stream=stream), terminal)  # fmt: skip
+        run_pipeline, engine_env.llm_settings(fake_llm, timeout=2, stream=stream), terminal
+    )
     assert seconds < 8, seconds
     assert_fell_back_offline(result, screen)
 
 
 def test_a_hanging_model_is_reported_as_a_timeout(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any
+) -> None:
     fake_llm.hang(60)
     result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm, timeout=1), terminal)
     line = assert_fell_back_offline(result, screen)
@@ -81,7 +90,8 @@ def test_a_hanging_model_is_reported_as_a_timeout(
 
 
 def test_a_cut_stream_is_a_failure_not_a_brief(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any
+) -> None:
     fake_llm.cut_stream()
     result, screen, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
     line = assert_fell_back_offline(result, screen)
@@ -92,16 +102,14 @@ def test_a_cut_stream_is_a_failure_not_a_brief(
     assert fake_llm.calls == 1
 
 
-def test_a_cut_stream_is_never_cached(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+def test_a_cut_stream_is_never_cached(engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:
     fake_llm.cut_stream()
     brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
     result, _, _ = brief_once(run_pipeline, engine_env.llm_settings(fake_llm), terminal)
     assert result.ok and not result.cached and result.brief.startswith("Brief for PAY-142.")
 
 
-def test_a_refused_api_key_is_one_line_without_the_key(
-        engine_env: Any, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+def test_a_refused_api_key_is_one_line_without_the_key(engine_env: Any, run_pipeline: Any, terminal: Any) -> None:
     with FakeOpenAI(api_key="sk-the-right-one") as fake:
         settings = engine_env.llm_settings(fake, llm_api_key="sk-wrong-4f7d1c9e8b")
         result, screen, _ = brief_once(run_pipeline, settings, terminal)
@@ -120,7 +128,8 @@ def test_an_unknown_model_is_named(engine_env: Any, fake_llm: FakeOpenAI, run_pi
 
 
 def test_one_ticket_failing_does_not_stop_the_others(
-        engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any
+) -> None:
     fake_llm.insufficient_quota()  # whichever ticket asks first gets it
     keys = ["PAY-142", "WEB-88", "WEB-91"]
     screen = terminal(keys)

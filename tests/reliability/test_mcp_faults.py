@@ -30,8 +30,7 @@ def test_server_down(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal
     url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there: connection refused
     screen = terminal(KEYS)
     start = time.monotonic()
-    results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=url, timeout=10), server=None,
-                           output=screen)  # fmt: skip
+    results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=url, timeout=10), server=None, output=screen)
     assert time.monotonic() - start < 8
     assert all(not r.ok and r.brief is None for r in results)
     assert all("cannot reach" in r.error and url in r.error and "--mcp-url" in r.error for r in results)
@@ -44,15 +43,15 @@ def test_server_refusing_our_credentials(engine_env: Any, fake_llm: Any, run_pip
     server = build_server()
     screen = terminal(KEYS)
     with ServedMCP(server, require_token="jira-pat-7e1d") as served:
-        results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None,
-                               output=screen)  # fmt: skip
+        results = run_pipeline(KEYS, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None, output=screen)
         assert all(not r.ok for r in results)
         assert all("credentials" in r.error and "401" in r.error for r in results)
         assert server.calls == [] and fake_llm.calls == 0
         no_traceback(screen)
         # The same run with the token in --mcp-header works: the failure was only the credentials.
-        settings = engine_env.llm_settings(fake_llm, mcp_url=served.url,
-                                           mcp_headers=("Authorization: Bearer jira-pat-7e1d",))  # fmt: skip
+        settings = engine_env.llm_settings(
+            fake_llm, mcp_url=served.url, mcp_headers=("Authorization: Bearer jira-pat-7e1d",)
+        )
         fixed = run_pipeline(KEYS, settings, server=None)
     assert all(r.ok for r in fixed) and [a["issue_key"] for _, a in server.calls] == KEYS
 
@@ -66,12 +65,13 @@ def test_a_slow_server_still_works_within_the_timeout(engine_env: Any, fake_llm:
     assert all(r.ok and r.brief.startswith(f"Brief for {r.key}") for r in results)
 
 
-def test_a_missing_ticket_is_one_not_found_line(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any) -> None:
+def test_a_missing_ticket_is_one_not_found_line(
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any
+) -> None:
     keys = ["PAY-142", "PAY-404", "WEB-88"]
     screen = terminal(keys)
     with ServedMCP(build_server()) as served:
-        results = run_pipeline(keys, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None,
-                               output=screen)  # fmt: skip
+        results = run_pipeline(keys, engine_env.llm_settings(fake_llm, mcp_url=served.url), server=None, output=screen)
     assert [r.ok for r in results] == [True, False, True]
     assert len(screen.err) == 1
     line = screen.err[0]
@@ -125,13 +125,15 @@ server.run()
 
 
 def test_a_stdio_server_that_crashes_mid_run(
-        engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, tmp_path: Path) -> None:  # fmt: skip
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, tmp_path: Path
+) -> None:
     script = tmp_path / "crashing_server.py"
     script.write_text(CRASHING_SERVER, encoding="utf-8")
     keys = ["PAY-142", "WEB-88", "WEB-91"]
     screen = terminal(keys)
-    settings = engine_env.llm_settings(fake_llm, mcp_command=shlex.join([sys.executable, str(script)]),
-                                       concurrency=1, timeout=20)  # fmt: skip
+    settings = engine_env.llm_settings(
+        fake_llm, mcp_command=shlex.join([sys.executable, str(script)]), concurrency=1, timeout=20
+    )
     start = time.monotonic()
     results = run_pipeline(keys, settings, server=None, output=screen, limit=25)
     assert time.monotonic() - start < 10  # the dead server is noticed, not waited for
@@ -146,7 +148,8 @@ def test_a_stdio_server_that_crashes_mid_run(
 def test_an_unreachable_proxy_is_named_not_the_server(engine_env: Any, run_pipeline: Any) -> None:
     proxy = f"http://jira-brief:pw-5a9c@127.0.0.1:{free_port()}"
     with ServedMCP(build_server()) as served:  # the server is up; only the proxy is down
-        [result] = run_pipeline(["PAY-142"], engine_env.settings(llm="none", mcp_url=served.url, proxy=proxy),
-                                server=None)  # fmt: skip
+        [result] = run_pipeline(
+            ["PAY-142"], engine_env.settings(llm="none", mcp_url=served.url, proxy=proxy), server=None
+        )
     assert not result.ok and "pw-5a9c" not in result.error
     assert "proxy" in result.error

@@ -59,8 +59,19 @@ def test_llm_401(run_process: Any, engine_env: Any) -> None:
 def test_llm_500(run_process: Any, engine_env: Any) -> None:
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
         fake.fail(500, times=10)
-        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url,
-                   "--timeout", "1.5", "--format", "json")  # fmt: skip
+        done = run(
+            run_process,
+            engine_env,
+            secret_env(fake),
+            "summarize",
+            "PAY-142",
+            "--mcp-url",
+            mcp.url,
+            "--timeout",
+            "1.5",
+            "--format",
+            "json",
+        )
         assert fake.calls >= 1
     assert done.returncode == 1
     [item] = json.loads(done.stdout)
@@ -71,8 +82,9 @@ def test_an_llm_error_message_quoting_the_secrets(run_process: Any, engine_env: 
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
         # A gateway that quotes what it received in its error message, which jira-brief prints.
         fake.fail(400, message=f"bad request: 'Bearer {OPENAI_KEY}' with header 'Bearer {MCP_TOKEN}'")
-        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url,
-                   "--format", "json")  # fmt: skip
+        done = run(
+            run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url, "--format", "json"
+        )
     [item] = json.loads(done.stdout)
     assert "400" in item["error"] and "bad request" in item["error"] and "********" in item["error"]
 
@@ -88,16 +100,26 @@ def test_mcp_401(run_process: Any, engine_env: Any) -> None:
 
 def test_proxy_unreachable(run_process: Any, engine_env: Any) -> None:
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
-        done = run(run_process, engine_env, secret_env(fake, proxy=True), "summarize", "PAY-142",
-                   "--mcp-url", mcp.url, "--timeout", "5")  # fmt: skip
+        done = run(
+            run_process,
+            engine_env,
+            secret_env(fake, proxy=True),
+            "summarize",
+            "PAY-142",
+            "--mcp-url",
+            mcp.url,
+            "--timeout",
+            "5",
+        )
         assert fake.calls == 0  # nothing got through the dead proxy
     assert done.returncode == 1 and done.stderr.strip()
 
 
 def test_doctor_with_every_client_failing(run_process: Any, engine_env: Any) -> None:
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(build_server(), require_token=MCP_TOKEN) as mcp:
-        done = run(run_process, engine_env, secret_env(fake, proxy=True), "doctor", "--mcp-url", mcp.url,
-                   "--timeout", "5")  # fmt: skip
+        done = run(
+            run_process, engine_env, secret_env(fake, proxy=True), "doctor", "--mcp-url", mcp.url, "--timeout", "5"
+        )
     assert done.returncode == 1
     assert "FAIL MCP" in done.stdout and "FAIL LLM" in done.stdout and "proxy" in done.stdout
 
