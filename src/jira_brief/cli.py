@@ -7,10 +7,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from jira_brief.errors import JiraBriefError
 from jira_brief.keys import KeyScan, scan
 from jira_brief.settings import SPECS, Settings, describe, load_settings, redact
 from jira_brief.sources import ALL_SOURCES, gather_texts, read_event
+
+if TYPE_CHECKING:
+    from jira_brief.result import BriefResult
 
 
 def fail(message: str, code: int) -> None:
@@ -305,20 +308,31 @@ def github(
     GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, as the runner sets them; the PR's title, branch and
     commits come from the API.
     """
-    from jira_brief.github import run_github
+    from jira_brief.action import ActionOptions, run_github
+    from jira_brief.github_api import connect
+    from jira_brief.runner import Runner
 
     settings = settings_from(**options)
     if settings.origin("sources") == "default":
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
-    sys.exit(
-        run_github(
-            settings,
-            pr_number=pr_number,
-            explicit_keys=explicit_keys,
-            comment_mode=comment_mode,
-            fail_on_error=fail_on_error,
-        )
+    runner = Runner.from_environment(os.environ)
+
+    def brief(found: KeyScan, known: Mapping[str, str]) -> list[BriefResult]:
+        import asyncio
+
+        from jira_brief.pipeline import brief_all
+
+        return asyncio.run(brief_all(found.keys, settings, known=known))
+
+    code = run_github(
+        settings,
+        runner,
+        ActionOptions(pr_number, explicit_keys, comment_mode, fail_on_error),
+        connect=lambda: connect(settings.github_token, runner.api_url),
+        brief=brief,
+        environ=os.environ,
     )
+    sys.exit(code)
 
 
 def _hook_settings(**flags: Any) -> Settings | None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from jira_brief.keys import KEY_TEXT
 
 if TYPE_CHECKING:
-    from jira_brief.pipeline import BriefResult
+    from jira_brief.result import BriefResult
 
 MARKER = "<!-- jira-brief -->"
 # GitHub refuses comment bodies over 65,536 characters; keep a margin below it.

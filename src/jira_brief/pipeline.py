@@ -7,48 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jira_brief.briefs import LLM, Sleep, Template, Usage, load_template, offline_brief, write_brief
+from jira_brief.briefs import LLM, Sleep, Template, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
+from jira_brief.result import BriefResult
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
 
 ANY_VERSION = "*"  # in `known`: the ticket counts as already shown whatever its version
-
-
-@dataclass
-class BriefResult:
-    """What happened to one key: its ticket, its brief (or the error), and how it was made."""
-
-    key: str
-    source: str
-    ticket: Ticket | None = None
-    brief: str | None = None
-    error: str | None = None
-    cached: bool = False
-    offline: bool = False
-    unchanged: bool = False
-    late: bool = False
-    fingerprint: str | None = None
-    usage: Usage = field(default_factory=Usage)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def as_json(self) -> dict[str, Any]:
-        ticket = self.ticket
-        return {
-            "key": self.key,
-            "url": ticket.url if ticket else None,
-            "title": ticket.title if ticket else None,
-            "status": ticket.status if ticket else None,
-            "brief": self.brief,
-            "error": self.error,
-            "cached": self.cached,
-            "source": self.source,
-        }
 
 
 class Output(Protocol):
