@@ -395,3 +395,12 @@ def test_help_shows_the_environment_variable_of_every_flag_and_says_repeatable(i
     assert "OPENAI_API_KEY" in text  # where the key comes from
     header_help = text[text.index("--mcp-header") :]
     assert "Repeatable" in header_help.split("--", 2)[1]
+
+
+def test_the_readme_module_map_names_every_module_and_only_those() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("<!-- module-map") : readme.index("## Licence")]
+    named = set(re.findall(r"^\| `(\w+\.py)` \|", table, re.M))
+    modules = {path.name for path in (root / "src" / "jira_brief").glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert named == modules, f"README names {sorted(named - modules)}, misses {sorted(modules - named)}"
