@@ -155,6 +155,11 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--issue-tool", help="Name of the server's get-issue tool (detected when unset)."),
         click.option("--issue-arg", help="Its issue-key argument (detected when unset)."),
+        click.option(
+            "--issue-args",
+            metavar="JSON",
+            help='Fixed arguments for the get-issue tool, e.g. \'{"detail": "full"}\'; "{key}" in a value is the key.',
+        ),
         click.option("--allow-tool", "allow_tools", multiple=True, help="Offer one more read tool to the model."),
         click.option("--llm", type=click.Choice(["auto", "openai", "none"]), help="none: offline brief, no model."),
         click.option("--llm-base-url", help="OpenAI-compatible endpoint (OPENAI_BASE_URL)."),

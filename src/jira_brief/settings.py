@@ -154,6 +154,22 @@ def _secret_pairs(separator: str) -> Callable[[Any], tuple[tuple[str, Secret], .
     return lambda value: tuple((name, Secret(text)) for name, text in parse(value))
 
 
+def _issue_args(value: Any) -> str | None:
+    """A JSON object of fixed get-issue arguments (a TOML table, or JSON text), kept as canonical JSON."""
+    import json
+
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('expected a JSON object, e.g. {"detail": "full"}') from None
+    if not isinstance(value, dict):
+        raise ValueError('expected a JSON object, e.g. {"detail": "full"}')
+    return json.dumps(value, ensure_ascii=False)
+
+
 PATH_SETTINGS = frozenset({"template", "ca_bundle", "cache_dir"})
 
 
@@ -179,6 +195,7 @@ SPECS: dict[str, Spec] = {
     "mcp_headers": Spec(_secret_pairs(":"), secret=True, in_file=False, help="HTTP headers for the MCP server"),
     "issue_tool": Spec(_optional_text, help="name of the get-issue tool (detected when unset)"),
     "issue_arg": Spec(_optional_text, help="its issue-key argument (detected when unset)"),
+    "issue_args": Spec(_issue_args, help='fixed get-issue arguments as JSON; "{key}" in a value is the issue key'),
     "allow_tools": Spec(
         _words, in_file=False, help="extra tools offered to the model (read-only or unannotated; you vouch)"
     ),
@@ -223,6 +240,7 @@ class Settings:
     mcp_headers: tuple[tuple[str, Secret], ...] = ()
     issue_tool: str | None = None
     issue_arg: str | None = None
+    issue_args: str | None = None
     allow_tools: tuple[str, ...] = ()
     acceptance_field: str | None = None
     comment_limit: int = 5
