@@ -264,11 +264,15 @@ def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
 
 
 @main.command()
+@click.argument("key", required=False)
 @engine_options
 @click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
 @reports_errors
-def doctor(use_demo: bool, **options: Any) -> None:
-    """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems."""
+def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
+    """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
+
+    With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
+    """
     import asyncio
 
     from jira_brief.doctor import run_checks
@@ -279,7 +283,7 @@ def doctor(use_demo: bool, **options: Any) -> None:
         from jira_brief.demo import build_server
 
         server = build_server()
-    problems = asyncio.run(run_checks(settings, lambda line: click.echo(redact(line, settings)), server))
+    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), server, key))
     sys.exit(1 if problems else 0)
 
 
