@@ -99,7 +99,16 @@ def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 
 KEY_SETTINGS = ("sources", "projects", "max_keys")
-MCP_SETTINGS = ("mcp_url", "mcp_transport", "mcp_command", "mcp_env", "mcp_headers", "issue_tool", "issue_arg")
+MCP_SETTINGS = (
+    "mcp_url",
+    "mcp_transport",
+    "mcp_command",
+    "mcp_env",
+    "mcp_headers",
+    "issue_tool",
+    "issue_arg",
+    "issue_args",
+)
 LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
 NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")
 BRIEF_SETTINGS = ("language", "template", "max_steps", "concurrency", "stream", "cache")
@@ -374,15 +383,19 @@ def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
 
 
 @main.command()
+@click.argument("key", required=False)
 @setting_options(*DOCTOR_SETTINGS)
 @click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
-def doctor(use_demo: bool, **options: Any) -> None:
+def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
+
+    With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
 
     \b
     Examples:
       jira-brief doctor --mcp-url http://localhost:9000/mcp
       jira-brief doctor --demo
+      jira-brief doctor PAY-142 --mcp-command mcp-atlassian
     """
     import asyncio
 
@@ -394,7 +407,7 @@ def doctor(use_demo: bool, **options: Any) -> None:
         from jira_brief.demo import build_server
 
         server = build_server()
-    problems = asyncio.run(run_checks(settings, lambda line: click.echo(redact(line, settings)), server))
+    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), server, key))
     sys.exit(1 if problems else 0)
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from jira_brief.errors import JiraBriefError
+from jira_brief.jira_mcp import write_verb
 from jira_brief.network import describe_tls
 from jira_brief.settings import Settings
 
 OK, BAD, INFO = "ok  ", "FAIL", "    "
 
 
-async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any) -> int:
-    """Connect, list tools, find the get-issue tool, show what is offered and what is refused."""
-    from jira_brief.jira_mcp import open_reader, server_label
+async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any, key: str | None = None) -> int:
+    """Connect, list tools, find the get-issue tool, show what is offered and what is refused; with
+    `key`, read that ticket and say what was understood. Returns the number of problems seen."""
+    from jira_brief.jira_mcp import NoIssueToolError, open_reader, server_label
 
     if server is None and not (settings.mcp_url or settings.mcp_command):
         say(
@@ -25,20 +29,91 @@ async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any)
     try:
         async with open_reader(settings, server) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
-            say(
-                f"{OK} MCP: get-issue tool {reader.issue_tool.name}({reader.issue_tool.key_arg}=KEY, "
-                + ", ".join(f"{k}={v!r}" for k, v in reader.issue_tool.extra.items())
-                + ")"
-            )
+            say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
             writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
             say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")
             for name in writes:
                 say(f"{INFO}   {name}: {reader.refused[name]}")
-    except JiraBriefError as error:
-        label = server_label(settings, server)
-        say(f"{BAD} MCP ({label}): {error}")
+            if key is None:
+                say(f"{INFO} to see what a ticket read gives, run `jira-brief doctor KEY`")
+                return 0
+            return await check_ticket(reader, key, say)
+    except NoIssueToolError as error:
+        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        list_tools(error.tools, say)
         return 1
+    except JiraBriefError as error:
+        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        return 1
+
+
+def _call_text(name: str, arguments: dict[str, Any]) -> str:
+    return f"{name}(" + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()) + ")"
+
+
+def list_tools(tools: list[Any], say: Callable[[str], None]) -> None:
+    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool."""
+    say(f"{INFO} the server's tools ({len(tools)}):")
+    for tool in tools:
+        say(f"{INFO}   {tool.name}({', '.join(_argument(name, prop) for name, prop in _properties(tool).items())})")
+    for tool in tools:
+        properties = _properties(tool)
+        if "path" in properties:
+            fixed = json.dumps({"path": "/rest/api/2/issue/{key}"})
+            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-args '{fixed}'")
+        elif "issue" in tool.name.lower() and properties and not write_verb(tool.name):
+            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-arg {next(iter(properties))}")
+
+
+def _properties(tool: Any) -> dict[str, Any]:
+    properties = (tool.input_schema or {}).get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def _argument(name: str, prop: Any) -> str:
+    prop = prop if isinstance(prop, dict) else {}
+    kind = prop.get("type") or "any"
+    text = f"{name}: {'|'.join(kind) if isinstance(kind, list) else kind}"
+    if prop.get("enum"):
+        text += " in " + "/".join(str(option) for option in prop["enum"])
+    return text + (f" = {json.dumps(prop['default'])}" if "default" in prop else "")
+
+
+async def check_ticket(reader: Any, key: str, say: Callable[[str], None]) -> int:
+    """Read one ticket as a brief would and print what was understood; 1 when it cannot be read."""
+    key = key.upper()
+    say(f"{INFO} reading {key}: {_call_text(reader.issue_tool.name, reader.issue_tool.arguments(key))}")
+    try:
+        ticket = await reader.fetch(key)
+    except JiraBriefError as error:
+        say(f"{BAD} {error}")
+        return 1
+    criteria = count_items(ticket.acceptance)
+    say(f"{OK} {ticket.key}: {ticket.title or '(no title)'}")
+    say(f"{INFO}   status: {ticket.status or '-'} · type: {ticket.type or '-'} · parent: {ticket.parent or '-'}")
+    say(
+        f"{INFO}   description: {len(ticket.description)} characters · acceptance criteria: {criteria} · "
+        f"comments: {len(ticket.comments)} · links: {len(ticket.links)}"
+    )
+    missing = [
+        name
+        for name, value in (
+            ("title", ticket.title),
+            ("status", ticket.status),
+            ("type", ticket.type),
+            ("description", ticket.description),
+            ("acceptance criteria", criteria),
+            ("comments", ticket.comments),
+            ("parent/epic", ticket.parent),
+        )
+        if not value
+    ]
+    if missing:
+        say(
+            f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, the server cut its answer: "
+            'see --issue-args in docs/mcp-servers.md (e.g. \'{"detail": "full"}\')'
+        )
     return 0
 
 
@@ -50,6 +125,13 @@ PROBE_TOOL = {
         "parameters": {"type": "object", "properties": {"issue_key": {"type": "string"}}, "required": ["issue_key"]},
     },
 }
+
+
+def count_items(text: str) -> int:
+    """The number of criteria in a text: its list items, else its non-empty lines."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    items = [line for line in lines if re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", line)]
+    return len(items) or len(lines)
 
 
 async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
@@ -89,11 +171,11 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
     return 0
 
 
-async def run_checks(settings: Settings, say: Callable[[str], None], server: Any = None) -> int:
-    """Every check in turn; returns the number of problems found."""
+async def run_checks(settings: Settings, say: Callable[[str], None], server: Any = None, key: str | None = None) -> int:
+    """Every check in turn (reading `key` when given); returns the number of problems seen."""
     say(f"{INFO} settings: loaded (see `jira-brief config` for each value and its origin)")
     say(f"{INFO} network: {describe_tls(settings)}")
-    problems = await check_mcp(settings, say, server)
+    problems = await check_mcp(settings, say, server, key)
     problems += await check_llm(settings, say)
     say(f"{OK if not problems else BAD} {problems} problem(s) found")
     return problems

@@ -18,7 +18,7 @@ from jira_brief.errors import JiraBriefError, TicketError, UsageError
 from jira_brief.keys import keys_in
 from jira_brief.network import http_client, tls_advice, tls_failure
 from jira_brief.settings import Settings, mask_url
-from jira_brief.tickets import Ticket, normalize, render_ticket
+from jira_brief.tickets import Ticket, issue_in_answer, normalize, render_ticket
 
 ISSUE_TOOL_NAMES = ("jira_get_issue", "getJiraIssue", "get_issue", "getIssue", "jira_issue_get")
 ISSUE_ARG_NAMES = ("issue_key", "issueIdOrKey", "issueKey", "issue_id_or_key", "key", "issue")
@@ -146,49 +146,153 @@ def declared_writer(tool: Any) -> bool:
 
 @dataclass(frozen=True)
 class IssueTool:
-    """The server's get-issue tool: its name, key argument, and the extra arguments we send."""
+    """The server's get-issue tool: its name, key argument (the one the model sees; not sent when
+    --issue-args carries `{key}`), the arguments jira-brief adds (typed from the tool's schema) and
+    the user's fixed --issue-args."""
 
     name: str
     key_arg: str
     extra: dict[str, Any]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    sends_key: bool = True
 
     def arguments(self, key: str) -> dict[str, Any]:
-        return {self.key_arg: key, **self.extra}
+        fixed = {name: _fill(value, key) for name, value in self.fixed.items()}
+        return {**({self.key_arg: key} if self.sends_key else {}), **self.extra, **fixed}
+
+
+class NoIssueToolError(ServerError):
+    """No get-issue tool could be chosen; carries the server's tools so `doctor` can list them."""
+
+    def __init__(self, message: str, tools: list[Any]) -> None:
+        super().__init__(message)
+        self.tools = tools
+
+
+def _fill(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{key}", key)
+    if isinstance(value, list):
+        return [_fill(item, key) for item in value]
+    return value
+
+
+def _pick_tool(tools: list[Any], settings: Settings) -> Any:
+    by_name = {tool.name: tool for tool in tools}
+    if settings.issue_tool:
+        if settings.issue_tool not in by_name:
+            raise NoIssueToolError(
+                f"the MCP server has no tool {settings.issue_tool!r} (--issue-tool); "
+                "run `jira-brief doctor` to list its tools",
+                tools,
+            )
+        return by_name[settings.issue_tool]
+    tool = next((by_name[name] for name in ISSUE_TOOL_NAMES if name in by_name), None) or next(
+        (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None
+    )
+    if tool is None:
+        raise NoIssueToolError(
+            "the MCP server has no get-issue tool (such as jira_get_issue); name it with --issue-tool and "
+            "--issue-arg or --issue-args; run `jira-brief doctor` to list its tools",
+            tools,
+        )
+    return tool
 
 
 def find_issue_tool(tools: list[Any], settings: Settings) -> IssueTool:
-    """Detect the get-issue tool and its key argument, or take --issue-tool / --issue-arg."""
-    by_name = {tool.name: tool for tool in tools}
-    if settings.issue_tool:
-        tool = by_name.get(settings.issue_tool)
-        if tool is None:
-            raise ServerError(
-                f"the MCP server has no tool {settings.issue_tool!r} (--issue-tool); "
-                f"run `jira-brief doctor` to list its tools"
-            )
-    else:
-        tool = next((by_name[name] for name in ISSUE_TOOL_NAMES if name in by_name), None) or next(
-            (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None
-        )
-        if tool is None:
-            raise ServerError(
-                "the MCP server has no get-issue tool (such as jira_get_issue); "
-                "name it with --issue-tool and --issue-arg"
-            )
+    """Detect the get-issue tool, its key argument and the arguments to add, or take
+    --issue-tool / --issue-arg / --issue-args."""
+    tool = _pick_tool(tools, settings)
     properties = (tool.input_schema or {}).get("properties", {})
-    key_arg = settings.issue_arg or next((name for name in ISSUE_ARG_NAMES if name in properties), None)
-    if key_arg is None:
-        raise ServerError(f"cannot tell which argument of {tool.name} takes the issue key; pass --issue-arg")
-    extra: dict[str, Any] = {}
-    if "fields" in properties:
-        extra["fields"] = "*all"  # the only way to get custom fields such as acceptance criteria
-    if "expand" in properties:
-        extra["expand"] = "names"  # display names of custom fields
-    if "comment_limit" in properties:
-        extra["comment_limit"] = 100  # mcp-atlassian keeps the *oldest* N; we keep the newest ourselves
-    if "update_history" in properties:
-        extra["update_history"] = False  # reading must not touch the user's Jira history
-    return IssueTool(tool.name, key_arg, extra)
+    fixed = json.loads(settings.issue_args) if settings.issue_args else {}
+    carries_key = any("{key}" in text for text in _strings(fixed))
+    key_arg = settings.issue_arg or (
+        None if carries_key else next((name for name in ISSUE_ARG_NAMES if name in properties), None)
+    )
+    if key_arg is None and not carries_key:
+        raise NoIssueToolError(
+            f"cannot tell which argument of {tool.name} takes the issue key; pass --issue-arg, "
+            "or --issue-args with {key} in a value",
+            tools,
+        )
+    added = added_arguments(properties, settings, set(fixed) | {key_arg})
+    return IssueTool(tool.name, key_arg or "issue_key", added, fixed, sends_key=key_arg is not None)
+
+
+# What jira-brief adds to a get-issue call when the tool declares the argument (typed from its schema).
+ADDED = {
+    "fields": ["*all"],  # the only way to get custom fields such as acceptance criteria and Epic Link
+    "expand": ["names"],  # display names of custom fields, to recognise them
+    "update_history": False,  # reading must not touch the user's Jira history
+    "updateHistory": False,
+}
+FULLER_OPTIONS = ("full", "complete", "detailed", "all", "raw", "verbose")
+# Comments asked for when the server keeps the *oldest* N (mcp-atlassian): enough to hold the newest.
+COMMENTS_WHEN_OLDEST_KEPT = 100
+
+
+def added_arguments(properties: dict[str, Any], settings: Settings, given: set[str | None]) -> dict[str, Any]:
+    """The arguments jira-brief adds, each only when the schema declares it and the user did not give it."""
+    added: dict[str, Any] = {}
+    for name, prop in properties.items():
+        if name in given or not isinstance(prop, dict):
+            continue
+        if name in ADDED:
+            added[name] = typed(prop, ADDED[name])
+        elif name == "comment_limit":
+            added[name] = typed(prop, comments_to_ask(prop, settings.comment_limit))
+        elif (option := fuller_option(name, prop)) is not None:
+            added[name] = option
+    return added
+
+
+def comments_to_ask(prop: dict[str, Any], wanted: int) -> int:
+    """The one place that decides how many comments a ticket read asks for. We keep the newest
+    `wanted`; a server that keeps the oldest N (mcp-atlassian) must be asked for all it allows,
+    one whose schema says it keeps the newest is asked for exactly `wanted`."""
+    if wanted == 0:
+        return 0
+    if re.search(r"newest|latest|most recent", str(prop.get("description") or ""), re.I):
+        return wanted
+    maximum = prop.get("maximum")
+    return min(COMMENTS_WHEN_OLDEST_KEPT, maximum) if isinstance(maximum, int) else COMMENTS_WHEN_OLDEST_KEPT
+
+
+def fuller_option(name: str, prop: dict[str, Any]) -> str | None:
+    """An enum's fuller choice when its default gives less: `json` for an output format, else
+    `full`/`detailed`/… for a detail level; None when the default is already the fullest."""
+    options = [str(option) for option in prop.get("enum") or []]
+    default = str(prop.get("default", "")).lower()
+    if "format" in name.lower() and "json" in options:
+        return None if default == "json" else "json"
+    fuller = next((option for option in options if option.lower() in FULLER_OPTIONS), None)
+    return None if fuller is None or default in FULLER_OPTIONS else fuller
+
+
+def schema_type(prop: dict[str, Any]) -> str | None:
+    """The JSON type a schema property declares, looking through `anyOf` and nullable type lists."""
+    kind = prop.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    for option in prop.get("anyOf") or prop.get("oneOf") or []:
+        if isinstance(option, dict):
+            kinds.append(option.get("type"))
+    return next((k for k in kinds if isinstance(k, str) and k != "null"), None)
+
+
+def typed(prop: dict[str, Any], value: Any) -> Any:
+    """`value` in the type the schema declares: a list for array, a comma-joined string for string."""
+    kind = schema_type(prop)
+    if kind == "array":
+        return value if isinstance(value, list) else [part.strip() for part in str(value).split(",")]
+    if kind == "string":
+        if isinstance(value, bool):
+            return str(value).lower()
+        return ",".join(str(item) for item in value) if isinstance(value, list) else str(value)
+    if kind in ("integer", "number") and not isinstance(value, bool):
+        return int(value) if kind == "integer" else value
+    if kind == "boolean":
+        return bool(value)
+    return value
 
 
 @dataclass
@@ -206,16 +310,14 @@ class JiraReader:
 
     async def fetch(self, key: str) -> Ticket:
         """Read one ticket through the get-issue tool and normalize it."""
-        text = await self._call(self.issue_tool.name, self.issue_tool.arguments(key), key)
-        try:
-            raw = json.loads(text)
-        except ValueError:
-            raise TicketError(
-                f"{key}: the MCP server's {self.issue_tool.name} did not return JSON: {_first_line(text)}"
-            ) from None
-        if not isinstance(raw, dict):
-            raise TicketError(f"{key}: the MCP server's {self.issue_tool.name} returned no issue object")
+        text, structured = await self._call_tool(self.issue_tool.name, self.issue_tool.arguments(key), key)
+        raw = issue_in_answer(text, structured, key)
         ticket = normalize(raw, key, acceptance_field=self.settings.acceptance_field)
+        if not (ticket.title or ticket.description):
+            raise TicketError(
+                f"{key}: the MCP server's {self.issue_tool.name} returned no title and no description "
+                f"(it answered: {_first_line(text)}); check the key, or run `jira-brief doctor {key}`"
+            )
         limit = self.settings.comment_limit
         ticket = dataclasses.replace(ticket, comments=ticket.comments[-limit:] if limit else ())
         self.fetched[ticket.key] = ticket
@@ -240,10 +342,11 @@ class JiraReader:
                 return f"Error: refused: {key or 'that issue'} is not one of this run's tickets ({listed})."
             ticket = self.fetched.get(key) or await self.fetch(key)
             return render_ticket(ticket, self.settings.ticket_budget // 2)
-        text = await self._call(name, arguments, name)
+        text, _ = await self._call_tool(name, arguments, name)
         return text[: self.settings.ticket_budget // 2]
 
-    async def _call(self, name: str, arguments: dict[str, Any], label: str) -> str:
+    async def _call_tool(self, name: str, arguments: dict[str, Any], label: str) -> tuple[str, Any]:
+        """(text, structured content) of a tool call; transport and tool errors as TicketError."""
         try:
             result = await self.client.call_tool(name, arguments)
         except Exception as error:  # boundary: the MCP SDK raises transport and protocol errors alike
@@ -251,17 +354,26 @@ class JiraReader:
         text = "\n".join(getattr(item, "text", "") for item in result.content if getattr(item, "text", None))
         if result.is_error:
             raise TicketError(f"{label}: {_tool_error(text)}")
-        return text
+        return text, getattr(result, "structured_content", None)
 
 
-def _last_line(errlog: Any) -> str:
-    """The last non-empty line a stdio server wrote to stderr (why it stopped, usually)."""
+PROBLEM_LINE = re.compile(r"Error|error:|missing|required", re.I)
+RUNTIME_BANNER = re.compile(r"^(Node\.js|Deno|Bun|Python)\s+v?\d[\w.]*$", re.I)
+
+
+def stderr_reason(errlog: Any) -> str:
+    """The stderr line of a stdio server that says why it stopped: the last one naming an error or
+    something missing or required (not a stack frame), else the last line that is not a runtime banner."""
     try:
         errlog.seek(0)
-        lines = [line.strip() for line in errlog.read()[-4000:].splitlines() if line.strip()]
+        lines = [line.strip() for line in errlog.read()[-8000:].splitlines() if line.strip()]
     except (OSError, ValueError):
         return ""
-    return lines[-1][:300] if lines else ""
+    lines = [line for line in lines if not RUNTIME_BANNER.match(line)]
+    frames = re.compile(r"^(at |File \"|Traceback|\^+$|throw )")
+    named = [line for line in lines if PROBLEM_LINE.search(line) and not frames.match(line)]
+    found = named[-1] if named else lines[-1] if lines else ""
+    return found[:300]
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -281,7 +393,9 @@ def _first_line(text: str) -> str:
 
 
 def _tool_error(text: str) -> str:
-    line = _first_line(text).removeprefix("Error executing tool ")
+    """A tool's error text, whole up to ~600 characters (its explanation often follows the first line)."""
+    line = re.sub(r"\s+", " ", text).strip()[:600] or "(no message)"
+    line = line.removeprefix("Error executing tool ")
     line = re.sub(r"^\w+: ", "", line) if line.startswith(("jira_", "get")) else line
     if re.search(r"not found|does not exist", line, re.I):
         return f"not found on the Jira server ({line}); check the key and that your Jira account can see it"
@@ -464,7 +578,7 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
             raise
         except Exception as error:  # boundary: connection failures arrive as many exception types
             status = statuses[-1] if statuses else None
-            said = _last_line(stderr[0]) if stderr else ""
+            said = stderr_reason(stderr[0]) if stderr else ""
             raise ServerError(
                 describe_error(error, label, status, proxy_for(settings)) + (f"; it said: {said}" if said else "")
             ) from None
@@ -476,7 +590,7 @@ async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
 async def _with_cloud_id(client: Any, issue_tool: IssueTool, tools: list[Any], label: str) -> IssueTool:
     """Atlassian's remote server needs the site's cloudId: take it from getAccessibleAtlassianResources."""
     schema = next(tool.input_schema or {} for tool in tools if tool.name == issue_tool.name)
-    if "cloudId" not in schema.get("required", []) or "cloudId" in issue_tool.extra:
+    if "cloudId" not in schema.get("required", []) or "cloudId" in issue_tool.fixed:
         return issue_tool
     if not any(tool.name == "getAccessibleAtlassianResources" for tool in tools):
         raise ServerError(f"{issue_tool.name} on {label} needs a cloudId and the server cannot list its sites")

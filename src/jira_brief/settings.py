@@ -155,6 +155,22 @@ def _secret_pairs(separator: str) -> Callable[[Any], tuple[tuple[str, Secret], .
     return lambda value: tuple((name, Secret(text)) for name, text in parse(value))
 
 
+def _issue_args(value: Any) -> str | None:
+    """A JSON object of fixed get-issue arguments (a TOML table, or JSON text), kept as canonical JSON."""
+    import json
+
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('expected a JSON object, e.g. {"detail": "full"}') from None
+    if not isinstance(value, dict):
+        raise ValueError('expected a JSON object, e.g. {"detail": "full"}')
+    return json.dumps(value, ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Spec:
     """One setting, declared once: how it is parsed and documented, where it may come from, and its flag.
@@ -250,6 +266,16 @@ class Settings:
     )
     issue_arg: str | None = setting(
         None, Spec(_optional_text, "its issue-key argument (detected when unset)", shown_default="(detected)")
+    )
+    issue_args: str | None = setting(
+        None,
+        Spec(
+            _issue_args,
+            'fixed arguments for the get-issue tool as a JSON object, e.g. {"detail": "full"}; "{key}" in a value '
+            "is the issue key",
+            metavar="JSON",
+            shown_default="(detected)",
+        ),
     )
     allow_tools: tuple[str, ...] = setting(
         (),

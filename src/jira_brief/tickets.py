@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from jira_brief.errors import TicketError
+from jira_brief.jira_text import adf_to_markdown, wiki_to_markdown
+
 # Custom fields whose display name says they hold acceptance criteria (English and French).
 ACCEPTANCE_NAME = re.compile(
     r"acceptance[\s_-]*criteria|crit[eè]res?[\s_-]*d.?acceptation|definition[\s_-]*of[\s_-]*done", re.I
 )
+EPIC_LINK_NAME = re.compile(r"^epic[\s_-]*link$|^lien[\s_-]*d.?[ée]pic$", re.I)
+ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-\d+$")
+# Keys under which servers wrap the issue they return.
+WRAPPERS = ("structuredContent", "structured_content", "data", "issue", "result", "ticket", "item")
 
 
 @dataclass(frozen=True)
@@ -86,20 +94,17 @@ def _names(values: Any) -> tuple[str, ...]:
     return tuple(name for name in (_name(value) for value in values) if name)
 
 
-def _text(value: Any) -> str:
-    """Plain text from a string, an Atlassian Document Format tree, or a list of values."""
+def _text(value: Any, wiki: bool = False) -> str:
+    """Markdown from a string (Jira wiki markup when `wiki`), an Atlassian Document Format tree, or a list."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return wiki_to_markdown(value) if wiki else value.strip()
     if isinstance(value, list):
-        return "\n".join(filter(None, (_text(item) for item in value)))
+        return "\n".join(filter(None, (_text(item, wiki) for item in value)))
     if isinstance(value, dict):
-        if value.get("type") == "text":
-            return str(value.get("text", ""))
-        if "content" in value:
-            joiner = "\n" if value.get("type") in ("doc", "bulletList", "orderedList") else ""
-            return joiner.join(_text(item) for item in value["content"]).strip()
+        if "type" in value and ("content" in value or value.get("type") == "text"):
+            return adf_to_markdown(value)
         return _name(value) or ""
     return str(value)
 
@@ -153,20 +158,50 @@ def _custom_fields(raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return found
 
 
-def _acceptance(raw: dict[str, Any], field_id: str | None) -> str:
+def _acceptance(raw: dict[str, Any], field_id: str | None, description: str, wiki: bool) -> str:
+    """From the named custom field, else from a description section headed like "Acceptance criteria"."""
     for custom_id, name, value in _custom_fields(raw):
         if (field_id and custom_id == field_id) or (not field_id and ACCEPTANCE_NAME.search(name)):
-            return _text(value)
-    return ""
+            return _text(value, wiki)
+    return "" if field_id else description_section(description, ACCEPTANCE_NAME)
 
 
-def _comments(raw: Any) -> tuple[Comment, ...]:
+SECTION_HEADING = re.compile(r"^\s*(?:(#{1,6})\s+(.*?)|\*\*(.+?):?\*\*:?|(?![-*+]\s|\d+[.)]\s)(\S.{0,60}?):)\s*$")
+
+
+def description_section(text: str, heading: re.Pattern[str]) -> str:
+    """The lines under a heading (Markdown `#`, a bold line or a short `Title:` line) that matches,
+    up to the next heading of the same or a higher level."""
+    kept: list[str] = []
+    level = 0
+    for line in text.splitlines():
+        match = SECTION_HEADING.match(line)
+        depth = len(match.group(1)) if match and match.group(1) else 7 if match else 0
+        if level and match and depth <= level:
+            break
+        if level:
+            kept.append(line)
+        elif match and heading.search(next(group for group in match.groups()[1:] if group)):
+            level = depth
+    return "\n".join(kept).strip()
+
+
+def _epic(raw: dict[str, Any]) -> str | None:
+    """The epic's key from Jira's "Epic Link" custom field (named through `names`, or by display name)."""
+    for _, name, value in _custom_fields(raw):
+        key = _name(value)
+        if EPIC_LINK_NAME.search(name) and key and ISSUE_KEY.match(key):
+            return key
+    return None
+
+
+def _comments(raw: Any, wiki: bool) -> tuple[Comment, ...]:
     if isinstance(raw, dict):
         raw = raw.get("comments")
     comments = []
     for item in raw if isinstance(raw, list) else []:
         if isinstance(item, dict):
-            body = _text(item.get("body"))
+            body = _text(item.get("body"), wiki)
             comments.append(Comment(_name(item.get("author")) or "?", str(item.get("created") or ""), body))
     return tuple(comments)
 
@@ -186,17 +221,19 @@ def browse_url(raw: dict[str, Any], key: str, jira_url: str | None = None) -> st
 def normalize(
     raw: dict[str, Any], key: str, *, acceptance_field: str | None = None, jira_url: str | None = None
 ) -> Ticket:
-    """A Ticket from mcp-atlassian's simplified issue, or from a raw Jira REST issue."""
+    """A Ticket from mcp-atlassian's simplified issue, or from a raw Jira REST v2 (wiki) or v3 (ADF) issue."""
     fields = _fields(raw)
+    wiki = fields is not raw  # raw REST: strings are wiki markup (v2); mcp-atlassian's are Markdown already
     real_key = str(raw.get("key") or key).upper()
     links, related = _links(fields.get("issuelinks"))
-    parent_key, parent = _issue_ref(fields.get("parent"))
-    epic = raw.get("epic_key") or None
+    parent_key, parent = _issue_ref(fields.get("parent") or raw.get("parent"))
+    epic = raw.get("epic_key") or _epic(raw) or None
+    description = _text(fields.get("description"), wiki)
     subtasks = [_issue_ref(item) for item in fields.get("subtasks") or [] if isinstance(item, dict)]
     related |= {k for k, _ in subtasks if k} | {k for k in (parent_key, epic) if k}
     return Ticket(
         key=real_key,
-        title=str(fields.get("summary") or ""),
+        title=str(fields.get("summary") or fields.get("title") or ""),
         url=browse_url(raw, real_key, jira_url),
         type=_name(fields.get("issue_type") or fields.get("issuetype")),
         status=_name(fields.get("status")),
@@ -209,12 +246,102 @@ def normalize(
         parent=parent or (f"{epic} {raw.get('epic_name') or ''}".strip() if epic else None),
         links=tuple(links),
         subtasks=tuple(label for _, label in subtasks),
-        description=_text(fields.get("description")),
-        acceptance=_acceptance(raw, acceptance_field),
-        comments=_comments(fields.get("comments") or fields.get("comment")),
+        description=description,
+        acceptance=_acceptance(raw, acceptance_field, description, wiki),
+        comments=_comments(fields.get("comments") or fields.get("comment"), wiki),
         updated=str(fields.get("updated") or ""),
         related_keys=frozenset(related),
     )
+
+
+def issue_in_answer(text: str, structured: Any, key: str) -> dict[str, Any]:
+    """The issue inside a get-issue answer, whatever its shape: the MCP result's structured content or
+    its text as JSON; text that is not JSON is kept whole as the description. An error the server
+    reports inside the answer raises TicketError with its own message."""
+    if structured is not None:
+        found = find_issue(structured, key)
+        if found is not None:
+            return found
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text_issue(text, key)
+    found = find_issue(payload, key)
+    if found is None:
+        raise TicketError(f"{key}: the answer holds no issue: {_excerpt(text)}")
+    return found
+
+
+def find_issue(payload: Any, key: str, depth: int = 0) -> dict[str, Any] | None:
+    """The issue in a payload: itself, in a known wrapper, one level down, or the only item of a list."""
+    if isinstance(payload, list):
+        matching = [item for item in payload if isinstance(item, dict) and str(item.get("key", "")).upper() == key]
+        items = matching or payload
+        return find_issue(items[0], key, depth) if len(items) == 1 else None
+    if not isinstance(payload, dict):
+        return None
+    error = payload_error(payload)
+    if error:
+        raise TicketError(f"{key}: the MCP server reported an error: {error}")
+    if _looks_like_issue(payload):
+        return payload
+    wrapped = [payload[name] for name in WRAPPERS if name in payload]
+    others = [value for name, value in payload.items() if name not in WRAPPERS and isinstance(value, dict | list)]
+    for value in wrapped + (others if depth == 0 else []):
+        found = find_issue(value, key, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _looks_like_issue(value: dict[str, Any]) -> bool:
+    fields = value.get("fields")
+    if isinstance(fields, dict) and ("summary" in fields or "description" in fields):
+        return True
+    return any(name in value for name in ("summary", "description")) or ("key" in value and "title" in value)
+
+
+def payload_error(payload: dict[str, Any]) -> str:
+    """The error a server put inside a successful answer: {"success": false, "error": …}, Jira's
+    {"errorMessages": […]}, or {"error": …} with no issue; empty when there is none."""
+    messages = payload.get("errorMessages")
+    failed = payload.get("success") is False or payload.get("ok") is False or payload.get("isError") is True
+    if isinstance(messages, list) and messages:
+        return "; ".join(str(message) for message in messages)[:600]
+    if not (failed or (payload.get("error") and not _looks_like_issue(payload))):
+        return ""
+    error = payload.get("error") or payload.get("message") or payload.get("errors") or "no details given"
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or json.dumps(error)
+    return re.sub(r"\s+", " ", str(error)).strip()[:600]
+
+
+TEXT_FIELD = re.compile(r"^\s*(?:[-*]\s*)?\**(summary|title|status|issue ?type|type)\**\s*:\**\s*(.+?)\s*$", re.I)
+
+
+def text_issue(text: str, key: str) -> dict[str, Any]:
+    """An answer that is neither JSON nor empty: kept whole as the description, with the title (and
+    status, type) taken from lines such as `summary: …` or `# KEY: title` when there are any."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = TEXT_FIELD.match(line)
+        if match:
+            name = match.group(1).lower().replace(" ", "")
+            found.setdefault({"issuetype": "type"}.get(name, name), match.group(2).strip("\"' "))
+    key_line = rf"^(?:#+\s*|\w+\s+)?\[?{re.escape(key)}\]?\s*[:\-–]\s*(.+)$"
+    heading = re.search(key_line, text, re.M | re.I) or re.search(r"^#+\s*(.+)$", text, re.M)
+    title = found.get("summary") or found.get("title") or (heading.group(1).strip() if heading else "")
+    return {
+        "key": key,
+        "summary": title,
+        "status": found.get("status"),
+        "issue_type": found.get("type"),
+        "description": text.strip(),
+    }
+
+
+def _excerpt(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()[:200] or "(empty)"
 
 
 def _header(ticket: Ticket) -> list[str]:
