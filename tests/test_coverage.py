@@ -152,7 +152,7 @@ def test_the_section_links_evidence_to_the_files_tab_and_neutralizes_untrusted_t
     assert lines[2].startswith("- ✅ ") and lines[3].startswith("- 🟡 ") and lines[4].startswith("- ⬜ ")
     assert f"@{ZWJ}octo" in text and f"#{ZWJ}12" in text and f"<{ZWJ}img" in text
     assert "](y)" not in text
-    assert published_check(text) == "a" * 20
+    assert published_check(text) == ("a" * 20, text)
 
 
 def test_the_fingerprint_changes_with_the_diff_and_the_ticket() -> None:
