@@ -25,7 +25,7 @@ from jira_brief.comment import (
     utf8_size,
 )
 from jira_brief.errors import UsageError
-from jira_brief.github_api import GitHubError, Thread, github_errors, is_fork, pull_texts
+from jira_brief.github_api import GitHubError, Thread, github_errors, is_fork, pull_diff, pull_texts
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
 from jira_brief.result import BriefResult
@@ -37,11 +37,15 @@ if TYPE_CHECKING:
     from github import Github
     from github.PullRequest import PullRequest
 
+    from jira_brief.coverage import Change
+    from jira_brief.diff import Diff
+
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 # Jira credentials the action hands to a stdio MCP server: masked too, though they are not settings.
 JIRA_SECRET_ENV = ("JIRA_API_TOKEN", "JIRA_PERSONAL_TOKEN")
-# Brief these keys, given the fingerprints already published (key -> fingerprint): one result a key.
-BriefKeys = Callable[[KeyScan, Mapping[str, str]], list[BriefResult]]
+# Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
+# criteria against the change when there is one: one result a key.
+BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None"], list[BriefResult]]
 
 
 @dataclass(frozen=True)
@@ -127,12 +131,43 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
 
 
 def _brief(
-    found: KeyScan, brief: BriefKeys, old: dict[str, Section], hide: Callable[[str], str]
+    found: KeyScan, brief: BriefKeys, old: dict[str, Section], hide: Callable[[str], str], change: Change | None
 ) -> tuple[list[BriefResult], list[Section]]:
-    """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call."""
-    results = [_hidden(result, hide) for result in brief(found, known_fingerprints(old))]
+    """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call.
+
+    When only the change moved on, the old brief is kept and the section is rendered again with the new check."""
+    results = [_hidden(result, hide) for result in brief(found, known_fingerprints(old), change)]
+    results = [_reuse_published(result, old.get(result.key)) for result in results]
     hosts = jira_hosts(results)
-    return results, [old[result.key] if result.unchanged else render_section(result, hosts) for result in results]
+    return results, [old[result.key] if _unchanged(result) else render_section(result, hosts) for result in results]
+
+
+def _change(diff: tuple[Diff, str] | None, old: dict[str, Section]) -> Change | None:
+    """The pull request's diff with its Files tab, and the checks the comment already shows."""
+    from jira_brief.coverage import Change, published_check
+
+    if diff is None:
+        return None
+    published = {key: found[0] for key, section in old.items() if (found := published_check(section.text))}
+    return Change(diff[0], published, diff[1])
+
+
+def _unchanged(result: BriefResult) -> bool:
+    return result.unchanged and (result.coverage is None or result.coverage.unchanged)
+
+
+def _reuse_published(result: BriefResult, section: Section | None) -> BriefResult:
+    """An unchanged brief or check takes its published text from the old section."""
+    if section is None:
+        return result
+    from jira_brief.coverage import published_check
+
+    coverage = result.coverage
+    published = published_check(section.text)
+    if coverage is not None and coverage.unchanged and published:
+        coverage = dataclasses.replace(coverage, published=published[1])
+    brief = section.brief if result.unchanged else result.brief
+    return dataclasses.replace(result, brief=brief, coverage=coverage)
 
 
 def _dropped_note(found: KeyScan, settings: Settings) -> list[str]:
@@ -167,7 +202,9 @@ class Job:
                 texts = pull_texts(pull, self.settings.sources) if pull is not None else []
             outcome.found = scan([*texts, ("input", target.keys)], self.settings.projects, self.settings.max_keys)
             thread = Thread(client, pull) if client and pull and self.comment_mode == "update" else None
-            self._comment(outcome, thread, target.number)
+            with github_errors("reading the pull request's files", target.number):
+                diff = (pull_diff(pull), f"{pull.html_url}/files") if pull and self.settings.check == "on" else None
+            self._comment(outcome, thread, target.number, diff)
         except GitHubError as error:
             outcome.problem = str(error)
         return outcome
@@ -176,7 +213,9 @@ class Job:
         with github_errors("reading the pull request", number):
             return client.get_repo(self.runner.repository).get_pull(number)
 
-    def _comment(self, outcome: Outcome, thread: Thread | None, number: int | None) -> None:
+    def _comment(
+        self, outcome: Outcome, thread: Thread | None, number: int | None, diff: tuple[Diff, str] | None = None
+    ) -> None:
         """Brief the keys found and bring our comment (if any) up to date; no key removes it."""
         with github_errors("reading the pull request's comments", number):
             ours = thread.ours() if thread else []
@@ -187,7 +226,8 @@ class Job:
                     thread.remove(ours)
             return
         old = parse_sections(ours[0].body) if ours else {}
-        outcome.results, outcome.sections = _brief(outcome.found, self.brief, old, self.report.hide)
+        change = _change(diff, old)
+        outcome.results, outcome.sections = _brief(outcome.found, self.brief, old, self.report.hide, change)
         outcome.notes.extend(_dropped_note(outcome.found, self.settings))
         if thread is None:
             return

@@ -173,8 +173,10 @@ class LLM:
         deadline: float,
         usage: Usage,
         sink: TextSink | None,
+        extra: dict[str, Any] | None = None,
     ) -> Reply:
-        """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows."""
+        """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows; `extra` adds
+        request fields (e.g. `response_format`, or a forced `tool_choice`) over ours."""
         import openai
 
         shown = _Shown(sink)
@@ -184,7 +186,13 @@ class LLM:
                 break
             try:
                 return await self.answer(
-                    messages, tools, final=final, timeout=remaining, usage=usage, sink=shown.feed if sink else None
+                    messages,
+                    tools,
+                    final=final,
+                    timeout=remaining,
+                    usage=usage,
+                    sink=shown.feed if sink else None,
+                    extra=extra,
                 )
             except openai.APIStatusError as error:
                 if error.code == "insufficient_quota" or error.status_code not in (408, 409, 429, 500, 502, 503, 504):
@@ -223,6 +231,7 @@ class LLM:
         timeout: float,
         usage: Usage,
         sink: TextSink | None,
+        extra: dict[str, Any] | None = None,
     ) -> Reply:
         """One model call, no retries: streamed to `sink` when streaming is on and there is a sink."""
         request: dict[str, Any] = {
@@ -236,6 +245,7 @@ class LLM:
             request["tool_choice"] = "none" if final else "auto"
             if not final:  # the parent epic and a linked ticket in one step, not two of --max-steps
                 request["parallel_tool_calls"] = True
+        request.update(extra or {})
         if not self.settings.stream or sink is None:
             response = await self.create(request)
             usage.add(response.usage)

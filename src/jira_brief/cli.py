@@ -20,6 +20,7 @@ from jira_brief.settings import SPECS, Settings, describe, env_names, kebab, loa
 from jira_brief.sources import gather_texts, read_event
 
 if TYPE_CHECKING:
+    from jira_brief.coverage import Change
     from jira_brief.result import BriefResult
 
 
@@ -445,12 +446,12 @@ def github(
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
     runner = Runner.from_environment(os.environ)
 
-    def brief(found: KeyScan, known: Mapping[str, str]) -> list[BriefResult]:
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None) -> list[BriefResult]:
         import asyncio
 
         from jira_brief.pipeline import brief_all
 
-        return asyncio.run(brief_all(found.keys, settings, known=known))
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change))
 
     code = run_github(
         settings,

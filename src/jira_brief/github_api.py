@@ -30,12 +30,16 @@ if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.PullRequest import PullRequest
 
+    from jira_brief.diff import Diff
+
 ACTIONS_BOT = "github-actions[bot]"
 # Seconds between two writes to GitHub (its guidance for bursts of writes).
 WRITE_SECONDS = 1.0
 # The longest wait for a rate limit (Retry-After, secondary or primary) before giving up.
 MAX_RATE_LIMIT_WAIT = 60.0
 NOT_ACCESSIBLE = "Resource not accessible by integration"
+# GitHub lists at most this many files of a pull request (`pulls/{n}/files`, all pages together).
+MAX_PULL_FILES = 3000
 
 
 class GitHubError(JiraBriefError):
@@ -131,6 +135,19 @@ def pull_texts(pull: PullRequest, sources: Sequence[str]) -> list[tuple[str, str
     if "commits" in sources:
         texts += [(f"commit {commit.sha[:7]}", commit.commit.message or "") for commit in pull.get_commits()]
     return [(source, text) for source, text in texts if text and source_kind(source) in sources]
+
+
+def pull_diff(pull: PullRequest) -> Diff:
+    """The pull request's changed files and patches (every page, up to GitHub's 3,000 files); a file
+    without `patch` is binary or too large for GitHub to show."""
+    from jira_brief.diff import Diff, file_of_github
+
+    files = []
+    for item in pull.get_files():
+        files.append(file_of_github(item.filename, item.status, item.patch, item.previous_filename))
+        if len(files) >= MAX_PULL_FILES:
+            break
+    return Diff(tuple(files))
 
 
 @dataclass

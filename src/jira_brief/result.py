@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jira_brief.briefs import Usage
 from jira_brief.tickets import Ticket
+
+if TYPE_CHECKING:
+    from jira_brief.coverage import Coverage
 
 
 @dataclass
@@ -24,6 +27,7 @@ class BriefResult:
     late: bool = False
     fingerprint: str | None = None
     usage: Usage = field(default_factory=Usage)
+    coverage: Coverage | None = None  # the acceptance-criteria check, when a change was given
 
     @property
     def ok(self) -> bool:
@@ -44,4 +48,5 @@ class BriefResult:
             "unchanged": self.unchanged,
             "offline": self.offline,
             "source": self.source,
+            "coverage": self.coverage.as_json() if self.coverage and self.coverage.verdicts else None,
         }

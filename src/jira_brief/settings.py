@@ -382,6 +382,17 @@ class Settings:
             in_file=False,
         ),
     )
+    check: str = setting(
+        "on",
+        Spec(
+            _choice("on", "off"),
+            "judge each acceptance criterion against the change (needs a model)",
+            choices=("on", "off"),
+        ),
+    )
+    diff_budget: int = setting(
+        24_000, Spec(_integer(2_000, 200_000), "characters of the change given to the criteria check")
+    )
     hook_show: str = setting(
         "changed",
         Spec(

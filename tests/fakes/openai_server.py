@@ -318,6 +318,7 @@ def validate_request(body: dict[str, Any]) -> str | None:
         return "The 'stream_options' parameter is only allowed when 'stream' is enabled."
     return (
         _validate_tools(body.get("tools"))
+        or validate_response_format(body.get("response_format"))
         or _first(_validate_message(i, m) for i, m in enumerate(messages))
         or _validate_tool_threading(messages)
     )
@@ -326,6 +327,42 @@ def validate_request(body: dict[str, Any]) -> str | None:
 def _first(problems: Iterator[str | None]) -> str | None:
     """The first real problem, checking lazily so later checks may assume earlier ones passed."""
     return next((problem for problem in problems if problem), None)
+
+
+def validate_response_format(value: object) -> str | None:
+    """Check `response_format` as the real API does: a known type, and for json_schema a name and a
+    schema that strict mode accepts (every object closed, every property required)."""
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        return f"Invalid value: {kind!r}. Supported values are: 'json_object', 'json_schema', and 'text'."
+    if kind != "json_schema":
+        return None
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not _TOOL_NAME.match(str(spec.get("name", ""))):
+        return "Missing required parameter: 'response_format.json_schema.name'."
+    if not isinstance(spec.get("schema"), dict):
+        return "Invalid type for 'response_format.json_schema.schema': expected an object."
+    problem = _strict_problem(spec["schema"], ()) if spec.get("strict") else None
+    return f"Invalid schema for response_format '{spec['name']}': {problem}" if problem else None
+
+
+def _strict_problem(schema: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """Strict structured outputs: each object has additionalProperties false and requires all its properties."""
+    if schema.get("type") == "object":
+        properties = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False:
+            return f"In context={path}, 'additionalProperties' is required to be supplied and to be false."
+        if sorted(schema.get("required") or []) != sorted(properties):
+            return (
+                f"In context={path}, 'required' is required to be supplied and to be an array including "
+                "every key in properties."
+            )
+        return _first(_strict_problem(sub, (*path, "properties", name)) for name, sub in properties.items())
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return _strict_problem(schema["items"], (*path, "items"))
+    return None
 
 
 def _validate_tools(tools: object) -> str | None:
