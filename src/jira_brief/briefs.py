@@ -159,7 +159,8 @@ class LLM:
             if name in sent and re.search(rf"\b{name}\b", text):
                 self.refused.add(name)
                 return True
-        if not self.reasoning_back and re.search(r"reasoning_content\W.*passed back|Missing\W+reasoning_content", text):
+        lacking = any(m.get("tool_calls") and "reasoning_content" not in m for m in sent["messages"])
+        if lacking and re.search(r"reasoning_content\W.*passed back|Missing\W+reasoning_content", text):
             self.reasoning_back = True
             return True
         return False

@@ -154,8 +154,13 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
         "PROBE-1: Connection check\nStatus: Open",
     )
     try:
-        await llm.answer(
-            messages, [PROBE_TOOL], final=True, timeout=min(settings.timeout, 60), usage=usage, sink=lambda _: None
+        await llm.answer(  # the arguments of a brief's first call, so what it refuses shows here
+            messages,
+            [PROBE_TOOL],
+            final=settings.max_steps == 1,
+            timeout=min(settings.timeout, 60),
+            usage=usage,
+            sink=lambda _: None,
         )
     except openai.APIError as error:
         say(f"{BAD} LLM: {llm.explain(error)}")
