@@ -160,3 +160,15 @@ def test_doctor_key_on_the_mcp_atlassian_demo(invoke: Any, serve: Any) -> None:
     assert "acceptance criteria: 4 · comments: 4 · links: 1" in result.stdout
     missing = invoke("doctor", "PAY-999", "--llm", "none", "--mcp-url", url)
     assert missing.exit_code == 1 and "FAIL PAY-999: not found" in missing.stdout
+
+
+def test_issue_args_from_the_config_file(invoke: Any, serve: Any, engine_env: Any) -> None:
+    server = shapes.generic_rest_server()
+    (engine_env.cwd / ".jira-brief.toml").write_text(
+        'issue-tool = "jira_get"\nissue-args = { path = "/rest/api/3/issue/{key}", outputFormat = "json" }\n',
+        encoding="utf-8",
+    )
+    code, result, _ = summarize(invoke, serve(server).url)
+    assert code == 0 and result["title"] == shapes.TITLE
+    bad = invoke("summarize", shapes.KEY, "--llm", "none", "--issue-args", "detail=full")
+    assert bad.exit_code == 2 and "expected a JSON object" in bad.stderr
