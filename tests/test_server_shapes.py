@@ -172,3 +172,12 @@ def test_issue_args_from_the_config_file(invoke: Any, serve: Any, engine_env: An
     assert code == 0 and result["title"] == shapes.TITLE
     bad = invoke("summarize", shapes.KEY, "--llm", "none", "--issue-args", "detail=full")
     assert bad.exit_code == 2 and "expected a JSON object" in bad.stderr
+
+
+def test_issue_tool_that_may_write_is_refused(invoke: Any, serve: Any) -> None:
+    server = build_server()
+    url = serve(server).url
+    flags = ("--issue-tool", "jira_delete_issue", "--issue-args", '{"issue_key": "{key}"}')
+    code, result, _ = summarize(invoke, url, *flags, key="PAY-142")
+    assert code == 1 and "may write to Jira" in result["error"]
+    assert not [call for call in server.calls if call[0] == "jira_delete_issue"]
