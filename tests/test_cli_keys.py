@@ -9,6 +9,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import jira_brief
 from jira_brief.cli import main
@@ -215,3 +216,36 @@ def test_click_usage_errors_exit_2_without_traceback(invoke, plain_dir: Path, ar
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert result.stdout == ""
+
+
+def test_keys_with_nothing_to_look_in_says_how_to_give_one(invoke, plain_dir: Path) -> None:
+    done = invoke("keys")
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, "--branch", "--commits")
+
+
+def test_an_unexpected_error_is_one_line_with_the_log_of_its_traceback(
+    invoke, plain_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug anywhere below the command line: one line and the path of the traceback, never a traceback
+    (the command is added to the real group for the test; the boundary is the group's)."""
+    secret = "sk-boundary-secret-99"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+
+    @main.command("explode")
+    def explode() -> None:
+        from jira_brief.cli import settings_from
+
+        settings_from()
+        raise RuntimeError(f"a bug that quotes {secret}")
+
+    try:
+        done = invoke("explode")
+        debug = CliRunner().invoke(main, ["--debug", "explode"])
+    finally:
+        del main.commands["explode"]
+    line = assert_one_line_error(done.stderr, "unexpected RuntimeError", "--debug")
+    assert done.exit_code == 1 and secret not in done.stderr
+    log = Path(line.split("the traceback is in ")[1].split(" (--debug")[0])
+    assert "Traceback" in log.read_text(encoding="utf-8") and secret not in log.read_text(encoding="utf-8")
+    assert isinstance(debug.exception, RuntimeError)  # --debug lets it through, traceback and all

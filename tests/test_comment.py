@@ -23,7 +23,7 @@ from jira_brief.comment import (
     sanitize,
     utf8_size,
 )
-from jira_brief.pipeline import BriefResult
+from jira_brief.result import BriefResult
 from jira_brief.tickets import Ticket
 
 JIRA = "shopwave.atlassian.net"

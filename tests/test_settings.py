@@ -21,6 +21,8 @@ def config_rows(stdout: str) -> dict[str, tuple[str, str]]:
     """`jira-brief config` output as {name: (value, origin)}."""
     rows = {}
     for line in stdout.splitlines():
+        if line.startswith("# "):  # the config files read, and whether each is trusted
+            continue
         match = ROW.match(line)
         assert match, f"unexpected config line: {line!r}"
         rows[match.group(1)] = (match.group(2), match.group(3))
@@ -295,3 +297,110 @@ class TestSecrets:
             assert part not in done.stdout + done.stderr
         rows = config_rows(done.stdout)
         assert rows["github-token"][1] == "environment GITHUB_TOKEN"
+
+
+# --- one declaration, layers, transports, suggestions ------------------------------------------
+
+
+LAYERS = ["user file", "repo file", "environment", "flag"]
+
+
+def _set_layer(layer: str, name: str, value: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Put `name = value` in one layer; returns the flags to pass (only for the flag layer)."""
+    if layer == "user file":
+        user = Path.home() / ".config" / "jira-brief" / "config.toml"
+        user.parent.mkdir(parents=True, exist_ok=True)
+        user.write_text(user.read_text(encoding="utf-8") if user.exists() else "", encoding="utf-8")
+        user.write_text(user.read_text(encoding="utf-8") + f'{name.replace("_", "-")} = "{value}"\n', encoding="utf-8")
+    elif layer == "repo file":
+        config = folder / ".jira-brief.toml"
+        old = config.read_text(encoding="utf-8") if config.exists() else ""
+        config.write_text(old + f'{name.replace("_", "-")} = "{value}"\n', encoding="utf-8")
+        from jira_brief.trust import trust
+
+        trust(config)
+    elif layer == "environment":
+        monkeypatch.setenv(f"JIRA_BRIEF_{name.upper()}", value)
+    else:
+        return {name: value}
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(a, b) for i, a in enumerate(LAYERS) for b in LAYERS[i + 1 :]], ids=lambda layer: layer
+)
+def test_every_higher_layer_wins_over_every_lower_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, low: str, high: str
+) -> None:
+    folder = repo_dir(tmp_path)
+    flags = _set_layer(low, "model", f"model-from-{low}", folder, monkeypatch)
+    flags |= _set_layer(high, "model", f"model-from-{high}", folder, monkeypatch)
+    assert load_settings(flags, None, folder).model == f"model-from-{high}"
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(a, b) for i, a in enumerate(LAYERS) for b in LAYERS[i + 1 :]], ids=lambda layer: layer
+)
+def test_a_transport_from_a_higher_layer_replaces_the_other_transport(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, low: str, high: str
+) -> None:
+    folder = repo_dir(tmp_path)
+    flags = _set_layer(low, "mcp_url", "http://127.0.0.1:9/mcp", folder, monkeypatch)
+    flags |= _set_layer(high, "mcp_command", "mcp-atlassian", folder, monkeypatch)
+    settings = load_settings(flags, None, folder)
+    assert (settings.mcp_command, settings.mcp_url) == ("mcp-atlassian", None)
+
+
+def test_both_transports_in_one_layer_is_a_usage_error(invoke, plain_dir: Path) -> None:
+    done = invoke("summarize", "PAY-142", "--mcp-url", "http://127.0.0.1:9/mcp", "--mcp-command", "mcp-atlassian")
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, "mcp-url", "mcp-command", "keep one")
+
+
+@pytest.mark.parametrize(("text", "suggested"), [("modle", "model"), ("max-key", "max-keys"), ("mcp_urll", "mcp-url")])
+def test_an_unknown_setting_suggests_the_nearest_name(invoke, plain_dir: Path, text: str, suggested: str) -> None:
+    write_config(plain_dir, f'{text} = "x"\n')
+    done = invoke("config")
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, f"did you mean {suggested!r}")
+
+
+def test_an_unknown_environment_variable_suggests_too(invoke, plain_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JIRA_BRIEF_MODLE", "x")
+    assert_one_line_error(invoke("config").stderr, "JIRA_BRIEF_MODLE", "did you mean 'model'")
+
+
+def test_the_readme_table_is_the_declarations() -> None:
+    from jira_brief.settings import settings_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert settings_table() in readme, (
+        "README's settings table differs from the declarations in settings.py; paste the output of "
+        '`python -c "from jira_brief.settings import settings_table; print(settings_table())"`'
+    )
+
+
+def test_config_help_lists_every_setting_and_its_variables(invoke) -> None:
+    from jira_brief.settings import SPECS, env_names
+
+    text = " ".join(invoke("config", "--help").stdout.split())
+    for name in SPECS:
+        assert name.replace("_", "-") in text
+        assert all(variable in text for variable in env_names(name))
+
+
+def test_help_shows_the_environment_variable_of_every_flag_and_says_repeatable(invoke) -> None:
+    text = " ".join(invoke("summarize", "--help").stdout.split())  # as read, whatever the wrapping
+    assert "[env: OPENAI_BASE_URL, JIRA_BRIEF_LLM_BASE_URL]" in text
+    assert "OPENAI_API_KEY" in text  # where the key comes from
+    header_help = text[text.index("--mcp-header") :]
+    assert "Repeatable" in header_help.split("--", 2)[1]
+
+
+def test_the_readme_module_map_names_every_module_and_only_those() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("<!-- module-map") : readme.index("## Licence")]
+    named = set(re.findall(r"^\| `(\w+\.py)` \|", table, re.M))
+    modules = {path.name for path in (root / "src" / "jira_brief").glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert named == modules, f"README names {sorted(named - modules)}, misses {sorted(modules - named)}"

@@ -36,7 +36,7 @@ class TestBranch:
 
     def test_branch_is_read_only_when_asked(self, invoke, git_repo: GitRepo) -> None:
         feature_branch(git_repo)
-        result = invoke("keys")
+        result = invoke("keys", "no key in this text")
         assert result.exit_code == 0
         assert result.stdout == ""
 

@@ -1,4 +1,5 @@
-"""The LLM side: a played conversation, a bounded read-only tool loop, streaming, retries; offline briefs."""
+"""The LLM side: a played conversation, a bounded read-only tool loop, streaming, retries, what an endpoint
+refuses; offline briefs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from jira_brief.errors import LLMError, UsageError
 from jira_brief.network import http_client, tls_advice, tls_failure
+from jira_brief.replies import ContentReader, TextSink, ToolCalls, new_call_id, usable_call_id
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket, render_ticket
 
@@ -30,7 +32,8 @@ OFFLINE_MARK = {
     "en": "_Offline brief: taken from the ticket's fields, no model._",
 }
 MAX_ATTEMPTS = 4
-TextSink = Callable[[str], None]
+# Request arguments we can do without when an endpoint refuses them (Azure, o-series, vLLM, Mistral…).
+OPTIONAL_ARGUMENTS = ("stream_options", "parallel_tool_calls", "tool_choice", "response_format", "temperature")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -72,6 +75,7 @@ class Usage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_chars: int = 0  # reasoning the model sent and we set aside
 
     def add(self, usage: Any) -> None:
         self.calls += 1
@@ -82,9 +86,13 @@ class Usage:
 
 @dataclass
 class Reply:
+    """One model answer: its text (reasoning removed), its tool calls, and the reasoning to hand back."""
+
     content: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None
+    reasoning: str = ""
+    reasoning_field: str | None = None
 
 
 class _Shown:
@@ -99,54 +107,19 @@ class _Shown:
             self.sink(text)
 
 
-class ThinkFilter:
-    """Drops <think>…</think> reasoning from streamed text, even when tags are split across chunks."""
-
-    OPEN, CLOSE = "<think>", "</think>"
-
-    def __init__(self, sink: TextSink | None) -> None:
-        self.sink, self.inside, self.pending = sink, False, ""
-
-    def feed(self, text: str) -> None:
-        self.pending += text
-        while True:
-            tag = self.CLOSE if self.inside else self.OPEN
-            index = self.pending.find(tag)
-            if index >= 0:
-                if not self.inside:
-                    self._emit(self.pending[:index])
-                self.pending, self.inside = self.pending[index + len(tag) :], not self.inside
-                continue
-            keep = next((n for n in range(len(tag) - 1, 0, -1) if self.pending.endswith(tag[:n])), 0)
-            if not self.inside:
-                self._emit(self.pending[: len(self.pending) - keep])
-            self.pending = self.pending[len(self.pending) - keep :]
-            return
-
-    def close(self) -> None:
-        if not self.inside:
-            self._emit(self.pending)
-        self.pending = ""
-
-    def _emit(self, text: str) -> None:
-        if text and self.sink:
-            self.sink(text)
-
-
-def strip_reasoning(text: str) -> str:
-    """The answer without <think> blocks (closed or left open) around it."""
-    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S)
-    return re.sub(r"<think>.*", "", text, flags=re.S).strip()
-
-
 class LLM:
-    """An OpenAI-compatible chat endpoint with our retry policy and our TLS/proxy configuration."""
+    """An OpenAI-compatible chat endpoint with our retry policy and our TLS/proxy configuration.
+
+    One object per run: it remembers which optional request arguments this endpoint refused, so only
+    the first call of a run pays for finding out."""
 
     def __init__(self, settings: Settings, sleep: Sleep = asyncio.sleep) -> None:
         """`sleep` waits between retries; tests pass one that records the wait and returns at once."""
         from openai import AsyncOpenAI
 
         self.settings, self.sleep = settings, sleep
+        self.refused: set[str] = set()  # optional arguments this endpoint answered 400/422 to
+        self.reasoning_back = False  # the endpoint wants reasoning_content on every assistant tool call
         self.client = AsyncOpenAI(
             api_key=settings.llm_api_key.reveal() if settings.llm_api_key else "not-needed",
             base_url=settings.llm_base_url or None,
@@ -157,6 +130,40 @@ class LLM:
     async def close(self) -> None:
         await self.client.close()
 
+    async def create(self, request: dict[str, Any]) -> Any:
+        """chat.completions.create; an endpoint that refuses an optional argument is asked again without it,
+        and never sent it again in this run."""
+        import openai
+
+        while True:
+            sent = self._adapted(request)
+            try:
+                return await self.client.chat.completions.create(**sent)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+                if not self._learn(error, sent):
+                    raise
+
+    def _adapted(self, request: dict[str, Any]) -> dict[str, Any]:
+        sent = {name: value for name, value in request.items() if name not in self.refused}
+        if self.reasoning_back:
+            sent["messages"] = [
+                {"reasoning_content": "", **message} if message.get("tool_calls") else message
+                for message in request["messages"]
+            ]
+        return sent
+
+    def _learn(self, error: Any, sent: dict[str, Any]) -> bool:
+        """Whether the refusal names something we can do without (or must add); remembers it."""
+        text = f"{error.param or ''} {provider_message(error)}"
+        for name in OPTIONAL_ARGUMENTS:
+            if name in sent and re.search(rf"\b{name}\b", text):
+                self.refused.add(name)
+                return True
+        if not self.reasoning_back and re.search(r"reasoning_content\W.*passed back|Missing\W+reasoning_content", text):
+            self.reasoning_back = True
+            return True
+        return False
+
     async def complete(
         self,
         messages: list[dict[str, Any]],
@@ -166,8 +173,10 @@ class LLM:
         deadline: float,
         usage: Usage,
         sink: TextSink | None,
+        extra: dict[str, Any] | None = None,
     ) -> Reply:
-        """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows."""
+        """One model call, retried on 429/5xx/timeouts while the ticket's time budget allows; `extra` adds
+        request fields (e.g. `response_format`, or a forced `tool_choice`) over ours."""
         import openai
 
         shown = _Shown(sink)
@@ -176,8 +185,14 @@ class LLM:
             if remaining <= 0:
                 break
             try:
-                return await self._call(
-                    messages, tools, final=final, timeout=remaining, usage=usage, sink=shown.feed if sink else None
+                return await self.answer(
+                    messages,
+                    tools,
+                    final=final,
+                    timeout=remaining,
+                    usage=usage,
+                    sink=shown.feed if sink else None,
+                    extra=extra,
                 )
             except openai.APIStatusError as error:
                 if error.code == "insufficient_quota" or error.status_code not in (408, 409, 429, 500, 502, 503, 504):
@@ -207,7 +222,7 @@ class LLM:
             f"the model did not answer within --timeout {self.settings.timeout:g} s; raise --timeout or try again later"
         )
 
-    async def _call(
+    async def answer(
         self,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]],
@@ -216,7 +231,9 @@ class LLM:
         timeout: float,
         usage: Usage,
         sink: TextSink | None,
+        extra: dict[str, Any] | None = None,
     ) -> Reply:
+        """One model call, no retries: streamed to `sink` when streaming is on and there is a sink."""
         request: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -226,13 +243,14 @@ class LLM:
         if tools:
             request["tools"] = tools
             request["tool_choice"] = "none" if final else "auto"
+            if not final:  # the parent epic and a linked ticket in one step, not two of --max-steps
+                request["parallel_tool_calls"] = True
+        request.update(extra or {})
         if not self.settings.stream or sink is None:
-            response = await self.client.chat.completions.create(**request)
+            response = await self.create(request)
             usage.add(response.usage)
-            return _reply_of(response)
-        stream = await self.client.chat.completions.create(
-            **request, stream=True, stream_options={"include_usage": True}
-        )
+            return _reply_of(response, usage)
+        stream = await self.create({**request, "stream": True, "stream_options": {"include_usage": True}})
         return await _read_stream(stream, usage, sink)
 
     def explain(self, error: Exception) -> str:
@@ -243,7 +261,7 @@ class LLM:
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return f"the LLM at {where} refused the API key ({error.status_code}); check OPENAI_API_KEY"
         if isinstance(error, openai.NotFoundError):
-            return f"model {self.settings.model!r} not found at {where} (404); check --model"
+            return f"model {self.settings.model!r} not found at {where} (404); check --model and --llm-base-url"
         if isinstance(error, openai.APIStatusError) and error.code == "insufficient_quota":
             return f"the LLM account at {where} has no quota left (insufficient_quota, not retried); check its billing"
         if isinstance(error, openai.APIConnectionError) and tls_failure(error):
@@ -251,8 +269,38 @@ class LLM:
         if isinstance(error, openai.APIConnectionError):
             return f"cannot reach the LLM at {where}; check --llm-base-url and the network/proxy"
         if isinstance(error, openai.APIStatusError):
-            return f"the LLM at {where} answered {error.status_code}: {str(error.message)[:200]}"
+            return f"the LLM at {where} answered {error.status_code}: {provider_message(error)}"
         return f"the LLM failed: {type(error).__name__}"
+
+
+def provider_message(error: Any) -> str:
+    """The provider's own words from an error body, whatever its shape (OpenAI's, Mistral's, FastAPI's…)."""
+    text = " ".join(_readable(error.body).split())
+    if not text:
+        text = re.sub(r"^Error code: \d+( - )?", "", str(getattr(error, "message", "") or "")).strip()
+    return (text[:200] + "…" if len(text) > 200 else text) or "no details given"
+
+
+def _readable(value: Any, depth: int = 0) -> str:
+    """Text out of an error body: a string, a JSON string, {message|detail|error|msg: …}, or a list of them."""
+    if depth > 4:
+        return ""
+    if isinstance(value, str):
+        if value.lstrip()[:1] in ("{", "["):
+            try:
+                return _readable(json.loads(value), depth + 1)
+            except ValueError:
+                pass
+        return re.sub(r"<[^>]+>", " ", value)  # an HTML error page from a proxy keeps only its words
+    if isinstance(value, list):
+        return "; ".join(filter(None, (_readable(item, depth + 1) for item in value[:3])))
+    if isinstance(value, dict):
+        if isinstance(value.get("msg"), str) and isinstance(value.get("loc"), list):  # a pydantic error
+            return f"{value['msg']}: {'.'.join(str(part) for part in value['loc'])}"
+        for name in ("message", "detail", "error", "msg"):
+            if value.get(name):
+                return _readable(value[name], depth + 1)
+    return ""
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -267,65 +315,87 @@ def _retry_after(headers: Any) -> float | None:
     return None
 
 
-def _reply_of(response: Any) -> Reply:
+def _arguments(value: Any) -> str:
+    """Tool-call arguments as the JSON string the API wants back (some servers send an object)."""
+    if isinstance(value, str):
+        return value or "{}"
+    return json.dumps(value if value is not None else {})
+
+
+def _reply_of(response: Any, usage: Usage) -> Reply:
+    if not response.choices:
+        raise LLMError("the model sent an answer with no choices in it; try again")
     choice = response.choices[0]
+    reader = ContentReader()
+    reader.feed(choice.message)
+    answer = reader.close()
+    usage.reasoning_chars += answer.reasoning_chars
     calls = [
         {
-            "id": call.id,
+            "id": call.id or "",
             "type": "function",
-            "function": {"name": call.function.name, "arguments": call.function.arguments or "{}"},
+            "function": {"name": call.function.name, "arguments": _arguments(call.function.arguments)},
         }
         for call in choice.message.tool_calls or []
     ]
-    return Reply(choice.message.content or "", calls, choice.finish_reason)
+    return Reply(answer.text, calls, choice.finish_reason, answer.reasoning, answer.reasoning_field)
 
 
 async def _read_stream(stream: Any, usage: Usage, sink: TextSink) -> Reply:
     """Assemble a streamed answer; a stream that ends without a finish reason is a failure."""
-    reply, seen_usage = Reply(), None
-    calls: dict[int, dict[str, Any]] = {}
-    text = ThinkFilter(sink)
+    reader, calls = ContentReader(sink), ToolCalls()
+    finish_reason, seen_usage = None, None
     async for chunk in stream:
         seen_usage = chunk.usage or seen_usage
         for choice in chunk.choices:
-            delta = choice.delta
-            if delta.content:
-                reply.content += delta.content
-                text.feed(delta.content)
-            for part in delta.tool_calls or []:
-                call = calls.setdefault(
-                    part.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
-                )
-                call["id"] = part.id or call["id"]
-                if part.function is not None:
-                    call["function"]["name"] += part.function.name or ""
-                    call["function"]["arguments"] += part.function.arguments or ""
-            reply.finish_reason = choice.finish_reason or reply.finish_reason
+            reader.feed(choice.delta)
+            for part in choice.delta.tool_calls or []:
+                calls.feed(part)
+            finish_reason = choice.finish_reason or finish_reason
     usage.add(seen_usage)
-    if reply.finish_reason is None:
+    if finish_reason is None:
         raise LLMError("the model's answer was cut off (the stream ended without a finish reason); try again")
-    text.close()
-    reply.tool_calls = [calls[index] for index in sorted(calls)]
-    return reply
+    answer = reader.close()
+    usage.reasoning_chars += answer.reasoning_chars
+    for call in calls.calls:
+        call["function"]["arguments"] = call["function"]["arguments"] or "{}"
+    return Reply(answer.text, calls.calls, finish_reason, answer.reasoning, answer.reasoning_field)
+
+
+def played_call(system: str, user: str, name: str, arguments: dict[str, Any], result: str) -> list[dict[str, Any]]:
+    """A conversation in which the assistant already called tool `name` and got `result` back."""
+    call_id = new_call_id(set())
+    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call_id, "content": result},
+    ]
 
 
 def conversation(ticket: Ticket, template: Template, settings: Settings, issue_tool: Any) -> list[dict[str, Any]]:
     """The messages the model sees: the get-issue call is already made, by us, with its result."""
     from jira_brief.jira_mcp import openai_name
 
-    call_id = f"call_get_{ticket.key.replace('-', '_')}"
-    arguments = json.dumps({issue_tool.key_arg: ticket.key})
-    name = openai_name(issue_tool.name)
-    return [
-        {"role": "system", "content": f"{template.text.strip()}\n\n{SAFETY_RULES}"},
-        {"role": "user", "content": USER_REQUEST.get(template.language, USER_REQUEST["en"]).format(key=ticket.key)},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}],
-        },
-        {"role": "tool", "tool_call_id": call_id, "content": render_ticket(ticket, settings.ticket_budget)},
-    ]
+    return played_call(
+        f"{template.text.strip()}\n\n{SAFETY_RULES}",
+        USER_REQUEST.get(template.language, USER_REQUEST["en"]).format(key=ticket.key),
+        openai_name(issue_tool.name),
+        {issue_tool.key_arg: ticket.key},
+        render_ticket(ticket, settings.ticket_budget),
+    )
+
+
+def assistant_turn(reply: Reply, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model's tool-calling answer as it goes back in the thread: ids any provider accepts, unique in
+    the conversation, and the reasoning handed back where the provider sent it (DeepSeek requires it)."""
+    taken = {call["id"] for message in messages for call in message.get("tool_calls") or []}
+    calls = [{**call, "id": usable_call_id(call["id"], taken)} for call in reply.tool_calls]
+    turn: dict[str, Any] = {"role": "assistant", "content": reply.content or None, "tool_calls": calls}
+    if reply.reasoning_field:
+        turn[reply.reasoning_field] = reply.reasoning
+    return turn
 
 
 async def write_brief(
@@ -351,12 +421,13 @@ async def write_brief(
         final = step == settings.max_steps - 1
         reply = await llm.complete(messages, tools, final=final, deadline=deadline, usage=usage, sink=sink)
         if not reply.tool_calls:
-            brief = strip_reasoning(reply.content)
-            if not brief:
-                raise LLMError("the model returned an empty brief")
-            return brief
-        messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": reply.tool_calls})
-        for call in reply.tool_calls:
+            if not reply.content:
+                said = " (it announced tool calls but sent none)" if reply.finish_reason == "tool_calls" else ""
+                raise LLMError(f"the model returned an empty brief{said}")
+            return reply.content
+        turn = assistant_turn(reply, messages)
+        messages.append(turn)
+        for call in turn["tool_calls"]:
             name = mcp_names.get(call["function"]["name"], call["function"]["name"])
             messages.append(
                 {

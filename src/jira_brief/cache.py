@@ -65,6 +65,16 @@ class BriefCache:
         if self.enabled:
             write_atomic(self.root / "briefs" / f"{fingerprint}.json", {"key": key, "brief": brief})
 
+    def get_check(self, fingerprint: str) -> list[Any] | None:
+        """The verdicts of a criteria check made from the same ticket, change, model and prompt."""
+        entry = _read(self.root / "checks" / f"{fingerprint}.json") if self.enabled else None
+        verdicts = entry.get("verdicts") if entry else None
+        return verdicts if isinstance(verdicts, list) else None
+
+    def put_check(self, fingerprint: str, key: str, verdicts: list[dict[str, Any]]) -> None:
+        if self.enabled:
+            write_atomic(self.root / "checks" / f"{fingerprint}.json", {"key": key, "verdicts": verdicts})
+
     def recent_ticket(self, key: str, ttl: float) -> Ticket | None:
         """The ticket as fetched less than `ttl` seconds ago, or None."""
         entry = _read(self.root / "tickets" / f"{key}.json") if self.enabled else None

@@ -7,47 +7,115 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from jira_brief import __version__
-from jira_brief.errors import JiraBriefError
+from jira_brief.errors import JiraBriefError, UsageError
 from jira_brief.keys import KeyScan, scan
-from jira_brief.settings import SPECS, Settings, describe, load_settings, redact
-from jira_brief.sources import ALL_SOURCES, gather_texts, read_event
+from jira_brief.settings import SPECS, Settings, describe, env_names, kebab, load_settings, redact
+from jira_brief.sources import gather_texts, read_event
+
+if TYPE_CHECKING:
+    from jira_brief.coverage import Change
+    from jira_brief.result import BriefResult
 
 
-def fail(message: str, code: int) -> None:
-    """Print one clear error line and exit; the single place errors reach the user."""
-    click.echo(f"jira-brief: error: {message}", err=True)
+LOG_NAME = "last-error.log"
+
+
+def fail(message: str, code: int, settings: Settings | None = None) -> NoReturn:
+    """Print one clear error line, secrets masked, and exit: the one place errors reach the user."""
+    click.echo(f"jira-brief: error: {redact(message, settings)}", err=True)
     sys.exit(code)
 
 
-def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our errors into one line and an exit code instead of a traceback."""
+def _log_traceback(error: BaseException, settings: Settings | None) -> Path | None:
+    """Write the traceback of an unexpected error (secrets masked) to a log file; its path, or None."""
+    import traceback
 
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    from platformdirs import user_log_dir
+
+    path = Path(user_log_dir("jira-brief", appauthor=False)) / LOG_NAME
+    text = redact("".join(traceback.format_exception(error)), settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+class Boundary(click.Group):
+    """The one error boundary: our errors become one line, Ctrl-C one line and exit 130, anything
+    unexpected one line plus the log file holding its traceback (`--debug` prints it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except JiraBriefError as error:
-            fail(redact(str(error), _settings_or_none()), error.exit_code)
+            fail(str(error), error.exit_code, ctx.meta.get(SETTINGS_KEY))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # boundary: no traceback reaches the user unless asked
+            settings = ctx.meta.get(SETTINGS_KEY)
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            log = _log_traceback(error, settings)
+            where = f"; the traceback is in {log}" if log else ""
+            fail(f"unexpected {type(error).__name__}: {str(error)[:300]}{where} (--debug prints it)", 1, settings)
 
-    return run
+
+SETTINGS_KEY, DEBUG_KEY = "jira_brief.settings", "jira_brief.debug"
 
 
-def _settings_or_none() -> Settings | None:
-    """The settings, to know which secrets to hide; None when they themselves are broken."""
-    try:
-        return load_settings()
-    except JiraBriefError:
-        return None
+def setting_option(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flag of a setting, made from its declaration: help, choices, environment variables."""
+    spec = SPECS[name]
+    flag = "--" + (spec.flag or kebab(name))
+    help_text = spec.help[0].upper() + spec.help[1:] + "." + (" Repeatable." if spec.repeatable else "")
+    help_text += f" [env: {', '.join(env_names(name))}]"
+    if spec.switch:
+        return click.option(flag, name, is_flag=True, default=None, help=help_text)
+    if spec.boolean:
+        return click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text)
+    kind = click.Choice(spec.choices, case_sensitive=False) if spec.choices else None
+    return click.option(flag, name, type=kind, metavar=spec.metavar, multiple=spec.repeatable, help=help_text)
+
+
+def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flags of these settings, in this order."""
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(names):
+            command = setting_option(name)(command)
+        return command
+
+    return apply
+
+
+KEY_SETTINGS = ("sources", "projects", "max_keys")
+MCP_SETTINGS = (
+    "mcp_url",
+    "mcp_transport",
+    "mcp_command",
+    "mcp_env",
+    "mcp_headers",
+    "issue_tool",
+    "issue_arg",
+    "issue_args",
+)
+LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
+NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")
+BRIEF_SETTINGS = ("language", "template", "max_steps", "concurrency", "stream", "cache")
+ENGINE_SETTINGS = (*MCP_SETTINGS, "allow_tools", *LLM_SETTINGS, *BRIEF_SETTINGS, *NETWORK_SETTINGS)
+DEMO_SETTINGS = (*LLM_SETTINGS, *BRIEF_SETTINGS, *NETWORK_SETTINGS)
+DOCTOR_SETTINGS = (*MCP_SETTINGS, "allow_tools", *LLM_SETTINGS, *NETWORK_SETTINGS)
 
 
 def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,18 +134,22 @@ def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(path_type=Path, dir_okay=False),
             help="Look in a GitHub event payload (pull_request, workflow_dispatch).",
         ),
-        click.option("--sources", help=f"Comma-separated sources that count: {', '.join(ALL_SOURCES)}."),
-        click.option("--projects", help="Only keys of these Jira projects (comma-separated); case-insensitive."),
-        click.option("--max-keys", type=int, help="Most keys per run (default 10); the rest are reported."),
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return setting_options(*KEY_SETTINGS)(command)
 
 
 def settings_from(**flags: Any) -> Settings:
-    """Settings with the command's flags on top; only flags that were given count."""
-    return load_settings({name: value for name, value in flags.items() if name in SPECS})
+    """Settings with the command's flags on top (only flags that were given count); kept for the error
+    boundary, which masks their secrets, and any untrusted setting left out is said once."""
+    settings = load_settings({name: value for name, value in flags.items() if name in SPECS})
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta[SETTINGS_KEY] = settings
+    for line in settings.ignored:
+        click.echo(f"jira-brief: warning: {line}", err=True)
+    return settings
 
 
 def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:
@@ -102,19 +174,40 @@ def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:
     return found
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="jira-brief")
-def main() -> None:
-    """Turn the Jira tickets behind a change into a short, structured brief."""
+@click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Turn the Jira tickets behind a change into a short, structured brief.
+
+    \b
+    Examples:
+      jira-brief demo                              the whole pipeline on an embedded demo Jira
+      jira-brief summarize PAY-142 --mcp-url http://localhost:9000/mcp
+      jira-brief keys --branch --commits origin/main..HEAD
+    """
+    ctx.meta[DEBUG_KEY] = debug
 
 
 @main.command()
 @key_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {key, source}.")
-@reports_errors
 def keys(as_json: bool, **options: Any) -> None:
-    """Print the Jira keys found, one per line, in first-seen order."""
+    """Print the Jira keys found, one per line, in first-seen order.
+
+    \b
+    Examples:
+      jira-brief keys "PAY-142: split the payment form"
+      jira-brief keys --branch --commits origin/main..HEAD --json
+    """
     settings = settings_from(**options)
+    if not (options.get("text") or options.get("branch") or options.get("message_file")):
+        if not (options.get("commits") or options.get("github_event")):
+            raise UsageError(
+                "nothing to look in: pass a text (jira-brief keys 'PAY-142 fix'), or --branch, "
+                "--message-file FILE, --commits RANGE or --github-event FILE"
+            )
     found = find_keys(settings, options)
     if as_json:
         click.echo(json.dumps([{"key": k.key, "source": k.source} for k in found.keys]))
@@ -123,61 +216,68 @@ def keys(as_json: bool, **options: Any) -> None:
             click.echo(key.key)
 
 
-@main.command()
-@reports_errors
-def config() -> None:
-    """Print the effective settings and where each comes from; secrets are masked.
+def _settings_list() -> str:
+    """Every setting and its environment variables, for `config --help`."""
+    rows = [f"  {kebab(name):<18} {', '.join(env_names(name))}" for name in SPECS]
+    return "\b\nSettings (name in files and flags, then environment variables):\n" + "\n".join(rows)
 
-    Settings come from, lowest first: defaults, `.jira-brief.toml` or `[tool.jira-brief]` in
-    pyproject.toml, environment variables (JIRA_BRIEF_<NAME>, OPENAI_API_KEY, OPENAI_BASE_URL,
-    GITHUB_TOKEN, SSL_CERT_FILE), then command-line flags.
+
+@main.command(epilog=_settings_list())
+def config() -> None:
+    """Print the config files read, the effective settings and where each comes from; secrets masked.
+
+    Settings come from, lowest first: defaults, your own config file (~/.config/jira-brief/config.toml),
+    the repository's `.jira-brief.toml` or `[tool.jira-brief]` in pyproject.toml (its endpoints, commands,
+    proxy, CA and cache settings count only after `jira-brief trust`), environment variables, then flags.
+
+    \b
+    Example:
+      jira-brief config
     """
-    settings = load_settings()
+    from jira_brief.settings import config_files
+
+    settings = settings_from()
+    for path, state in config_files():
+        click.echo(f"# {path}: {state}")
     rows = describe(settings)
     width = max(len(name) for name, _, _ in rows)
     for name, value, origin in rows:
         click.echo(f"{name.ljust(width)}  {value}  [{origin}]")
 
 
-def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options of every command that reads tickets and writes briefs."""
-    options = [
-        click.option("--mcp-url", help="Jira MCP server URL (streamable HTTP; SSE when it ends in /sse)."),
-        click.option("--mcp-transport", type=click.Choice(["auto", "http", "sse"]), help="Force HTTP or SSE."),
-        click.option("--mcp-command", help="Start this command as a stdio MCP server (e.g. 'mcp-atlassian')."),
-        click.option("--mcp-env", multiple=True, metavar="KEY=VALUE", help="Environment for the stdio server."),
-        click.option(
-            "--mcp-header",
-            "mcp_headers",
-            multiple=True,
-            metavar="'Name: value'",
-            help="HTTP header for the MCP server (repeatable).",
-        ),
-        click.option("--issue-tool", help="Name of the server's get-issue tool (detected when unset)."),
-        click.option("--issue-arg", help="Its issue-key argument (detected when unset)."),
-        click.option(
-            "--issue-args",
-            metavar="JSON",
-            help='Fixed arguments for the get-issue tool, e.g. \'{"detail": "full"}\'; "{key}" in a value is the key.',
-        ),
-        click.option("--allow-tool", "allow_tools", multiple=True, help="Offer one more read tool to the model."),
-        click.option("--llm", type=click.Choice(["auto", "openai", "none"]), help="none: offline brief, no model."),
-        click.option("--llm-base-url", help="OpenAI-compatible endpoint (OPENAI_BASE_URL)."),
-        click.option("--model", help="Model name (JIRA_BRIEF_MODEL)."),
-        click.option("--language", type=click.Choice(["fr", "en"]), help="Built-in template (default fr)."),
-        click.option("--template", type=click.Path(dir_okay=False), help="Custom template file (Markdown)."),
-        click.option("--max-steps", type=int, help="Most model calls per ticket (default 3)."),
-        click.option("--concurrency", type=int, help="Tickets worked on at once (default 4)."),
-        click.option("--timeout", type=float, help="Seconds per ticket, retries included (default 120)."),
-        click.option("--stream/--no-stream", default=None, help="Print the brief as it is written."),
-        click.option("--cache/--no-cache", default=None, help="Reuse briefs of unchanged tickets."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False), help="CA bundle for TLS (SSL_CERT_FILE)."),
-        click.option("--proxy", help="HTTP(S) proxy URL (default: HTTPS_PROXY/NO_PROXY)."),
-        click.option("--insecure", is_flag=True, default=None, help="Turn TLS verification off (dangerous)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+@main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--list", "show", is_flag=True, help="List the trusted files and whether each is unchanged.")
+@click.option("--revoke", is_flag=True, help="Stop trusting the file.")
+def trust(file: Path | None, show: bool, revoke: bool) -> None:
+    """Trust a repository's config file, so that its endpoints, commands, proxy, CA and cache count.
+
+    Those settings decide where your API keys and Jira token go and what runs on your machine, so
+    jira-brief ignores them in a repository's file until you have read it and trusted it. The file's
+    path and SHA-256 are recorded in your config folder; any change to the file untrusts it.
+
+    \b
+    Examples:
+      jira-brief trust                      the config file found from here
+      jira-brief trust --list
+      jira-brief trust --revoke .jira-brief.toml
+    """
+    from jira_brief import trust as store
+    from jira_brief.settings import find_config_file
+
+    if show:
+        for path, unchanged in store.trusted_files():
+            click.echo(f"{path}  [{'trusted' if unchanged else 'changed since trusted: not trusted'}]")
+        return
+    target = file or find_config_file(Path.cwd().resolve())
+    if target is None:
+        raise UsageError("no config file here (.jira-brief.toml or [tool.jira-brief] in pyproject.toml); name one")
+    if revoke:
+        said = "no longer trusted" if store.revoke(target) else "was not trusted"
+        click.echo(f"jira-brief: {target} {said}")
+        return
+    digest = store.trust(target)
+    click.echo(f"jira-brief: trusted {target.resolve()} (sha256 {digest[:12]}…); any change untrusts it")
 
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -221,7 +321,7 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
 
 @main.command()
 @key_options
-@engine_options
+@setting_options(*ENGINE_SETTINGS)
 @click.option(
     "--format",
     "fmt",
@@ -229,9 +329,20 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
     default="text",
     help="text streams to the terminal; json is a list of {key, url, title, status, brief, error, cached, source}.",
 )
-@reports_errors
 def summarize(fmt: str, **options: Any) -> None:
-    """Write the brief of each Jira ticket named by the arguments, branch, message or commits."""
+    """Write the brief of each Jira ticket named by the arguments, branch, message or commits.
+
+    Tickets are read through the Jira MCP server (--mcp-url or --mcp-command). Briefs are written by
+    the OpenAI-compatible model at --llm-base-url (OPENAI_BASE_URL) with the API key from
+    OPENAI_API_KEY (or JIRA_BRIEF_LLM_API_KEY; never a flag or a repository file, so it stays out of
+    shell history and commits); without a key or URL they are written offline from the ticket's fields.
+
+    \b
+    Examples:
+      jira-brief summarize PAY-142 --mcp-url http://localhost:9000/mcp
+      jira-brief summarize --branch --mcp-command mcp-atlassian --format markdown
+      jira-brief summarize --commits origin/main..HEAD --format json
+    """
     settings = settings_from(**options)
     found = find_keys(settings, options)
     if not found.keys:
@@ -246,32 +357,46 @@ def summarize(fmt: str, **options: Any) -> None:
 
 @main.command()
 @click.argument("keys", nargs=-1)
-@engine_options
+@setting_options(*DEMO_SETTINGS)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
-@reports_errors
 def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
     """Run the whole pipeline on an embedded demo Jira, with no set-up.
 
     Uses the configured LLM when there is one (OPENAI_API_KEY / OPENAI_BASE_URL), else offline briefs.
+
+    \b
+    Examples:
+      jira-brief demo
+      jira-brief demo PAY-142 --language en --format markdown
     """
     from jira_brief.demo import build_server
 
     settings = settings_from(**options)
     found = scan([("arg", key) for key in keys or ("PAY-142", "WEB-88", "WEB-91")], (), settings.max_keys)
-    mode = f"model {settings.model}" if settings.llm_enabled else "offline briefs (no LLM configured)"
+    if settings.llm_enabled:
+        mode = f"model {settings.model}"
+    elif settings.llm == "none":
+        mode = "offline briefs (--llm none)"
+    else:
+        mode = "offline briefs (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)"
     click.echo(f"jira-brief demo: {len(found.keys)} ticket(s) from the embedded demo Jira, {mode}", err=True)
     sys.exit(run_briefs(found, settings, fmt, server=build_server()))
 
 
 @main.command()
 @click.argument("key", required=False)
-@engine_options
+@setting_options(*DOCTOR_SETTINGS)
 @click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
-@reports_errors
 def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
 
     With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
+
+    \b
+    Examples:
+      jira-brief doctor --mcp-url http://localhost:9000/mcp
+      jira-brief doctor --demo
+      jira-brief doctor PAY-142 --mcp-command mcp-atlassian
     """
     import asyncio
 
@@ -288,12 +413,7 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
 
 
 @main.command()
-@engine_options
-@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
-@click.option(
-    "--sources", help="Where keys count: pr-title, branch, commits, pr-body (default: pr-title, branch, commits)."
-)
-@click.option("--max-keys", type=int, help="Most tickets per PR (default 10).")
+@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS)
 @click.option("--pr-number", help="Pull request number (workflow_dispatch).")
 @click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
 @click.option(
@@ -304,7 +424,6 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     help="update: keep one sticky PR comment current; off: job summary and outputs only.",
 )
 @click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
-@reports_errors
 def github(
     pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool, **options: Any
 ) -> None:
@@ -312,22 +431,37 @@ def github(
 
     Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
     GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, as the runner sets them; the PR's title, branch and
-    commits come from the API.
+    commits come from the API. Keys count from pr-title, branch and commits unless --sources says.
+
+    \b
+    Example (a workflow step; the action.yml of this repository runs it for you):
+      jira-brief github --mcp-url "$JIRA_MCP_URL"
     """
-    from jira_brief.github import run_github
+    from jira_brief.action import ActionOptions, run_github
+    from jira_brief.github_api import connect
+    from jira_brief.runner import Runner
 
     settings = settings_from(**options)
     if settings.origin("sources") == "default":
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
-    sys.exit(
-        run_github(
-            settings,
-            pr_number=pr_number,
-            explicit_keys=explicit_keys,
-            comment_mode=comment_mode,
-            fail_on_error=fail_on_error,
-        )
+    runner = Runner.from_environment(os.environ)
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None) -> list[BriefResult]:
+        import asyncio
+
+        from jira_brief.pipeline import brief_all
+
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change))
+
+    code = run_github(
+        settings,
+        runner,
+        ActionOptions(pr_number, explicit_keys, comment_mode, fail_on_error),
+        connect=lambda: connect(settings.github_token, runner.api_url),
+        brief=brief,
+        environ=os.environ,
     )
+    sys.exit(code)
 
 
 def _hook_settings(**flags: Any) -> Settings | None:
@@ -338,18 +472,15 @@ def _hook_settings(**flags: Any) -> Settings | None:
 
 @main.command()
 @click.argument("message_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--show",
-    "hook_show",
-    type=click.Choice(["full", "changed", "line"]),
-    help="full: always the brief; changed (default): the brief when new or changed, else one line.",
-)
-@click.option("--strict", is_flag=True, default=None, help="Fail the commit when a brief cannot be made.")
-@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
+@setting_options("hook_show", "strict", "projects")
 def hook(message_file: Path | None, **flags: Any) -> None:
     """commit-msg hook: print the brief of the tickets named by the message and the branch.
 
     Never blocks a commit and never touches the message, unless --strict (or `strict = true`).
+
+    \b
+    Example (pre-commit runs it as the `jira-brief` hook):
+      jira-brief hook .git/COMMIT_EDITMSG --show full
     """
     from jira_brief.hook import hook_keys, show_briefs
 
@@ -378,19 +509,22 @@ def hook(message_file: Path | None, **flags: Any) -> None:
         sys.exit(130)
     except Exception as error:  # boundary: a hook must fail open whatever went wrong
         text = str(error) if isinstance(error, JiraBriefError) else f"unexpected {type(error).__name__}: {error}"
-        warn(redact(f"jira-brief: warning: {text}; the commit goes on", settings or _settings_or_none()))
+        warn(redact(f"jira-brief: warning: {text}; the commit goes on", settings))
         if flags.get("strict") or (settings is not None and settings.strict):
             sys.exit(1)
 
 
 @main.command("require-key")
 @click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--projects", help="Accepted Jira projects (comma-separated).")
-@reports_errors
+@setting_options("projects")
 def require_key_command(message_file: Path, projects: str | None) -> None:
     """commit-msg hook: refuse a commit whose message and branch name have no Jira key.
 
     Merge commits, fixup!/squash!/amend! commits and reverts pass.
+
+    \b
+    Example (pre-commit runs it as the `jira-brief-require-key` hook):
+      jira-brief require-key .git/COMMIT_EDITMSG --projects PAY,WEB
     """
     from jira_brief.hook import require_key
 
@@ -405,11 +539,15 @@ def require_key_command(message_file: Path, projects: str | None) -> None:
 @click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("source", required=False)
 @click.argument("sha", required=False)
-@click.option("--projects", help="Only keys of these Jira projects (comma-separated).")
+@setting_options("projects")
 def prepare_message_command(message_file: Path, source: str | None, sha: str | None, projects: str | None) -> None:
     """prepare-commit-msg hook: start the message with the branch's Jira key when it has none.
 
     Does nothing for merges, squashes, amends and messages that already name a key.
+
+    \b
+    Example (pre-commit runs it as the `jira-brief-prepare` hook):
+      jira-brief prepare-message .git/COMMIT_EDITMSG message
     """
     from jira_brief.hook import prepare_message
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from jira_brief.keys import KEY_TEXT
 
 if TYPE_CHECKING:
-    from jira_brief.pipeline import BriefResult
+    from jira_brief.result import BriefResult
 
 MARKER = "<!-- jira-brief -->"
 # GitHub refuses comment bodies over 65,536 characters; keep a margin below it.
@@ -178,6 +178,10 @@ def render_section(result: BriefResult, hosts: Collection[str]) -> Section:
         parts.append(f"> **Could not be briefed:** {one_line(result.error)}")
     if brief:
         parts.append(f"<!-- jira-brief:brief -->\n{brief}\n<!-- /jira-brief:brief -->")
+    if result.coverage is not None:
+        from jira_brief.coverage import render_coverage
+
+        parts.append(render_coverage(result.coverage))
     parts.append("</details>")
     fingerprint = result.fingerprint if result.error is None and brief else None
     opening = f"<!-- jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")

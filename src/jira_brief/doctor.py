@@ -117,6 +117,16 @@ async def check_ticket(reader: Any, key: str, say: Callable[[str], None]) -> int
     return 0
 
 
+PROBE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "jira_get_issue",
+        "description": "Read one Jira issue.",
+        "parameters": {"type": "object", "properties": {"issue_key": {"type": "string"}}, "required": ["issue_key"]},
+    },
+}
+
+
 def count_items(text: str) -> int:
     """The number of criteria in a text: its list items, else its non-empty lines."""
     lines = [line for line in text.splitlines() if line.strip()]
@@ -125,27 +135,40 @@ def count_items(text: str) -> int:
 
 
 async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
-    """Reach the endpoint and check the model is known to it."""
+    """Send one tiny request shaped like a brief's (a played tool call and its result), the way briefs are
+    sent (streamed or not), so a provider that refuses our conversation is caught before the first brief."""
     if not settings.llm_enabled:
         say(f"{INFO} LLM: none configured; briefs are offline (set OPENAI_API_KEY / OPENAI_BASE_URL to use a model)")
         return 0
     import openai
 
-    from jira_brief.briefs import LLM
+    from jira_brief.briefs import LLM, Usage, played_call
 
-    llm = LLM(settings)
+    llm, usage = LLM(settings), Usage()
     where = settings.llm_base_url or "the OpenAI API"
+    messages = played_call(
+        "You check a connection. Answer in one short sentence.",
+        "Is PROBE-1 open?",
+        "jira_get_issue",
+        {"issue_key": "PROBE-1"},
+        "PROBE-1: Connection check\nStatus: Open",
+    )
     try:
-        await llm.client.models.retrieve(settings.model, timeout=min(settings.timeout, 20))
-        say(f"{OK} LLM: {where} answers and knows model {settings.model!r}")
-        return 0
-    except openai.NotFoundError:
-        say(f"{BAD} LLM: model {settings.model!r} not found at {where}. Fix: pick one it serves with --model")
+        await llm.answer(
+            messages, [PROBE_TOOL], final=True, timeout=min(settings.timeout, 60), usage=usage, sink=lambda _: None
+        )
     except openai.APIError as error:
         say(f"{BAD} LLM: {llm.explain(error)}")
+        return 1
+    except JiraBriefError as error:
+        say(f"{BAD} LLM: {error}")
+        return 1
     finally:
         await llm.close()
-    return 1
+    adapted = f"; not sent, as it refuses them: {', '.join(sorted(llm.refused))}" if llm.refused else ""
+    thought = f"; {usage.reasoning_chars} characters of reasoning set aside" if usage.reasoning_chars else ""
+    say(f"{OK} LLM: {where} model {settings.model!r} answers a conversation with a played tool call{adapted}{thought}")
+    return 0
 
 
 async def run_checks(settings: Settings, say: Callable[[str], None], server: Any = None, key: str | None = None) -> int:

@@ -82,7 +82,8 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
     waits for past the budget (a server still connecting, a slow shutdown) can hold the commit."""
     import asyncio
 
-    from jira_brief.pipeline import BriefResult, brief_all
+    from jira_brief.pipeline import brief_all
+    from jira_brief.result import BriefResult
 
     finished = _Finished()
     quiet = dataclasses.replace(settings, stream=False)

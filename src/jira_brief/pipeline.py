@@ -3,52 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jira_brief.briefs import LLM, Sleep, Template, Usage, load_template, offline_brief, write_brief
+from jira_brief.briefs import LLM, Sleep, Template, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
+from jira_brief.result import BriefResult
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
 
+if TYPE_CHECKING:
+    from jira_brief.coverage import Change
+
 ANY_VERSION = "*"  # in `known`: the ticket counts as already shown whatever its version
-
-
-@dataclass
-class BriefResult:
-    """What happened to one key: its ticket, its brief (or the error), and how it was made."""
-
-    key: str
-    source: str
-    ticket: Ticket | None = None
-    brief: str | None = None
-    error: str | None = None
-    cached: bool = False
-    offline: bool = False
-    unchanged: bool = False
-    late: bool = False
-    fingerprint: str | None = None
-    usage: Usage = field(default_factory=Usage)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def as_json(self) -> dict[str, Any]:
-        ticket = self.ticket
-        return {
-            "key": self.key,
-            "url": ticket.url if ticket else None,
-            "title": ticket.title if ticket else None,
-            "status": ticket.status if ticket else None,
-            "brief": self.brief,
-            "error": self.error,
-            "cached": self.cached,
-            "source": self.source,
-        }
 
 
 class Output(Protocol):
@@ -83,6 +54,7 @@ class Run:
     llm: LLM | None = None
     watched: bool = False  # someone reads the text as it comes: worth streaming
     sleep: Sleep = asyncio.sleep  # the wait between model retries
+    change: Change | None = None  # the diff whose coverage of the criteria is checked
 
     async def get_reader(self) -> Any:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
@@ -142,6 +114,53 @@ async def _ticket(run: Run, key: str, ticket_ttl: float | None) -> Ticket:
 async def _brief_one(
     run: Run, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
 ) -> BriefResult:
+    """The brief, then (when a change is given) the criteria check, each cached on its own fingerprint."""
+    result = await _brief_part(run, found, output, known, ticket_ttl)
+    if run.change is not None and run.change.diff.files and result.ticket is not None and result.error is None:
+        await _check(run, run.change, result, result.ticket)
+    return result
+
+
+async def _check(run: Run, change: Change, result: BriefResult, ticket: Ticket) -> None:
+    """Judge the ticket's criteria against the change; reuse a published or cached check when it still holds."""
+    await _judge(run, change, result, ticket)
+    if result.coverage is not None and change.files_url:
+        result.coverage = dataclasses.replace(result.coverage, files_url=change.files_url)
+
+
+async def _judge(run: Run, change: Change, result: BriefResult, ticket: Ticket) -> None:
+    from jira_brief.coverage import Coverage, check_fingerprint, check_ticket, criteria, unchecked, verdicts_from_json
+    from jira_brief.diff import reduce_diff
+
+    settings = run.settings
+    items = criteria(ticket)
+    if settings.check == "off" or not items:
+        return
+    excerpt = reduce_diff(change.diff, items, settings.diff_budget)
+    if not settings.llm_enabled:
+        result.coverage = unchecked(items, excerpt, settings.language)
+        return
+    check = check_fingerprint(ticket, settings.model, settings.language, excerpt)
+    stored = run.cache.get_check(check)
+    verdicts = verdicts_from_json(stored, items) if stored is not None else None
+    if verdicts is not None or change.published.get(ticket.key) == check:
+        result.coverage = Coverage(
+            verdicts or (),
+            len(excerpt.shown),
+            excerpt.total,
+            fingerprint=check,
+            unchanged=change.published.get(ticket.key) == check,
+            language=settings.language,
+        )
+        return
+    result.coverage = await check_ticket(run.get_llm(), ticket, items, change.diff, excerpt, check, result.usage)
+    if result.coverage.error is None:
+        run.cache.put_check(check, ticket.key, result.coverage.as_json())
+
+
+async def _brief_part(
+    run: Run, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
+) -> BriefResult:
     result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
     try:
         result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
@@ -186,12 +205,14 @@ async def brief_all(
     ticket_ttl: float | None = None,
     budget: float | None = None,
     sleep: Sleep = asyncio.sleep,
+    change: Change | None = None,
 ) -> list[BriefResult]:
     """Brief every key, `settings.concurrency` at a time; results come back in key order.
 
     `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
     fetched that recently without asking the server; `budget` bounds the whole run in seconds; `sleep`
-    waits between model retries (tests pass one that does not really wait)."""
+    waits between model retries (tests pass one that does not really wait); `change` is the diff the
+    tickets' acceptance criteria are checked against."""
     run = Run(
         settings,
         load_template(settings),
@@ -200,6 +221,7 @@ async def brief_all(
         server,
         watched=output is not None,
         sleep=sleep,
+        change=change,
     )
     output = output or _Silent()
     limit = asyncio.Semaphore(settings.concurrency)

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 
-from jira_brief.pipeline import BriefResult
+from jira_brief.result import BriefResult
 
 Write = Callable[[str], None]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import tomllib
@@ -170,103 +171,245 @@ def _issue_args(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-PATH_SETTINGS = frozenset({"template", "ca_bundle", "cache_dir"})
-
-
 @dataclass(frozen=True)
 class Spec:
-    """How one setting is read: its parser, environment variables, and whether it is a secret."""
+    """One setting, declared once: how it is parsed and documented, where it may come from, and its flag.
+
+    `trusted`: the setting decides where data and secrets go or what runs, so a repository's config
+    file may set it only once the user trusted that file (`jira-brief trust`)."""
 
     parse: Callable[[Any], Any]
-    env: tuple[str, ...] = ()
+    help: str
+    env: tuple[str, ...] = ()  # read too, before JIRA_BRIEF_<NAME> (which wins)
     secret: bool = False
-    in_file: bool = True
-    help: str = ""
+    in_file: bool = True  # may stand in a repository's config file (secrets never do: files get committed)
+    trusted: bool = False
+    path: bool = False  # a file or folder: relative to the config file that names it
+    choices: tuple[str, ...] = ()
+    flag: str = ""  # the flag's name when it is not --NAME
+    repeatable: bool = False
+    switch: bool = False  # a flag without value (--insecure); other booleans get --NAME/--no-NAME
+    metavar: str | None = None
+    shown_default: str | None = None  # how docs show a default that is computed
+
+    @property
+    def boolean(self) -> bool:
+        return self.parse is _boolean
 
 
-SPECS: dict[str, Spec] = {
-    "projects": Spec(_projects, help="Jira projects whose keys count (allowlist); empty: any project"),
-    "max_keys": Spec(_integer(1, 100), help="most tickets per run; the rest are reported"),
-    "sources": Spec(_sources, help="where keys are looked for"),
-    "mcp_url": Spec(_optional_text, help="Jira MCP server URL (streamable HTTP, or SSE)"),
-    "mcp_transport": Spec(_choice("auto", "http", "sse"), help="auto: SSE when the URL ends in /sse"),
-    "mcp_command": Spec(_optional_text, help="command line of a stdio MCP server"),
-    "mcp_env": Spec(_secret_pairs("="), secret=True, in_file=False, help="KEY=VALUE for the stdio server"),
-    "mcp_headers": Spec(_secret_pairs(":"), secret=True, in_file=False, help="HTTP headers for the MCP server"),
-    "issue_tool": Spec(_optional_text, help="name of the get-issue tool (detected when unset)"),
-    "issue_arg": Spec(_optional_text, help="its issue-key argument (detected when unset)"),
-    "issue_args": Spec(_issue_args, help='fixed get-issue arguments as JSON; "{key}" in a value is the issue key'),
-    "allow_tools": Spec(
-        _words, in_file=False, help="extra tools offered to the model (read-only or unannotated; you vouch)"
-    ),
-    "acceptance_field": Spec(_optional_text, help="custom field id holding acceptance criteria"),
-    "comment_limit": Spec(_integer(0, 100), help="last N comments read per ticket"),
-    "ticket_budget": Spec(_integer(1000, 200_000), help="characters of ticket text given to the model"),
-    "llm": Spec(_choice("auto", "openai", "none"), help="none: offline brief from the ticket's fields"),
-    "llm_base_url": Spec(_optional_text, env=("OPENAI_BASE_URL",), help="OpenAI-compatible endpoint"),
-    "llm_api_key": Spec(_secret, env=("OPENAI_API_KEY",), secret=True, in_file=False, help="LLM API key"),
-    "model": Spec(_text, help="model name"),
-    "language": Spec(_choice("fr", "en"), help="built-in brief template"),
-    "template": Spec(_optional_text, help="path of a custom brief template (Markdown)"),
-    "max_steps": Spec(_integer(1, 10), help="most model calls per ticket"),
-    "concurrency": Spec(_integer(1, 32), help="tickets worked on at once"),
-    "timeout": Spec(_seconds, help="seconds allowed per ticket, retries included"),
-    "stream": Spec(_boolean, help="print the brief as it is written"),
-    "cache": Spec(_boolean, help="reuse briefs of unchanged tickets"),
-    "cache_dir": Spec(_optional_text, help="where briefs are cached"),
-    "ca_bundle": Spec(_optional_text, env=("SSL_CERT_FILE",), help="CA bundle for TLS"),
-    "proxy": Spec(_secret, secret=True, help="HTTP(S) proxy URL (else HTTPS_PROXY/NO_PROXY)"),
-    "insecure": Spec(_boolean, in_file=False, help="turn TLS verification off (dangerous)"),
-    "github_token": Spec(_secret, env=("GITHUB_TOKEN",), secret=True, in_file=False, help="GitHub token"),
-    "hook_show": Spec(_choice("full", "changed", "line"), help="hook output: full, changed, line"),
-    "hook_ttl": Spec(_seconds_or_zero, help="seconds a hook reuses a ticket without asking the MCP server"),
-    "hook_budget": Spec(_seconds, help="total seconds a hook may take"),
-    "strict": Spec(_boolean, help="hook: fail the commit when a brief cannot be made"),
-    "disable": Spec(_boolean, help="turn the hooks off"),
-}
+def setting(default: Any, spec: Spec) -> Any:
+    """A Settings field with its declaration attached."""
+    return field(default=default, metadata={"spec": spec})
+
+
+def _language(value: Any) -> str:
+    return _choice("fr", "en")(value)
 
 
 @dataclass(frozen=True, repr=False)
 class Settings:
-    """Everything a run needs to know; secrets are wrapped so they never print."""
+    """Everything a run needs to know; each field is the one declaration of a setting (see `Spec`)."""
 
-    projects: tuple[str, ...] = ()
-    max_keys: int = 10
-    sources: tuple[str, ...] = DEFAULT_SOURCES
-    mcp_url: str | None = None
-    mcp_transport: str = "auto"
-    mcp_command: str | None = None
-    mcp_env: tuple[tuple[str, Secret], ...] = ()
-    mcp_headers: tuple[tuple[str, Secret], ...] = ()
-    issue_tool: str | None = None
-    issue_arg: str | None = None
-    issue_args: str | None = None
-    allow_tools: tuple[str, ...] = ()
-    acceptance_field: str | None = None
-    comment_limit: int = 5
-    ticket_budget: int = 12_000
-    llm: str = "auto"
-    llm_base_url: str | None = None
-    llm_api_key: Secret | None = None
-    model: str = "gpt-4o-mini"
-    language: str = "fr"
-    template: str | None = None
-    max_steps: int = 3
-    concurrency: int = 4
-    timeout: float = 120.0
-    stream: bool = True
-    cache: bool = True
-    cache_dir: str | None = None
-    ca_bundle: str | None = None
-    proxy: Secret | None = None
-    insecure: bool = False
-    github_token: Secret | None = None
-    hook_show: str = "changed"
-    hook_ttl: float = 600.0
-    hook_budget: float = 15.0
-    strict: bool = False
-    disable: bool = False
+    projects: tuple[str, ...] = setting(
+        (), Spec(_projects, "Jira projects whose keys count (allowlist); empty: any project", metavar="PAY,WEB")
+    )
+    max_keys: int = setting(10, Spec(_integer(1, 100), "most tickets per run; the rest are reported"))
+    sources: tuple[str, ...] = setting(
+        DEFAULT_SOURCES, Spec(_sources, f"where keys are looked for, among {', '.join(ALL_SOURCES)}", metavar="LIST")
+    )
+    mcp_url: str | None = setting(
+        None,
+        Spec(
+            _optional_text,
+            "Jira MCP server URL (streamable HTTP; SSE when it ends in /sse)",
+            trusted=True,
+            metavar="URL",
+        ),
+    )
+    mcp_transport: str = setting(
+        "auto",
+        Spec(_choice("auto", "http", "sse"), "auto: SSE when the URL ends in /sse", choices=("auto", "http", "sse")),
+    )
+    mcp_command: str | None = setting(
+        None,
+        Spec(
+            _optional_text, "command line of a stdio MCP server, e.g. 'mcp-atlassian'", trusted=True, metavar="COMMAND"
+        ),
+    )
+    mcp_env: tuple[tuple[str, Secret], ...] = setting(
+        (),
+        Spec(
+            _secret_pairs("="),
+            "KEY=VALUE for the stdio server",
+            secret=True,
+            in_file=False,
+            trusted=True,
+            repeatable=True,
+            metavar="KEY=VALUE",
+        ),
+    )
+    mcp_headers: tuple[tuple[str, Secret], ...] = setting(
+        (),
+        Spec(
+            _secret_pairs(":"),
+            "HTTP header for the MCP server",
+            secret=True,
+            in_file=False,
+            trusted=True,
+            flag="mcp-header",
+            repeatable=True,
+            metavar="'NAME: VALUE'",
+        ),
+    )
+    issue_tool: str | None = setting(
+        None, Spec(_optional_text, "name of the get-issue tool (detected when unset)", shown_default="(detected)")
+    )
+    issue_arg: str | None = setting(
+        None, Spec(_optional_text, "its issue-key argument (detected when unset)", shown_default="(detected)")
+    )
+    issue_args: str | None = setting(
+        None,
+        Spec(
+            _issue_args,
+            'fixed arguments for the get-issue tool as a JSON object, e.g. {"detail": "full"}; "{key}" in a value '
+            "is the issue key",
+            metavar="JSON",
+            shown_default="(detected)",
+        ),
+    )
+    allow_tools: tuple[str, ...] = setting(
+        (),
+        Spec(
+            _words,
+            "one more read-only tool offered to the model (annotated readOnlyHint: true, or not annotated: you vouch)",
+            in_file=False,
+            flag="allow-tool",
+            repeatable=True,
+            metavar="NAME",
+        ),
+    )
+    acceptance_field: str | None = setting(
+        None, Spec(_optional_text, "custom field id holding acceptance criteria", shown_default="(by name)")
+    )
+    comment_limit: int = setting(5, Spec(_integer(0, 100), "newest N comments kept per ticket"))
+    ticket_budget: int = setting(12_000, Spec(_integer(1000, 200_000), "characters of ticket text given to the model"))
+    llm: str = setting(
+        "auto",
+        Spec(
+            _choice("auto", "openai", "none"),
+            "none: offline briefs; auto: a model when a key or URL is set",
+            choices=("auto", "openai", "none"),
+        ),
+    )
+    llm_base_url: str | None = setting(
+        None,
+        Spec(
+            _optional_text,
+            "OpenAI-compatible endpoint",
+            env=("OPENAI_BASE_URL",),
+            trusted=True,
+            metavar="URL",
+            shown_default="(OpenAI)",
+        ),
+    )
+    llm_api_key: Secret | None = setting(
+        None, Spec(_secret, "LLM API key", env=("OPENAI_API_KEY",), secret=True, in_file=False)
+    )
+    model: str = setting("gpt-4o-mini", Spec(_text, "model name"))
+    language: str = setting(
+        "fr", Spec(_language, "built-in brief template and the comment's words", choices=("fr", "en"))
+    )
+    template: str | None = setting(
+        None,
+        Spec(
+            _optional_text,
+            "custom template: instructions, then one `## HEADING` line per section",
+            path=True,
+            metavar="FILE",
+        ),
+    )
+    max_steps: int = setting(3, Spec(_integer(1, 10), "most model calls per ticket"))
+    concurrency: int = setting(4, Spec(_integer(1, 32), "tickets worked on at once"))
+    timeout: float = setting(120.0, Spec(_seconds, "seconds per ticket, retries included"))
+    stream: bool = setting(True, Spec(_boolean, "print the brief as it is written"))
+    cache: bool = setting(True, Spec(_boolean, "reuse briefs of unchanged tickets"))
+    cache_dir: str | None = setting(
+        None,
+        Spec(
+            _optional_text,
+            "where briefs and tickets are cached",
+            trusted=True,
+            path=True,
+            metavar="DIR",
+            shown_default="platform cache dir",
+        ),
+    )
+    ca_bundle: str | None = setting(
+        None,
+        Spec(
+            _optional_text,
+            "CA bundle for TLS, added to the system store",
+            env=("SSL_CERT_FILE",),
+            trusted=True,
+            path=True,
+            metavar="FILE",
+            shown_default="(system)",
+        ),
+    )
+    proxy: Secret | None = setting(
+        None,
+        Spec(
+            _secret,
+            "proxy URL for the MCP server and the model",
+            secret=True,
+            trusted=True,
+            metavar="URL",
+            shown_default="(HTTPS_PROXY)",
+        ),
+    )
+    insecure: bool = setting(
+        False, Spec(_boolean, "turn TLS verification off (loud warning)", in_file=False, switch=True)
+    )
+    github_token: Secret | None = setting(
+        None, Spec(_secret, "token for `jira-brief github`", env=("GITHUB_TOKEN",), secret=True, in_file=False)
+    )
+    trust_repo_config: bool = setting(
+        False,
+        Spec(
+            _boolean,
+            "honour a repository config file's trusted settings without `jira-brief trust` "
+            "(in CI: safe only when every pull request's author may read the secrets)",
+            in_file=False,
+        ),
+    )
+    check: str = setting(
+        "on",
+        Spec(
+            _choice("on", "off"),
+            "judge each acceptance criterion against the change (needs a model)",
+            choices=("on", "off"),
+        ),
+    )
+    diff_budget: int = setting(
+        24_000, Spec(_integer(2_000, 200_000), "characters of the change given to the criteria check")
+    )
+    hook_show: str = setting(
+        "changed",
+        Spec(
+            _choice("full", "changed", "line"),
+            "hook output: full, changed, line",
+            choices=("full", "changed", "line"),
+            flag="show",
+        ),
+    )
+    hook_ttl: float = setting(
+        600.0, Spec(_seconds_or_zero, "seconds a hook reuses a ticket without asking the MCP server")
+    )
+    hook_budget: float = setting(15.0, Spec(_seconds, "total seconds a hook may take"))
+    strict: bool = setting(False, Spec(_boolean, "hook: fail the commit when a brief cannot be made", switch=True))
+    disable: bool = setting(False, Spec(_boolean, "turn the hooks off"))
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    ignored: tuple[str, ...] = field(default=(), compare=False, repr=False)  # warnings about untrusted settings
 
     @property
     def llm_enabled(self) -> bool:
@@ -282,8 +425,34 @@ class Settings:
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value, _ in describe(self)) + ")"
 
 
+SPECS: dict[str, Spec] = {
+    item.name: item.metadata["spec"] for item in dataclasses.fields(Settings) if "spec" in item.metadata
+}
+# Layers, lowest first; a higher one wins. The user's own file is below the repository's, whose
+# trusted settings count only once the user trusted it.
+DEFAULT, USER_FILE, REPO_FILE, ENVIRONMENT, FLAGS = range(5)
+TRANSPORTS = ("mcp_url", "mcp_command")
+CONFIG_VARIABLES = ("JIRA_BRIEF_CONFIG",)
+
+
 def env_name(name: str) -> str:
     return "JIRA_BRIEF_" + name.upper()
+
+
+def kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def env_names(name: str) -> tuple[str, ...]:
+    """Every variable a setting is read from, the one that wins last."""
+    return (*SPECS[name].env, env_name(name))
+
+
+def _unknown(name: str, where: str) -> ConfigError:
+    """An unknown setting, with the nearest known name when there is one."""
+    close = difflib.get_close_matches(kebab(name).lower(), [kebab(known) for known in SPECS], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else "; `jira-brief config --help` lists them"
+    return ConfigError(f"unknown setting {kebab(name)!r} in {where}{hint}")
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -298,6 +467,13 @@ def find_config_file(start: Path) -> Path | None:
         if (folder / ".git").exists():
             return None
     return None
+
+
+def user_config_file() -> Path:
+    """The user's own config file (always trusted: personal endpoints belong there)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("jira-brief", appauthor=False)) / "config.toml"
 
 
 def _has_our_table(pyproject: Path) -> bool:
@@ -325,33 +501,60 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _file_layer(path: Path) -> dict[str, tuple[Any, str]]:
-    layer = {}
+@dataclass
+class _Layers:
+    """Values gathered so far: name -> (raw value, origin, layer), and the untrusted ones left out."""
+
+    values: dict[str, tuple[Any, str, int]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    def put(self, name: str, value: Any, origin: str, layer: int) -> None:
+        self.values[name] = (value, origin, layer)
+
+
+def _file_layer(layers: _Layers, path: Path, layer: int, trusted: bool) -> None:
+    """A config file's settings; a repository's file may not hold secrets, and its trusted settings
+    count only when the file is trusted."""
+    skipped = []
     for raw_name, value in _read_config_file(path).items():
         name = raw_name.replace("-", "_")
-        origin = f"{path} ({raw_name})"
         spec = SPECS.get(name)
         if spec is None:
-            raise ConfigError(f"unknown setting {raw_name!r} in {path}; see `jira-brief config --help`")
-        if not spec.in_file:
+            raise _unknown(raw_name, str(path))
+        if layer == REPO_FILE and not spec.in_file:
             raise ConfigError(f"{raw_name!r} must not be in {path} (a committed file); set {env_name(name)} instead")
-        if name in PATH_SETTINGS and isinstance(value, str) and value:
+        if layer == REPO_FILE and spec.trusted and not trusted:
+            skipped.append(raw_name)
+            continue
+        if spec.path and isinstance(value, str) and value:
             value = str(path.parent / Path(value).expanduser())  # relative to the file, not the cwd
-        layer[name] = (value, origin)
-    return layer
+        layers.put(name, value, f"{path} ({raw_name})", layer)
+    if skipped:
+        layers.ignored.append(
+            f"{path} sets {', '.join(skipped)}, ignored: they decide where your secrets go or what runs. "
+            f"Read the file, then run `jira-brief trust` to allow them"
+        )
 
 
-def _env_layer(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
-    layer: dict[str, tuple[Any, str]] = {}
-    for name, spec in SPECS.items():
-        for variable in (*spec.env, env_name(name)):
+def _env_layer(layers: _Layers, environ: Mapping[str, str]) -> None:
+    for name in SPECS:
+        for variable in env_names(name):
             if environ.get(variable, "") != "":
-                layer[name] = (environ[variable], f"environment {variable}")
-    known = {env_name(name) for name in SPECS} | {"JIRA_BRIEF_CONFIG"}
+                layers.put(name, environ[variable], f"environment {variable}", ENVIRONMENT)
+    known = {env_name(name) for name in SPECS} | set(CONFIG_VARIABLES)
     for variable in environ:
         if variable.startswith("JIRA_BRIEF_") and variable not in known:
-            raise ConfigError(f"unknown setting in environment variable {variable}; unset it or fix its name")
-    return layer
+            raise _unknown(variable.removeprefix("JIRA_BRIEF_").lower(), f"environment variable {variable}")
+
+
+def _one_transport(layers: _Layers) -> None:
+    """--mcp-url and --mcp-command: the higher layer wins; both in one layer is a usage error."""
+    url, command = (layers.values.get(name) for name in TRANSPORTS)
+    if url is None or command is None:
+        return
+    if url[2] == command[2]:
+        raise ConfigError(f"both mcp-url ({url[1]}) and mcp-command ({command[1]}) are set; keep one of them")
+    del layers.values[TRANSPORTS[0] if url[2] < command[2] else TRANSPORTS[1]]
 
 
 def load_settings(
@@ -359,27 +562,56 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
-    """Build the settings from defaults, the config file, the environment and the flags, in that order."""
+    """Defaults < the user's config file < the repository's config file < environment < flags."""
+    from jira_brief.trust import is_trusted
+
     environ = os.environ if environ is None else environ
-    layers: dict[str, tuple[Any, str]] = {}
+    layers = _Layers()
+    user_file = user_config_file()
+    if user_file.is_file():
+        _file_layer(layers, user_file, USER_FILE, trusted=True)
     explicit = environ.get("JIRA_BRIEF_CONFIG")
-    config_path = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
-    if explicit and not (config_path and config_path.is_file()):
+    repo_file = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
+    if explicit and not (repo_file and repo_file.is_file()):
         raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
-    if config_path is not None:
-        layers.update(_file_layer(config_path))
-    layers.update(_env_layer(environ))
+    if repo_file is not None:
+        # A file named in the environment is the user's choice; one found in the repository is not.
+        trusted = bool(explicit) or _boolean(environ.get(env_name("trust_repo_config"), "")) or is_trusted(repo_file)
+        _file_layer(layers, repo_file, REPO_FILE, trusted)
+    _env_layer(layers, environ)
     for name, value in (flags or {}).items():
         if value is not None and value != ():
-            layers[name] = (value, f"flag --{name.replace('_', '-')}")
+            layers.put(name, value, f"flag --{SPECS[name].flag or kebab(name)}", FLAGS)
+    _one_transport(layers)
     values, origins = {}, {}
-    for name, (value, origin) in layers.items():
+    for name, (value, origin, _) in layers.values.items():
         try:
             values[name] = SPECS[name].parse(value)
         except ValueError as error:
-            raise ConfigError(f"bad value for {name.replace('_', '-')} from {origin}: {error}") from None
+            raise ConfigError(f"bad value for {kebab(name)} from {origin}: {error}") from None
         origins[name] = origin
-    return Settings(**values, origins=origins)
+    return Settings(**values, origins=origins, ignored=tuple(layers.ignored))
+
+
+def config_files(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[tuple[Path, str]]:
+    """The config files a run reads, each with whether its trusted settings count (for `config`)."""
+    from jira_brief.trust import is_trusted
+
+    environ = os.environ if environ is None else environ
+    files = []
+    if user_config_file().is_file():
+        files.append((user_config_file(), "user file, trusted"))
+    explicit = environ.get("JIRA_BRIEF_CONFIG")
+    repo_file = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
+    if repo_file is not None and repo_file.is_file():
+        if explicit:
+            state = "named by JIRA_BRIEF_CONFIG, trusted"
+        elif _boolean(environ.get(env_name("trust_repo_config"), "")):
+            state = "trusted by JIRA_BRIEF_TRUST_REPO_CONFIG"
+        else:
+            state = "trusted" if is_trusted(repo_file) else "NOT trusted: run `jira-brief trust` to allow its endpoints"
+        files.append((repo_file, f"repository file, {state}"))
+    return files
 
 
 def mask_url(url: str) -> str:
@@ -395,19 +627,17 @@ def mask_url(url: str) -> str:
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, printable value, origin) of each setting; secrets show only whether they are set."""
     rows = []
-    for item in dataclasses.fields(Settings):
-        if item.name == "origins":
-            continue
-        value = getattr(settings, item.name)
-        if SPECS[item.name].secret:
+    for name, spec in SPECS.items():
+        value = getattr(settings, name)
+        if spec.secret:
             shown = _describe_secret(value)
         elif isinstance(value, tuple):
             shown = ", ".join(value) if value else "(none)"
-        elif isinstance(value, str) and item.name.endswith("url"):
+        elif isinstance(value, str) and name.endswith("url"):
             shown = mask_url(value)
         else:
             shown = "(unset)" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        rows.append((item.name.replace("_", "-"), shown, settings.origin(item.name)))
+        rows.append((kebab(name), shown, settings.origin(name)))
     return rows
 
 
@@ -417,6 +647,28 @@ def _describe_secret(value: Any) -> str:
     if isinstance(value, tuple):
         return ", ".join(f"{name}=********" for name, _ in value)
     return "******** (set)"
+
+
+def _shown_default(name: str) -> str:
+    default = next(item.default for item in dataclasses.fields(Settings) if item.name == name)
+    if SPECS[name].shown_default:
+        return str(SPECS[name].shown_default)
+    if isinstance(default, tuple):
+        return ", ".join(default) if default else "(none)"
+    if isinstance(default, bool):
+        return str(default).lower()
+    return "(unset)" if default is None else f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def settings_table() -> str:
+    """The README's settings table, made from the declarations (a test keeps the README in step)."""
+    lines = ["| setting | environment | default | in repo file | meaning |", "| --- | --- | --- | --- | --- |"]
+    for name, spec in SPECS.items():
+        variables = ", ".join(f"`{variable}`" for variable in env_names(name))
+        where = "no" if not spec.in_file else "after `trust`" if spec.trusted else "yes"
+        help_text = spec.help.replace("|", "\\|")
+        lines.append(f"| `{kebab(name)}` | {variables} | {_shown_default(name)} | {where} | {help_text} |")
+    return "\n".join(lines)
 
 
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PAT\b|AUTH|CREDENTIAL|COOKIE", re.I)

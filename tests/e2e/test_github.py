@@ -140,7 +140,6 @@ class World:
             "JIRA_BRIEF_MODEL": "test-model",
             "OPENAI_BASE_URL": self.llm.base_url,
             "OPENAI_API_KEY": LLM_KEY,
-            "JB_GITHUB_WRITE_SECONDS": "0",
             **self.extra_env,
         }
 

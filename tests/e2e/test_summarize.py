@@ -20,7 +20,19 @@ from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("engine_env")
 
-JSON_FIELDS = {"key", "url", "title", "status", "brief", "error", "cached", "source"}
+JSON_FIELDS = {
+    "key",
+    "url",
+    "title",
+    "status",
+    "brief",
+    "error",
+    "cached",
+    "unchanged",
+    "offline",
+    "source",
+    "coverage",
+}
 
 
 def llm_env(fake: FakeOpenAI) -> dict[str, str]:

@@ -39,6 +39,7 @@ Recorded = tuple[str, str, Json | None]
 MAX_COMMENT_CHARS = 65536
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
+MAX_PULL_FILES = 3000  # pulls/{n}/files lists at most this many files, whatever the page
 WEB_URL = "https://github.com"
 DOCS_URL = "https://docs.github.com/rest"
 NOT_ACCESSIBLE = "Resource not accessible by integration"
@@ -66,6 +67,7 @@ class _Pull:
     commits: list[str]
     head_repo: str
     created_at: str
+    files: list[Json] = field(default_factory=list)
 
 
 @dataclass
@@ -221,6 +223,11 @@ class FakeGitHub:
         with self._lock:
             self._pulls[number] = pull
 
+    def set_files(self, number: int, files: dict[str, str | None]) -> None:
+        """The pull request's changed files as path -> patch (None: binary or too large, so no `patch`)."""
+        with self._lock:
+            self._pulls[number].files = [self._file_json(path, patch) for path, patch in files.items()]
+
     def add_comment(self, issue_number: int, body: str, *, login: str) -> int:
         """Store a pre-existing comment by `login` on a PR; returns its id."""
         with self._lock:
@@ -299,6 +306,7 @@ class FakeGitHub:
             ("GET", _REPO, self._get_repo),
             ("GET", _REPO + r"/pulls/(?P<number>\d+)", self._get_pull),
             ("GET", _REPO + r"/pulls/(?P<number>\d+)/commits", self._list_commits),
+            ("GET", _REPO + r"/pulls/(?P<number>\d+)/files", self._list_files),
             ("GET", _REPO + r"/issues/(?P<number>\d+)", self._get_issue),
             ("GET", _REPO + r"/issues/(?P<number>\d+)/comments", self._list_comments),
             ("POST", _REPO + r"/issues/(?P<number>\d+)/comments", self._create_comment),
@@ -366,6 +374,12 @@ class FakeGitHub:
         if pull is None:
             return _error(404, "Not Found")
         return self._paginate(path, query, [self._commit_json(pull, i) for i in range(len(pull.commits))])
+
+    def _list_files(self, path: str, query: dict[str, str], number: str, **_: Any) -> _Reply:
+        pull = self._pulls.get(int(number))
+        if pull is None:
+            return _error(404, "Not Found")
+        return self._paginate(path, query, pull.files[:MAX_PULL_FILES])
 
     def _list_comments(self, path: str, query: dict[str, str], number: str, **_: Any) -> _Reply:
         if int(number) not in self._pulls:
@@ -547,6 +561,25 @@ class FakeGitHub:
             },
             "parents": [{"sha": self._commit_sha(pull, index - 1)}] if index else [],
         }
+
+    def _file_json(self, path: str, patch: str | None) -> Json:
+        """One entry of pulls/{n}/files; `patch` is absent for binary files and very large diffs, as on GitHub."""
+        lines = (patch or "").splitlines()
+        added = sum(1 for line in lines if line.startswith("+"))
+        removed = sum(1 for line in lines if line.startswith("-"))
+        sha = _sha(f"{path}:{patch}")
+        entry: Json = {
+            "sha": sha,
+            "filename": path,
+            "status": "added" if patch and not removed else "modified",
+            "additions": added,
+            "deletions": removed,
+            "changes": added + removed,
+            "blob_url": f"{WEB_URL}/{self.repo}/blob/{sha}/{path}",
+            "raw_url": f"{WEB_URL}/{self.repo}/raw/{sha}/{path}",
+            "contents_url": f"{self.url}/repos/{self.repo}/contents/{path}?ref={sha}",
+        }
+        return {**entry, "patch": patch} if patch is not None else entry
 
     def _comment_json(self, comment: _Comment) -> Json:
         return {

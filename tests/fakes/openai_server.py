@@ -9,6 +9,7 @@ import contextlib
 import hmac
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -20,13 +21,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests.fakes import openai_flavours
+from tests.fakes.openai_flavours import FLAVOURS, REASONING, Flavour
+
 Responder = Callable[[dict[str, Any]], str]
 
 _JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[1-9][0-9]*")
 _ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 # The real API's rule for function names; MCP names with dots or slashes are rejected there too.
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_ARGUMENT_FRAGMENT = 12  # characters of tool-call arguments per streamed delta
 _CUT_AFTER = 3  # chunks sent before cut_stream drops the connection: role chunk plus two deltas
 
 _DEFAULT_MESSAGES = {
@@ -80,10 +83,11 @@ class _CallTool:
 
 @dataclass(frozen=True)
 class _Reply:
-    """Answer with this exact text, optionally with reasoning content."""
+    """Answer with this exact text, optionally with reasoning content and another finish reason."""
 
     text: str
     reasoning: str | None
+    finish_reason: str | None = None
 
 
 _Action = _Fail | _Hang | _Cut | _CallTool | _Reply
@@ -96,11 +100,12 @@ class _Answer:
     content: str | None = None
     reasoning: str | None = None
     tool_call: dict[str, Any] | None = None
+    finish: str | None = None
 
     @property
     def finish_reason(self) -> str:
-        """OpenAI's finish_reason for this answer."""
-        return "tool_calls" if self.tool_call else "stop"
+        """OpenAI's finish_reason for this answer (or the one the test asked for)."""
+        return self.finish or ("tool_calls" if self.tool_call else "stop")
 
     @property
     def size(self) -> int:
@@ -124,7 +129,10 @@ class FakeOpenAI:
         api_key: str | None = "sk-test",
         models: tuple[str, ...] = ("test-model",),
         responder: Responder | None = None,
+        flavour: str = "openai",
     ) -> None:
+        """`flavour` plays a provider family's rules and shapes (see tests/fakes/openai_flavours.py)."""
+        self.flavour: Flavour = FLAVOURS[flavour]
         self.latency = latency
         self.api_key = api_key
         self.models = models
@@ -134,6 +142,7 @@ class FakeOpenAI:
         self._queue: deque[_Action] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._random = random.Random(14)
         # Set on exit so sleeping handlers (latency, hang) wake up instead of delaying shutdown.
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -209,9 +218,10 @@ class FakeOpenAI:
         """Make the next `times` calls answer with a call to tool `name`, declared or not."""
         self._enqueue(*[_CallTool(name, dict(arguments))] * times)
 
-    def reply(self, text: str, *, reasoning: str | None = None) -> None:
-        """Make the next call answer `text`, with `reasoning_content` if `reasoning` is given."""
-        self._enqueue(_Reply(text, reasoning))
+    def reply(self, text: str, *, reasoning: str | None = None, finish_reason: str | None = None) -> None:
+        """Make the next call answer `text`, with reasoning if `reasoning` is given (`reasoning_content`
+        unless the flavour puts it elsewhere), ending with `finish_reason` when given."""
+        self._enqueue(_Reply(text, reasoning, finish_reason))
 
     # Used by the request handler.
 
@@ -241,17 +251,20 @@ class FakeOpenAI:
         return not self._stopping.wait(max(seconds, 0.0))
 
     def _answer(self, body: dict[str, Any], action: _Action | None) -> _Answer:
-        """The model's answer for a request that is not a failure or a cut."""
+        """The model's answer for a request that is not a failure or a cut; a reasoning flavour thinks first."""
+        thought = REASONING if self.flavour.reasoning else None
         if isinstance(action, _Reply):
-            return _Answer(content=action.text, reasoning=action.reasoning)
+            return _Answer(content=action.text, reasoning=action.reasoning or thought, finish=action.finish_reason)
         if isinstance(action, _CallTool):
+            with self._lock:
+                call_id = openai_flavours.new_call_id(self.flavour, next(self._ids), self._random)
             call = {
-                "id": self._new_id("call_"),
+                "id": call_id,
                 "type": "function",
                 "function": {"name": action.name, "arguments": json.dumps(action.arguments)},
             }
-            return _Answer(tool_call=call)
-        return _Answer(content=self.responder(body))
+            return _Answer(tool_call=call, reasoning=thought)
+        return _Answer(content=self.responder(body), reasoning=thought)
 
 
 def default_responder(body: dict[str, Any]) -> str:
@@ -305,6 +318,7 @@ def validate_request(body: dict[str, Any]) -> str | None:
         return "The 'stream_options' parameter is only allowed when 'stream' is enabled."
     return (
         _validate_tools(body.get("tools"))
+        or validate_response_format(body.get("response_format"))
         or _first(_validate_message(i, m) for i, m in enumerate(messages))
         or _validate_tool_threading(messages)
     )
@@ -313,6 +327,42 @@ def validate_request(body: dict[str, Any]) -> str | None:
 def _first(problems: Iterator[str | None]) -> str | None:
     """The first real problem, checking lazily so later checks may assume earlier ones passed."""
     return next((problem for problem in problems if problem), None)
+
+
+def validate_response_format(value: object) -> str | None:
+    """Check `response_format` as the real API does: a known type, and for json_schema a name and a
+    schema that strict mode accepts (every object closed, every property required)."""
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        return f"Invalid value: {kind!r}. Supported values are: 'json_object', 'json_schema', and 'text'."
+    if kind != "json_schema":
+        return None
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not _TOOL_NAME.match(str(spec.get("name", ""))):
+        return "Missing required parameter: 'response_format.json_schema.name'."
+    if not isinstance(spec.get("schema"), dict):
+        return "Invalid type for 'response_format.json_schema.schema': expected an object."
+    problem = _strict_problem(spec["schema"], ()) if spec.get("strict") else None
+    return f"Invalid schema for response_format '{spec['name']}': {problem}" if problem else None
+
+
+def _strict_problem(schema: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """Strict structured outputs: each object has additionalProperties false and requires all its properties."""
+    if schema.get("type") == "object":
+        properties = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False:
+            return f"In context={path}, 'additionalProperties' is required to be supplied and to be false."
+        if sorted(schema.get("required") or []) != sorted(properties):
+            return (
+                f"In context={path}, 'required' is required to be supplied and to be an array including "
+                "every key in properties."
+            )
+        return _first(_strict_problem(sub, (*path, "properties", name)) for name, sub in properties.items())
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return _strict_problem(schema["items"], (*path, "items"))
+    return None
 
 
 def _validate_tools(tools: object) -> str | None:
@@ -453,11 +503,6 @@ def _error_type(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request_error"
 
 
-def _error_body(message: str, type_: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
-    """OpenAI's error JSON."""
-    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
-
-
 def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, int]:
     """Token estimates (4 characters a token) that benchmarks use to compare prompt sizes."""
     prompt = len(json.dumps(body["messages"]) + json.dumps(body.get("tools") or [])) // 4
@@ -466,40 +511,12 @@ def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
-def _completion(meta: dict[str, Any], body: dict[str, Any], answer: _Answer) -> dict[str, Any]:
+def _completion(flavour: Flavour, meta: dict[str, Any], body: dict[str, Any], answer: _Answer) -> dict[str, Any]:
     """A non-streaming chat.completion object."""
-    message: dict[str, Any] = {"role": "assistant", "content": answer.content, "refusal": None}
-    if answer.reasoning is not None:
-        message["reasoning_content"] = answer.reasoning
-    if answer.tool_call:
-        message["tool_calls"] = [answer.tool_call]
+    message = openai_flavours.message(flavour, answer.content, answer.reasoning, answer.tool_call)
     finish = answer.finish_reason
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
     return {**meta, "object": "chat.completion", "choices": [choice], "usage": _usage(body, answer)}
-
-
-def _stream_deltas(answer: _Answer) -> Iterator[dict[str, Any]]:
-    """The deltas OpenAI streams for an answer, before the finish chunk."""
-    if answer.tool_call:
-        call, function = answer.tool_call, answer.tool_call["function"]
-        opening = {"name": function["name"], "arguments": ""}
-        head = {"index": 0, "id": call["id"], "type": "function", "function": opening}
-        yield {"role": "assistant", "content": None, "tool_calls": [head]}
-        arguments = function["arguments"]
-        for start in range(0, len(arguments), _ARGUMENT_FRAGMENT):
-            fragment = arguments[start : start + _ARGUMENT_FRAGMENT]
-            yield {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}
-        return
-    yield {"role": "assistant", "content": "", "refusal": None}
-    for piece in _words(answer.reasoning or ""):
-        yield {"reasoning_content": piece}
-    for piece in _words(answer.content or ""):
-        yield {"content": piece}
-
-
-def _words(text: str) -> list[str]:
-    """Split text into word-sized pieces that join back to exactly `text`."""
-    return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
 
 
 def _chunk(meta: dict[str, Any], delta: dict[str, Any], finish: str | None, usage: bool) -> dict[str, Any]:
@@ -554,14 +571,14 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._model_not_found(wanted)
         else:
-            self._send_json(404, _error_body(f"Invalid URL (GET {path})"))
+            self._send_json(404, self._error(f"Invalid URL (GET {path})"))
 
     def do_POST(self) -> None:
         """Route chat completions; any other POST path is OpenAI's "Invalid URL" 404."""
         path = urlsplit(self.path).path.rstrip("/")
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if path != "/v1/chat/completions":
-            self._send_json(404, _error_body(f"Invalid URL (POST {path})"))
+            self._send_json(404, self._error(f"Invalid URL (POST {path})"))
             return
         self._chat(_parse_object(raw))
 
@@ -582,6 +599,10 @@ class _Handler(BaseHTTPRequestHandler):
         if problem := validate_request(body):
             self._bad_request(problem)
             return
+        if refused := openai_flavours.refusal(self.fake.flavour, body):
+            self.fake._record_error(json.dumps(refused[1]))
+            self._send_json(*refused)
+            return
         if body["model"] not in self.fake.models:
             self._model_not_found(body["model"])
             return
@@ -590,7 +611,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _act(self, body: dict[str, Any], action: _Action | None) -> None:
         """Carry out the queued behaviour, or answer normally."""
         if isinstance(action, _Fail):
-            error = _error_body(action.message, action.type, action.code)
+            error = self._error(action.message, action.type, action.code)
             self._send_json(action.status, error, action.headers)
             return
         if isinstance(action, _Hang) and not self.fake._sleep(action.seconds):
@@ -608,17 +629,20 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._stream(meta, body, answer, cut=cut)
         else:
-            self._send_json(200, _completion(meta, body, answer))
+            self._send_json(200, _completion(self.fake.flavour, meta, body, answer))
 
     def _stream(self, meta: dict[str, Any], body: dict[str, Any], answer: _Answer, *, cut: bool) -> None:
         """Send the answer as server-sent events, the way OpenAI streams chat completions."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        chunks = [_chunk(meta, delta, None, include_usage) for delta in _stream_deltas(answer)]
+        deltas = openai_flavours.deltas(self.fake.flavour, answer.content, answer.reasoning, answer.tool_call)
+        chunks = [_chunk(meta, delta, None, include_usage) for delta in deltas]
         if cut:
             chunks = chunks[:_CUT_AFTER]
         else:
             chunks.append(_chunk(meta, {}, answer.finish_reason, include_usage))
-            if include_usage:
+            if self.fake.flavour.usage_always:  # on the finish chunk, asked or not (Mistral)
+                chunks[-1]["usage"] = _usage(body, answer)
+            elif include_usage:
                 usage = {"choices": [], "usage": _usage(body, answer)}
                 chunks.append({**meta, "object": "chat.completion.chunk", **usage})
         self.send_response(200)
@@ -627,6 +651,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         # wfile is unbuffered, so each event leaves as soon as it is written.
         for chunk in chunks:
+            if self.fake.flavour.sse_comments:
+                self.wfile.write(b": OPENROUTER PROCESSING\n\n")
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         if not cut:
             self.wfile.write(b"data: [DONE]\n\n")
@@ -642,19 +668,23 @@ class _Handler(BaseHTTPRequestHandler):
         if scheme.lower() == "bearer" and hmac.compare_digest(given_key, expected.encode()):
             return True
         if not header:
-            self._send_json(401, _error_body(_NO_KEY))
+            self._send_json(401, self._error(_NO_KEY))
         else:
-            self._send_json(401, _error_body(_BAD_KEY, code="invalid_api_key"))
+            self._send_json(401, self._error(_BAD_KEY, code="invalid_api_key"))
         return False
+
+    def _error(self, message: str, type_: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
+        """An error body in the shape of the provider this fake plays."""
+        return openai_flavours.error_body(self.fake.flavour, message, type_, code)
 
     def _bad_request(self, problem: str) -> None:
         """Reject the request like the real API and keep the reason for the test to assert on."""
         self.fake._record_error(problem)
-        self._send_json(400, _error_body(problem))
+        self._send_json(400, self._error(problem))
 
     def _model_not_found(self, model: str) -> None:
         message = f"The model `{model}` does not exist or you do not have access to it."
-        self._send_json(404, _error_body(message, code="model_not_found"))
+        self._send_json(404, self._error(message, code="model_not_found"))
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
