@@ -249,3 +249,70 @@ def test_issue_tool_and_issue_arg_name_the_tool(engine_env: Any) -> None:
 def test_issue_tool_naming_a_missing_tool_is_a_clear_error(engine_env: Any) -> None:
     message = open_error(engine_env.settings(issue_tool="get_ticket"), build_server())
     assert "get_ticket" in message and "doctor" in message
+
+
+NODE_CRASH = r"""import sys
+sys.stderr.write(
+    "/app/dist/index.js:12\n"
+    '    throw new Error("Missing required environment variables: JIRA_URL");\n'
+    "    ^\n\n"
+    "Error: Missing required environment variables: JIRA_URL, JIRA_API_TOKEN\n"
+    "    at Object.<anonymous> (/app/dist/index.js:12:11)\n"
+    "    at Module._compile (node:internal/modules/cjs/loader:1364:14)\n\n"
+    "Node.js v20.20.2\n"
+)
+sys.exit(1)
+"""
+
+
+def test_a_stdio_server_that_dies_at_start_shows_the_line_that_says_why(invoke: Any, tmp_path: Any) -> None:
+    import shlex
+    import sys
+
+    script = tmp_path / "server.py"
+    script.write_text(NODE_CRASH, encoding="utf-8")
+    command = shlex.join([sys.executable, str(script)])
+    result = invoke("summarize", "PAY-1", "--llm", "none", "--mcp-command", command, "--timeout", "20")
+    assert result.exit_code == 1
+    assert "it said: Error: Missing required environment variables: JIRA_URL, JIRA_API_TOKEN" in result.stderr
+    assert "Node.js v20" not in result.stderr
+
+
+def test_a_tool_error_keeps_its_explanation(engine_env: Any) -> None:
+    server = MCPServer("explains", log_level="WARNING")
+
+    @server.tool(annotations=READ_ONLY)
+    def jira_get_issue(issue_key: str) -> str:
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        raise ToolError("Jira rejected the request.\nThe field 'customfield_10050' is not on the screen; ask an admin")
+
+    async def read(reader: JiraReader) -> str:
+        try:
+            await reader.fetch("PAY-1")
+        except JiraBriefError as error:
+            return str(error)
+        raise AssertionError("the read did not fail")
+
+    message = with_reader(engine_env.settings(), server, read)
+    assert "Jira rejected the request." in message and "ask an admin" in message
+
+
+def test_comments_asked_for_follow_what_the_server_keeps(engine_env: Any) -> None:
+    newest = MCPServer("newest", log_level="WARNING")
+    calls: list[int] = []
+
+    @newest.tool(annotations=READ_ONLY)
+    def jira_get_issue(issue_key: str, comment_limit: int = 10) -> str:
+        """Read an issue; comment_limit: how many of the most recent comments to include."""
+        calls.append(comment_limit)
+        return json.dumps({"key": issue_key, "summary": "Small"})
+
+    schema = {"type": "integer", "description": "The most recent comments to include", "maximum": 50}
+    from jira_brief.jira_mcp import comments_to_ask
+
+    assert comments_to_ask(schema, 5) == 5  # newest kept by the server: no more than needed
+    assert comments_to_ask({"type": "integer", "maximum": 50}, 5) == 50  # oldest kept: all it allows
+    assert comments_to_ask({"type": "integer"}, 0) == 0
+    with_reader(engine_env.settings(comment_limit=3), newest, lambda reader: reader.fetch("PAY-1"))
+    assert calls == [100]  # its schema says nothing of order: ask for enough to keep the newest

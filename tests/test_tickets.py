@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from jira_brief.demo import load_demo_tickets
-from jira_brief.tickets import Comment, Ticket, browse_url, normalize, render_ticket
+from jira_brief.errors import TicketError
+from jira_brief.tickets import Comment, Ticket, browse_url, issue_in_answer, normalize, render_ticket
 
 pytestmark = pytest.mark.usefixtures("engine_env")
 
@@ -274,3 +275,81 @@ def test_a_changed_ticket_changes_version() -> None:
     without_updated = {k: v for k, v in raw.items() if k != "updated"}
     edited = {**without_updated, "summary": raw["summary"] + " (v2)"}
     assert normalize(without_updated, "PAY-142").version != normalize(edited, "PAY-142").version
+
+
+# --- The issue inside any answer shape ------------------------------------------------------------
+
+ISSUE = {"key": "PAY-7", "fields": {"summary": "Refund", "description": "Give it back"}}
+
+SHAPES = [
+    ("top level", ISSUE),
+    ("success/data", {"success": True, "data": ISSUE}),
+    ("issue", {"issue": ISSUE}),
+    ("result", {"result": ISSUE}),
+    ("structuredContent", {"structuredContent": ISSUE}),
+    ("one level down", {"response": ISSUE, "meta": {"took": 12}}),
+    ("list of one", [ISSUE]),
+    ("wrapper around a list of one", {"data": [ISSUE]}),
+    ("the matching item of a list", {"issues": [{**ISSUE, "key": "PAY-8"}, ISSUE]}),
+]
+
+
+@pytest.mark.parametrize("payload", [shape for _, shape in SHAPES], ids=[name for name, _ in SHAPES])
+def test_the_issue_is_found_in_any_shape(payload: Any) -> None:
+    raw = issue_in_answer(json.dumps(payload), None, "PAY-7")
+    ticket = normalize(raw, "PAY-7")
+    assert (ticket.key, ticket.title, ticket.description) == ("PAY-7", "Refund", "Give it back")
+
+
+def test_structured_content_of_the_mcp_result_is_read_first() -> None:
+    raw = issue_in_answer("(see structured content)", {"data": ISSUE}, "PAY-7")
+    assert normalize(raw, "PAY-7").title == "Refund"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"success": False, "error": "Jira API error 404: no such issue"}, "Jira API error 404: no such issue"),
+        ({"success": False, "error": {"message": "token expired", "code": 401}}, "token expired"),
+        ({"errorMessages": ["Issue does not exist or you do not have permission to see it."]}, "Issue does not"),
+        ({"data": {"ok": False, "message": "rate limited"}}, "rate limited"),
+    ],
+)
+def test_an_error_inside_the_answer_fails_with_the_servers_message(payload: Any, message: str) -> None:
+    with pytest.raises(TicketError, match="reported an error") as raised:
+        issue_in_answer(json.dumps(payload), None, "PAY-7")
+    assert message in str(raised.value)
+
+
+def test_json_with_no_issue_in_it_is_an_error_not_an_empty_ticket() -> None:
+    with pytest.raises(TicketError, match="holds no issue"):
+        issue_in_answer(json.dumps({"total": 0, "items": []}), None, "PAY-7")
+
+
+def test_text_that_is_not_json_is_kept_with_its_title() -> None:
+    yaml_like = "key: PAY-7\nfields:\n  summary: Refund to the card\n  status:\n    name: Open\n"
+    ticket = normalize(issue_in_answer(yaml_like, None, "PAY-7"), "PAY-7")
+    assert ticket.title == "Refund to the card" and ticket.description == yaml_like.strip()
+    prose = "# PAY-7: Refund to the card\n\nStatus: Open\n\nGive the money back."
+    ticket = normalize(issue_in_answer(prose, None, "PAY-7"), "PAY-7")
+    assert (ticket.title, ticket.status) == ("Refund to the card", "Open")
+    assert "Give the money back." in ticket.description
+
+
+def test_epic_link_custom_field_named_through_names() -> None:
+    raw = {
+        "key": "PAY-7",
+        "names": {"customfield_10014": "Epic Link", "customfield_10050": "Critères d'acceptation"},
+        "fields": {"summary": "Refund", "customfield_10014": "PAY-1", "customfield_10050": "* un\n* deux"},
+    }
+    ticket = normalize(raw, "PAY-7")
+    assert ticket.parent == "PAY-1" and "PAY-1" in ticket.related_keys
+    assert ticket.acceptance == "- un\n- deux"  # v2 wiki bullets as Markdown items
+
+
+def test_acceptance_criteria_from_a_description_section() -> None:
+    description = "Context.\n\nh3. Acceptance criteria\n# first\n# second\n\nh3. Notes\nLater."
+    ticket = normalize({"key": "PAY-7", "fields": {"summary": "Refund", "description": description}}, "PAY-7")
+    assert ticket.acceptance == "1. first\n1. second"
+    bold = "Context.\n\n**Acceptance criteria:**\n- first\n- second\n\n**Notes**\nLater."
+    assert normalize({"key": "PAY-7", "summary": "R", "description": bold}, "PAY-7").acceptance == "- first\n- second"

@@ -186,7 +186,10 @@ def _pick_tool(tools: list[Any], settings: Settings) -> Any:
                 "run `jira-brief doctor` to list its tools",
                 tools,
             )
-        return by_name[settings.issue_tool]
+        tool = by_name[settings.issue_tool]
+        if declared_writer(tool) or write_verb(tool.name):  # a config file must not make a read write
+            raise ServerError(f"--issue-tool {tool.name!r} may write to Jira; name a tool that only reads")
+        return tool
     tool = next((by_name[name] for name in ISSUE_TOOL_NAMES if name in by_name), None) or next(
         (t for t in tools if re.search(r"get_?(jira_?)?issue$", t.name, re.I)), None
     )
