@@ -195,7 +195,7 @@ def _file_of_git(block: str) -> FileDiff | None:
 def parse_git_diff(text: str) -> Diff:
     """The files of `git diff` output (no colour, no external diff driver)."""
     starts = [match.start() for match in _GIT_FILE.finditer(text)]
-    blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=False)]
     return Diff(tuple(item for item in map(_file_of_git, blocks) if item is not None))
 
 
