@@ -387,3 +387,19 @@ def published_check(section_text: str) -> tuple[str, str] | None:
     """(fingerprint, block) of the check a published section carries, if any."""
     match = _CHECK_BLOCK.search(section_text)
     return (match[1], match[0]) if match else None
+
+
+def coverage_text(coverage: Coverage) -> str:
+    """The section as plain terminal text: the same lines, no Markdown."""
+    language = coverage.language if coverage.language in TITLES else "en"
+    if coverage.error:
+        head = f"{FAILED[language]}: {coverage.error}"
+    else:
+        head = summary_line(coverage) if coverage.checked else UNCHECKED[language]
+    lines = [f"{TITLES[language]} · {head}"]
+    for verdict in coverage.verdicts:
+        cited = ", ".join(item.file + (f" ({item.lines})" if item.lines else "") for item in verdict.evidence)
+        lines.append(
+            " — ".join(filter(None, [f"  {ICONS[verdict.status]} {verdict.criterion}", cited, verdict.reason]))
+        )
+    return "\n".join(lines)
