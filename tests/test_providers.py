@@ -72,6 +72,7 @@ def test_doctor_passes(provider: FakeOpenAI, invoke: Any) -> None:
     refused = re.search(r"refuses them: ([\w, ]+)", line)
     assert (refused.group(1) if refused else "") == ", ".join(sorted(provider.flavour.refuses))
     assert ("characters of reasoning set aside" in line) is bool(provider.flavour.reasoning)  # counted, not shown
+    assert ("carry reasoning_content" in line) is provider.flavour.reasoning_back
     assert answered(provider) == 1 and REASONING not in done.stdout
 
 
