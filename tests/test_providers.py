@@ -71,6 +71,8 @@ def test_doctor_passes(provider: FakeOpenAI, invoke: Any) -> None:
     assert line.startswith("ok") and "played tool call" in line
     refused = re.search(r"refuses them: ([\w, ]+)", line)
     assert (refused.group(1) if refused else "") == ", ".join(sorted(provider.flavour.refuses))
+    assert ("characters of reasoning set aside" in line) is bool(provider.flavour.reasoning)  # counted, not shown
+    assert ("carry reasoning_content" in line) is provider.flavour.reasoning_back
     assert answered(provider) == 1 and REASONING not in done.stdout
 
 
@@ -182,3 +184,28 @@ def test_doctor_names_an_unknown_model(invoke: Any) -> None:
         done = invoke("doctor", "--demo", env={**llm_env(fake), "JIRA_BRIEF_MODEL": "magistral-nope"})
     assert done.exit_code == 1
     assert "FAIL LLM: model 'magistral-nope' not found" in done.stdout and "--model" in done.stdout
+
+
+PYDANTIC_422 = {"detail": [{"type": "extra_forbidden", "loc": ["body", "n"], "msg": "Extra inputs are not permitted"}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (json.dumps({"detail": "Not Found"}), "Not Found"),  # FastAPI servers
+        (json.dumps({"error": "model 'qwen3' not found, try pulling it first"}), "model 'qwen3' not found"),  # Ollama
+        (json.dumps({"object": "error", "message": PYDANTIC_422, "type": "invalid_request_error"}), "body.n"),
+        (json.dumps({"object": "error", "message": json.dumps(PYDANTIC_422)}), "Extra inputs are not permitted"),
+        ("<html><body><h1>400 Bad Request</h1>nginx</body></html>", "400 Bad Request nginx"),  # a proxy
+        ("", "no details given"),
+    ],
+    ids=["fastapi", "ollama", "mistral-422", "mistral-422-as-text", "html", "empty"],
+)
+def test_error_bodies_of_every_shape_become_one_readable_line(
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, raw: str, said: str
+) -> None:
+    fake_llm.fail(400, raw=raw)
+    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm))
+    assert result.offline and "answered 400: " in result.error and said in result.error
+    line = result.error.split("answered 400: ", 1)[1]
+    assert "\n" not in line and "{" not in line and "<" not in line and "Error code" not in line

@@ -144,6 +144,7 @@ class LLM:
                     raise
 
     def _adapted(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request as this endpoint takes it: without what it refused, with what it asked for."""
         sent = {name: value for name, value in request.items() if name not in self.refused}
         if self.reasoning_back:
             sent["messages"] = [

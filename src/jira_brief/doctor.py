@@ -172,6 +172,7 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
         await llm.close()
     adapted = f"; not sent, as it refuses them: {', '.join(sorted(llm.refused))}" if llm.refused else ""
     thought = f"; {usage.reasoning_chars} characters of reasoning set aside" if usage.reasoning_chars else ""
+    adapted += "; assistant tool calls carry reasoning_content, as it asks" if llm.reasoning_back else ""
     say(f"{OK} LLM: {where} model {settings.model!r} answers a conversation with a played tool call{adapted}{thought}")
     return 0
 
