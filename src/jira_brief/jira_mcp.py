@@ -178,6 +178,7 @@ def _fill(value: Any, key: str) -> Any:
 
 
 def _pick_tool(tools: list[Any], settings: Settings) -> Any:
+    """The tool named by --issue-tool (never one that may write), else the first get-issue tool found."""
     by_name = {tool.name: tool for tool in tools}
     if settings.issue_tool:
         if settings.issue_tool not in by_name:
