@@ -181,3 +181,14 @@ def test_issue_tool_that_may_write_is_refused(invoke: Any, serve: Any) -> None:
     code, result, _ = summarize(invoke, url, *flags, key="PAY-142")
     assert code == 1 and "may write to Jira" in result["error"]
     assert not [call for call in server.calls if call[0] == "jira_delete_issue"]
+
+
+def test_doctor_key_names_the_choice_arguments_left_at_their_default(invoke: Any, serve: Any) -> None:
+    server = shapes.detail_server(options=("brief", "everything"))  # no option detection recognises
+    url = serve(server).url
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url)
+    assert server.calls[-1][1]["detail"] == "brief"
+    assert "missing: type, acceptance criteria, comments, parent/epic" in result.stdout
+    assert """Try: --issue-args '{"detail": "everything"}' (detail takes brief/everything)""" in result.stdout
+    fixed = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, "--issue-args", '{"detail": "everything"}')
+    assert "acceptance criteria: 3 · comments: 3" in fixed.stdout and "missing: " not in fixed.stdout
