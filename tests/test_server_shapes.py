@@ -72,6 +72,15 @@ def test_generic_rest_tool_with_issue_args(invoke: Any, serve: Any) -> None:
     assert server.calls[0][1]["outputFormat"] == "json"  # picked over the default TOON text
 
 
+def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> None:
+    server = shapes.generic_rest_server()
+    flags = ("--issue-tool", "jira_get", "--issue-args")
+    args = '{"path": "/rest/api/3/issue/{key}", "queryParams": {"fields": "*all", "properties": "{key}-props"}}'
+    code, _, _ = summarize(invoke, serve(server).url, *flags, args)
+    assert code == 0
+    assert server.calls[0][1]["queryParams"] == {"fields": "*all", "properties": "PAY-7-props"}
+
+
 def test_generic_rest_tool_doctor_prints_the_flags_it_needs(invoke: Any, serve: Any) -> None:
     url = serve(shapes.generic_rest_server()).url
     result = invoke("doctor", "--llm", "none", "--mcp-url", url)

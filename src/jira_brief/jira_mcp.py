@@ -170,10 +170,13 @@ class NoIssueToolError(ServerError):
 
 
 def _fill(value: Any, key: str) -> Any:
+    """`value` with `{key}` replaced by the issue key in every string, nested ones included."""
     if isinstance(value, str):
         return value.replace("{key}", key)
     if isinstance(value, list):
         return [_fill(item, key) for item in value]
+    if isinstance(value, dict):
+        return {name: _fill(item, key) for name, item in value.items()}
     return value
 
 
