@@ -72,6 +72,15 @@ def test_generic_rest_tool_with_issue_args(invoke: Any, serve: Any) -> None:
     assert server.calls[0][1]["outputFormat"] == "json"  # picked over the default TOON text
 
 
+def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> None:
+    server = shapes.generic_rest_server()
+    flags = ("--issue-tool", "jira_get", "--issue-args")
+    args = '{"path": "/rest/api/3/issue/{key}", "queryParams": {"fields": "*all", "properties": "{key}-props"}}'
+    code, _, _ = summarize(invoke, serve(server).url, *flags, args)
+    assert code == 0
+    assert server.calls[0][1]["queryParams"] == {"fields": "*all", "properties": "PAY-7-props"}
+
+
 def test_generic_rest_tool_doctor_prints_the_flags_it_needs(invoke: Any, serve: Any) -> None:
     url = serve(shapes.generic_rest_server()).url
     result = invoke("doctor", "--llm", "none", "--mcp-url", url)
@@ -181,3 +190,14 @@ def test_issue_tool_that_may_write_is_refused(invoke: Any, serve: Any) -> None:
     code, result, _ = summarize(invoke, url, *flags, key="PAY-142")
     assert code == 1 and "may write to Jira" in result["error"]
     assert not [call for call in server.calls if call[0] == "jira_delete_issue"]
+
+
+def test_doctor_key_names_the_choice_arguments_left_at_their_default(invoke: Any, serve: Any) -> None:
+    server = shapes.detail_server(options=("brief", "everything"))  # no option detection recognises
+    url = serve(server).url
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url)
+    assert server.calls[-1][1]["detail"] == "brief"
+    assert "missing: type, acceptance criteria, comments, parent/epic" in result.stdout
+    assert """Try: --issue-args '{"detail": "everything"}' (detail takes brief/everything)""" in result.stdout
+    fixed = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, "--issue-args", '{"detail": "everything"}')
+    assert "acceptance criteria: 3 · comments: 3" in fixed.stdout and "missing: " not in fixed.stdout

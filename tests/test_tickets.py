@@ -326,10 +326,45 @@ def test_json_with_no_issue_in_it_is_an_error_not_an_empty_ticket() -> None:
         issue_in_answer(json.dumps({"total": 0, "items": []}), None, "PAY-7")
 
 
+YAML_ISSUE = """\
+issue:
+  key: PAY-7
+  fields:
+    summary: "Refund: to the card"
+    status:
+      name: Open
+    labels:
+    - refunds
+    description: |
+      Give the money back.
+
+      h3. Acceptance criteria
+      * first
+      * second
+    comment:
+      comments:
+        - author:
+            displayName: Jo Park
+          created: 2025-06-03T10:00:00.000+0000
+          body: >
+            Decision: two
+            approvals
+"""
+
+
+def test_a_yaml_answer_is_read_like_json() -> None:
+    ticket = normalize(issue_in_answer(YAML_ISSUE, None, "PAY-7"), "PAY-7")
+    assert (ticket.title, ticket.status, ticket.labels) == ("Refund: to the card", "Open", ("refunds",))
+    assert ticket.acceptance == "- first\n- second"
+    assert ticket.comments == (Comment("Jo Park", "2025-06-03T10:00:00.000+0000", "Decision: two approvals"),)
+    with pytest.raises(TicketError, match="token expired"):
+        issue_in_answer("success: false\nerror: token expired\n", None, "PAY-7")
+
+
 def test_text_that_is_not_json_is_kept_with_its_title() -> None:
-    yaml_like = "key: PAY-7\nfields:\n  summary: Refund to the card\n  status:\n    name: Open\n"
-    ticket = normalize(issue_in_answer(yaml_like, None, "PAY-7"), "PAY-7")
-    assert ticket.title == "Refund to the card" and ticket.description == yaml_like.strip()
+    unreadable = "key: PAY-7\nsummary: Refund to the card\n  a line YAML cannot place\n"
+    ticket = normalize(issue_in_answer(unreadable, None, "PAY-7"), "PAY-7")
+    assert ticket.title == "Refund to the card" and ticket.description == unreadable.strip()
     prose = "# PAY-7: Refund to the card\n\nStatus: Open\n\nGive the money back."
     ticket = normalize(issue_in_answer(prose, None, "PAY-7"), "PAY-7")
     assert (ticket.title, ticket.status) == ("Refund to the card", "Open")

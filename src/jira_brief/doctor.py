@@ -114,7 +114,22 @@ async def check_ticket(reader: Any, key: str, say: Callable[[str], None]) -> int
             f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, the server cut its answer: "
             'see --issue-args in docs/mcp-servers.md (e.g. \'{"detail": "full"}\')'
         )
+        for flag in option_flags(reader, key):
+            say(f"{INFO}   Try: {flag}")
     return 0
+
+
+def option_flags(reader: Any, key: str) -> list[str]:
+    """--issue-args for each choice argument of the get-issue tool that the read did not set."""
+    tool = next(tool for tool in reader.tools if tool.name == reader.issue_tool.name)
+    sent = reader.issue_tool.arguments(key)
+    flags = []
+    for name, prop in _properties(tool).items():
+        options = prop.get("enum") if isinstance(prop, dict) else None
+        if options and name not in sent:
+            others = "/".join(str(option) for option in options)
+            flags.append(f"--issue-args '{json.dumps({name: options[-1]})}' ({name} takes {others})")
+    return flags
 
 
 PROBE_TOOL = {

@@ -170,14 +170,18 @@ class NoIssueToolError(ServerError):
 
 
 def _fill(value: Any, key: str) -> Any:
+    """`value` with `{key}` replaced by the issue key in every string, nested ones included."""
     if isinstance(value, str):
         return value.replace("{key}", key)
     if isinstance(value, list):
         return [_fill(item, key) for item in value]
+    if isinstance(value, dict):
+        return {name: _fill(item, key) for name, item in value.items()}
     return value
 
 
 def _pick_tool(tools: list[Any], settings: Settings) -> Any:
+    """The tool named by --issue-tool (never one that may write), else the first get-issue tool found."""
     by_name = {tool.name: tool for tool in tools}
     if settings.issue_tool:
         if settings.issue_tool not in by_name:

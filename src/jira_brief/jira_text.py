@@ -83,6 +83,7 @@ def _all_inline(nodes: list[Any]) -> bool:
 
 
 def _list(node: dict[str, Any]) -> str:
+    """A bullet, numbered, task or decision list; an item's later lines are indented under its marker."""
     ordered = node.get("type") == "orderedList"
     start = _attrs(node).get("order")
     number = start if isinstance(start, int) else 1
@@ -128,6 +129,7 @@ def _inline(nodes: list[Any]) -> str:
 
 
 def _inline_node(node: dict[str, Any]) -> str:
+    """One inline node as Markdown: text with its marks, a mention as the person's name, a card as its URL."""
     kind, attrs = node.get("type"), _attrs(node)
     if kind == "text":
         return _marked(str(node.get("text", "")), node.get("marks"))
@@ -217,6 +219,7 @@ def _code_block(lines: list[str], index: int, start: re.Match[str], out: list[st
 
 
 def _wiki_line(line: str) -> str:
+    """One line of wiki markup outside code blocks: heading, quote, list item, table row or text."""
     stripped = line.strip()
     heading = HEADING.match(stripped)
     if heading:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from jira_brief.errors import TicketError
 from jira_brief.jira_text import adf_to_markdown, wiki_to_markdown
+from jira_brief.yaml_text import read_yaml
 
 # Custom fields whose display name says they hold acceptance criteria (English and French).
 ACCEPTANCE_NAME = re.compile(
@@ -255,8 +256,8 @@ def normalize(
 
 
 def issue_in_answer(text: str, structured: Any, key: str) -> dict[str, Any]:
-    """The issue inside a get-issue answer, whatever its shape: the MCP result's structured content or
-    its text as JSON; text that is not JSON is kept whole as the description. An error the server
+    """The issue inside a get-issue answer, whatever its shape: the MCP result's structured content, its
+    text as JSON, or as YAML; other text is kept whole as the description. An error the server
     reports inside the answer raises TicketError with its own message."""
     if structured is not None:
         found = find_issue(structured, key)
@@ -265,7 +266,8 @@ def issue_in_answer(text: str, structured: Any, key: str) -> dict[str, Any]:
     try:
         payload = json.loads(text)
     except ValueError:
-        return text_issue(text, key)
+        as_yaml = read_yaml(text)
+        return (find_issue(as_yaml, key) if as_yaml is not None else None) or text_issue(text, key)
     found = find_issue(payload, key)
     if found is None:
         raise TicketError(f"{key}: the answer holds no issue: {_excerpt(text)}")

@@ -156,20 +156,21 @@ def generic_rest_server() -> MCPServer:
     return server
 
 
-def detail_server() -> MCPServer:
-    """get_issue(issue_key, detail: summary|full = summary): the summary cuts the description and
-    drops criteria and comments, as such servers do to save tokens."""
+def detail_server(options: tuple[str, str] = ("summary", "full")) -> MCPServer:
+    """get_issue(issue_key, detail: <options> = the first): anything but the last option is a summary
+    that cuts the description and drops criteria and comments, as such servers do to save tokens."""
     server = _server("jira-detail")
 
-    @server.tool(annotations=READ)
-    def get_issue(issue_key: str, detail: Literal["summary", "full"] = "summary") -> str:
+    def get_issue(issue_key: str, detail: str = options[0]) -> str:
         _record(server, "get_issue", {"issue_key": issue_key, "detail": detail})
         issue = rest_v2_issue()
-        if detail == "summary":
+        if detail != options[-1]:
             fields = issue["fields"]
             issue["fields"] = {"summary": TITLE, "status": fields["status"], "description": DESCRIPTION[:40] + "…"}
         return json.dumps(issue)
 
+    get_issue.__annotations__.update({"issue_key": str, "detail": Literal[options], "return": str})
+    server.add_tool(get_issue, annotations=READ)
     return server
 
 

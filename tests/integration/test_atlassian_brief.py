@@ -88,11 +88,21 @@ def test_brief_through_mcp_atlassian_never_writes(atlassian: Path, tmp_path: Pat
 def test_doctor_lists_mcp_atlassian_tools_and_refuses_its_write_tools(atlassian: Path, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     with FakeJira() as jira, FakeOpenAI() as llm:
+        jira.add_issue(
+            "PAY-142",
+            summary="Retry failed card payments",
+            description="Retry 504s.",
+            acceptance_criteria="- At most 3 retries\n- Only on 504",
+            comments=["Gateway team confirmed 504s are safe to retry."],
+        )
         env, mcp = _environment(jira, llm, tmp_path, atlassian)
-        done = _run(["doctor", *shlex.split(mcp)], env, tmp_path)
+        done = _run(["doctor", "PAY-142", *shlex.split(mcp)], env, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "63 tools listed" in done.stdout
-        assert "get-issue tool jira_get_issue(issue_key=KEY" in done.stdout
+        assert 'get-issue tool jira_get_issue(issue_key="KEY", fields="*all"' in done.stdout
+        assert "update_history=false" in done.stdout
+        assert "ok   PAY-142: Retry failed card payments" in done.stdout
+        assert "acceptance criteria: 2 · comments: 1" in done.stdout
         assert done.stdout.count(": not annotated readOnlyHint: true") == 25  # its 25 write tools
         assert "  jira_get_create_fields: its name says it writes ('create')" in done.stdout
         for write_tool in ("jira_add_comment", "jira_delete_issue", "jira_transition_issue", "jira_assign_issue"):
