@@ -126,7 +126,11 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
     after "@" or "#"), and then no later pass would recognize it."""
     ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
     return dataclasses.replace(
-        result, ticket=ticket, brief=result.brief and hide(result.brief), error=result.error and hide(result.error)
+        result,
+        ticket=ticket,
+        brief=result.brief and hide(result.brief),
+        error=result.error and hide(result.error),
+        coverage=result.coverage and result.coverage.with_text(hide),
     )
 
 

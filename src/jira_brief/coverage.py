@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,20 @@ class Coverage:
 
     def as_json(self) -> list[dict[str, Any]]:
         return [verdict.as_json() for verdict in self.verdicts]
+
+    def with_text(self, change: Callable[[str], str]) -> Coverage:
+        """The same check with `change` applied to every text from the ticket, the diff or the model
+        (the Action hides secrets this way before anything is neutralized)."""
+        verdicts = tuple(
+            replace(
+                verdict,
+                criterion=change(verdict.criterion),
+                reason=change(verdict.reason),
+                evidence=tuple(replace(item, file=change(item.file)) for item in verdict.evidence),
+            )
+            for verdict in self.verdicts
+        )
+        return replace(self, verdicts=verdicts, error=self.error and change(self.error))
 
 
 def criteria(ticket: Ticket) -> list[str]:
@@ -355,6 +369,14 @@ def evidence_link(item: Evidence, files_url: str | None) -> str:
     return f"[{label}]({files_url}#diff-{anchor})"
 
 
+def _heading(coverage: Coverage, plain: Callable[[str], str]) -> tuple[str, str]:
+    """The section's title in its language, and its summary: the counts, unchecked, or why it failed."""
+    language = coverage.language if coverage.language in TITLES else "en"
+    if coverage.error:
+        return TITLES[language], f"{FAILED[language]}: {plain(coverage.error)}"
+    return TITLES[language], summary_line(coverage) if coverage.checked else UNCHECKED[language]
+
+
 def _verdict_line(verdict: Verdict, files_url: str | None) -> str:
     line = f"- {ICONS[verdict.status]} {_plain(verdict.criterion)}"
     if verdict.evidence:
@@ -370,14 +392,8 @@ def render_coverage(coverage: Coverage) -> str:
     A successful check carries its fingerprint in a hidden marker, so an unchanged re-run reuses it."""
     if coverage.published:
         return coverage.published
-    language = coverage.language if coverage.language in TITLES else "en"
-    if coverage.error:
-        head = f"{FAILED[language]}: {_plain(coverage.error)}"
-    elif not coverage.checked:
-        head = UNCHECKED[language]
-    else:
-        head = summary_line(coverage)
-    lines = [f"**{TITLES[language]}** · {head}", *(_verdict_line(v, coverage.files_url) for v in coverage.verdicts)]
+    title, head = _heading(coverage, _plain)
+    lines = [f"**{title}** · {head}", *(_verdict_line(v, coverage.files_url) for v in coverage.verdicts)]
     if coverage.fingerprint and coverage.error is None:
         lines = [f"<!-- jira-brief:check fingerprint={coverage.fingerprint} -->", *lines, "<!-- /jira-brief:check -->"]
     return "\n".join(lines)
@@ -391,12 +407,8 @@ def published_check(section_text: str) -> tuple[str, str] | None:
 
 def coverage_text(coverage: Coverage) -> str:
     """The section as plain terminal text: the same lines, no Markdown."""
-    language = coverage.language if coverage.language in TITLES else "en"
-    if coverage.error:
-        head = f"{FAILED[language]}: {coverage.error}"
-    else:
-        head = summary_line(coverage) if coverage.checked else UNCHECKED[language]
-    lines = [f"{TITLES[language]} · {head}"]
+    title, head = _heading(coverage, str)
+    lines = [f"{title} · {head}"]
     for verdict in coverage.verdicts:
         cited = ", ".join(item.file + (f" ({item.lines})" if item.lines else "") for item in verdict.evidence)
         lines.append(
