@@ -152,7 +152,7 @@ def _change(diff: tuple[Diff, str] | None, old: dict[str, Section]) -> Change | 
 
     if diff is None:
         return None
-    published = {key: found[0] for key, section in old.items() if (found := published_check(section.text))}
+    published = {key: found.fingerprint for key, section in old.items() if (found := published_check(section.text))}
     return Change(diff[0], published, diff[1])
 
 
@@ -169,7 +169,7 @@ def _reuse_published(result: BriefResult, section: Section | None) -> BriefResul
     coverage = result.coverage
     published = published_check(section.text)
     if coverage is not None and coverage.unchanged and published:
-        coverage = dataclasses.replace(coverage, published=published[1])
+        coverage = dataclasses.replace(coverage, published=published.block, verdicts=published.verdicts)
     brief = section.brief if result.unchanged else result.brief
     return dataclasses.replace(result, brief=brief, coverage=coverage)
 

@@ -7,6 +7,7 @@ files of the diff may be cited, and a "covered" without evidence is "not seen" (
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -255,8 +256,8 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
-def verdicts_from_json(rows: Sequence[Any], items: Sequence[str]) -> tuple[Verdict, ...] | None:
-    """Verdicts stored by `Coverage.as_json`, if they still match the criteria; None otherwise."""
+def verdicts_from_json(rows: Any, items: Sequence[str] | None = None) -> tuple[Verdict, ...] | None:
+    """Verdicts stored by `Coverage.as_json`, if well formed and (given `items`) still of these criteria."""
     try:
         verdicts = tuple(
             Verdict(
@@ -269,7 +270,9 @@ def verdicts_from_json(rows: Sequence[Any], items: Sequence[str]) -> tuple[Verdi
         )
     except (KeyError, TypeError):
         return None
-    return verdicts if [verdict.criterion for verdict in verdicts] == list(items) else None
+    if items is not None and [verdict.criterion for verdict in verdicts] != list(items):
+        return None
+    return verdicts
 
 
 def _evidence(raw: Any, files: Collection[str]) -> tuple[Evidence, ...]:
@@ -346,7 +349,8 @@ def touched_line(key: str, coverage: Coverage) -> str:
 
 
 _CHECK_BLOCK = re.compile(
-    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) -->\n.*?\n<!-- /jira-brief:check -->", re.S
+    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n.*?\n<!-- /jira-brief:check -->",
+    re.S,
 )
 FAILED = {"fr": "La vérification a échoué", "en": "The check failed"}
 UNCHECKED = {"fr": "non vérifiés : aucun modèle configuré", "en": "not checked: no model configured"}
@@ -395,14 +399,33 @@ def render_coverage(coverage: Coverage) -> str:
     title, head = _heading(coverage, _plain)
     lines = [f"**{title}** · {head}", *(_verdict_line(v, coverage.files_url) for v in coverage.verdicts)]
     if coverage.fingerprint and coverage.error is None:
-        lines = [f"<!-- jira-brief:check fingerprint={coverage.fingerprint} -->", *lines, "<!-- /jira-brief:check -->"]
+        # The verdicts ride along, base64 (no "--" or ">" can end the comment), so a re-run that reuses
+        # the block still has them for the JSON output.
+        data = base64.b64encode(json.dumps(coverage.as_json(), ensure_ascii=False).encode()).decode()
+        opening = f"<!-- jira-brief:check fingerprint={coverage.fingerprint} data={data} -->"
+        lines = [opening, *lines, "<!-- /jira-brief:check -->"]
     return "\n".join(lines)
 
 
-def published_check(section_text: str) -> tuple[str, str] | None:
-    """(fingerprint, block) of the check a published section carries, if any."""
+@dataclass(frozen=True)
+class Published:
+    """A check found in our published comment: its fingerprint, its block as shown, its verdicts."""
+
+    fingerprint: str
+    block: str
+    verdicts: tuple[Verdict, ...]
+
+
+def published_check(section_text: str) -> Published | None:
+    """The check a published section carries, if any (and if its data reads back)."""
     match = _CHECK_BLOCK.search(section_text)
-    return (match[1], match[0]) if match else None
+    if match is None:
+        return None
+    try:
+        verdicts = verdicts_from_json(json.loads(base64.b64decode(match[2], validate=True)))
+    except ValueError:
+        return None
+    return Published(match[1], match[0], verdicts) if verdicts is not None else None
 
 
 def coverage_text(coverage: Coverage) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,13 @@ def test_unchanged_rerun_costs_nothing_and_a_new_commit_reruns_only_the_check(pa
     event = open_pull(world)
     world.run(event)
     calls = world.llm.calls
+    shutil.rmtree(world.tmp / "cache")  # as on a fresh runner: only the comment remembers
 
     again = world.run(event)
     assert world.llm.calls == calls
     assert again.writes("POST") == again.writes("PATCH") == again.writes("DELETE") == []
+    [brief] = json.loads(again.outputs["briefs"])  # read back from the comment, not from a cache
+    assert brief["unchanged"] and [item["status"] for item in brief["coverage"]] == ["covered"] * 3 + ["not_seen"] * 2
 
     world.github.set_files(PR, {**FILES, "shop/email.py": "@@ -0,0 +1 @@\n+def confirmation(cards): ...\n"})
     world.llm.responder = structured([*THREE_OF_FIVE[:3], (4, "covered", [("shop/email.py", "1")], "email")])
