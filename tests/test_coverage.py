@@ -164,3 +164,10 @@ def test_the_fingerprint_changes_with_the_diff_and_the_ticket() -> None:
     assert base != check_fingerprint(TICKET, "m", "en", other)
     assert base != check_fingerprint(Ticket("PAY-142", "t", updated="2026-01-01"), "m", "en", excerpt)
     assert base != check_fingerprint(TICKET, "other-model", "en", excerpt)
+
+
+def test_the_summary_speaks_the_section_language() -> None:
+    verdicts = (Verdict("a", "covered", (Evidence("x.py"),)), Verdict("b", "covered"), Verdict("c", "partly"))
+    french = render_coverage(Coverage(verdicts, 3, 7, language="fr"))
+    assert french.startswith("**Couverture par la PR** · 2 critères sur 3 couverts, 1 en partie")
+    assert "jugé sur 3 fichiers sur 7" in french

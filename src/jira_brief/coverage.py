@@ -330,14 +330,16 @@ async def check_ticket(
 
 
 def summary_line(coverage: Coverage) -> str:
-    """ "3 of 5 criteria covered, 1 partly", and on how many files it was judged."""
-    total = len(coverage.verdicts)
-    text = f"{coverage.count('covered')} of {total} criteria covered"
-    if coverage.count("partly"):
-        text += f", {coverage.count('partly')} partly"
-    if coverage.judged < coverage.total:
-        text += f" · judged on {coverage.judged} of {coverage.total} files"
-    return text
+    """ "3 of 5 criteria covered, 1 partly", and on how many files it was judged (in the section's language)."""
+    covered, partly, total = coverage.count("covered"), coverage.count("partly"), len(coverage.verdicts)
+    if coverage.language == "fr":
+        text = f"{covered} critère{'s' if covered > 1 else ''} sur {total} couvert{'s' if covered > 1 else ''}"
+        text += f", {partly} en partie" if partly else ""
+        judged = f" · jugé sur {coverage.judged} fichiers sur {coverage.total}"
+    else:
+        text = f"{covered} of {total} criteria covered" + (f", {partly} partly" if partly else "")
+        judged = f" · judged on {coverage.judged} of {coverage.total} files"
+    return text + (judged if coverage.judged < coverage.total else "")
 
 
 def touched_line(key: str, coverage: Coverage) -> str:
