@@ -28,9 +28,10 @@ from jira_brief.errors import UsageError
 from jira_brief.github_api import GitHubError, Thread, github_errors, is_fork, pull_diff, pull_texts
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
+from jira_brief.masking import masker
 from jira_brief.result import BriefResult
 from jira_brief.runner import Report, Runner
-from jira_brief.settings import Settings, redact
+from jira_brief.settings import Settings
 from jira_brief.sources import PullRequestEvent, read_event
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from jira_brief.diff import Diff
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
-# Jira credentials the action hands to a stdio MCP server: masked too, though they are not settings.
-JIRA_SECRET_ENV = ("JIRA_API_TOKEN", "JIRA_PERSONAL_TOKEN")
 # Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
 # criteria against the change when there is one: one result a key.
 BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None"], list[BriefResult]]
@@ -56,19 +55,6 @@ class ActionOptions:
     explicit_keys: str | None = None
     comment_mode: str = "update"
     fail_on_error: bool = False
-
-
-def _redactor(settings: Settings, environ: Mapping[str, str]) -> Callable[[str], str]:
-    """Hide the settings' secrets and the Jira credentials given to a stdio server."""
-    extra = sorted((environ.get(name, "") for name in JIRA_SECRET_ENV), key=len, reverse=True)
-
-    def hide(text: str) -> str:
-        text = redact(text, settings)
-        for secret in (value for value in extra if len(value) >= 4):
-            text = text.replace(secret, "********")
-        return text
-
-    return hide
 
 
 @dataclass(frozen=True)
@@ -304,7 +290,7 @@ def run_github(
     failures are warnings and leave the job green unless `fail_on_error`; a fork's pull request is
     skipped with a notice; a GitHub failure (e.g. a missing permission) fails the job."""
     pr_number, explicit_keys = options.pr_number, options.explicit_keys
-    report = Report(runner, _redactor(settings, environ))
+    report = Report(runner, masker(settings, environ))
     event = _read_event(runner, bool(pr_number or explicit_keys))
     target = resolve_target(event, pr_number, explicit_keys)
     if target is None:

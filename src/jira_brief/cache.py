@@ -45,7 +45,7 @@ def write_atomic(path: Path, data: dict[str, Any]) -> bool:
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None  # a missing or damaged entry is only a cache miss
     return data if isinstance(data, dict) else None
 
