@@ -8,8 +8,9 @@ and a "brief these keys" function as arguments, so tests hand it fakes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from jira_brief.diff import Diff
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
+# GitHub takes a step output of at most 1 MB; keep a margin.
+OUTPUT_LIMIT = 1_000_000
+# Keys a note names before "… and 7,990 more": notes are capped like sections, so any input fits.
+NAMES_SHOWN = 10
 # Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
 # criteria against the change when there is one: one result a key.
 BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None"], list[BriefResult]]
@@ -159,8 +164,14 @@ def _reuse_published(result: BriefResult, section: Section | None) -> BriefResul
 def _dropped_note(found: KeyScan, settings: Settings) -> list[str]:
     if not found.dropped:
         return []
-    names = ", ".join(key.key for key in found.dropped)
-    return [f"> {len(found.dropped)} more key(s) past the limit of {settings.max_keys} were left out: {names}."]
+    names = named([key.key for key in found.dropped])
+    return [f"> {len(found.dropped):,} more key(s) past the limit of {settings.max_keys} were left out: {names}."]
+
+
+def named(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
+    """Names for a note, at most `shown` of them, then how many more ("… and 7,990 more")."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {rest:,} more" if rest > 0 else "")
 
 
 @dataclass
@@ -238,10 +249,19 @@ def no_key_notice(settings: Settings) -> str:
 
 
 def _briefs_json(outcome: Outcome) -> list[dict[str, Any]]:
-    """The `briefs` output: each result's JSON shape, with the brief as published (sanitized)."""
-    return [
+    """The `briefs` output: each result's JSON shape, with the brief as published (sanitized); when
+    that would pass GitHub's output limit, the last briefs give way (null) first."""
+    rows = [
         result.as_json(section.brief or "") for result, section in zip(outcome.results, outcome.sections, strict=True)
     ]
+    size = utf8_size(json.dumps(rows, ensure_ascii=False))
+    for row in reversed(rows):
+        if size <= OUTPUT_LIMIT:
+            break
+        if row.get("brief"):
+            size -= utf8_size(json.dumps(row["brief"], ensure_ascii=False)) - len("null")
+            row["brief"] = None
+    return rows
 
 
 def finish(report: Report, outcome: Outcome) -> None:

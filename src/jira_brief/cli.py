@@ -49,6 +49,10 @@ def _interrupted(signum: int, frame: Any) -> None:
     os._exit(130)
 
 
+# The hooks say themselves what an interrupt left of the commit message.
+HOOK_COMMANDS = frozenset({"hook", "prepare-message", "require-key"})
+
+
 @contextlib.contextmanager
 def _exit_on_interrupt() -> Iterator[None]:
     """Ctrl-C handled by `_interrupted` while a command runs (only the main thread can set handlers)."""
@@ -82,10 +86,19 @@ class Boundary(click.Group):
     """The one error boundary: our errors become one line, Ctrl-C one line and exit 130, anything
     unexpected one line plus the log file holding its traceback (`--debug` prints it)."""
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run; but for the hooks (they say what an interrupt left of the message),
+        Ctrl-C then ends it at once with one line, until the command is done."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and command.name not in HOOK_COMMANDS:
+            ctx.with_resource(_exit_on_interrupt())
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with _exit_on_interrupt():
-                return super().invoke(ctx)
+            return super().invoke(ctx)
         except JiraBriefError as error:
             fail(str(error), error.exit_code, ctx.meta.get(SETTINGS_KEY))
         except KeyboardInterrupt:
