@@ -9,6 +9,7 @@ token/key/secret/password, and the value of an Authorization-like header written
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -98,7 +99,13 @@ def known_secrets(settings: Settings | None, environ: Mapping[str, str] | None =
 
 def _is_secret_variable(variable: str) -> bool:
     """A variable that holds a secret setting (OPENAI_API_KEY, GITHUB_TOKEN, JIRA_BRIEF_MCP_HEADERS…)."""
-    return any(spec.secret and variable in env_names(name) for name, spec in SPECS.items())
+    return variable in _secret_variables()
+
+
+@functools.cache
+def _secret_variables() -> frozenset[str]:
+    """Asked once: masking runs on every streamed chunk."""
+    return frozenset(variable for name, spec in SPECS.items() if spec.secret for variable in env_names(name))
 
 
 @dataclass(frozen=True)
