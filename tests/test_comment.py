@@ -69,7 +69,7 @@ def result(key: str = "PAY-142", brief: str | None = "Brief.", error: str | None
     [
         ("thanks @alice", f"thanks @{ZWJ}alice"),
         ("ask @octo/reviewers", f"ask @{ZWJ}octo/reviewers"),
-        ("mail dev@example.com", "mail dev@example.com"),
+        ("mail dev@example.com", f"mail dev@{ZWJ}example.com"),
         ("see #12 and octo/shop#3", f"see #{ZWJ}12 and octo/shop#{ZWJ}3"),
         ("as in GH-7", f"as in GH{ZWJ}-7"),
         ("<img src=x>", f"<{ZWJ}img src=x>"),

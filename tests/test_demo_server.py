@@ -81,11 +81,11 @@ async def test_fields_and_expand_cut_the_answer_like_the_real_model() -> None:
 
 
 @pytest.mark.anyio
-async def test_comment_limit_keeps_the_oldest_comments() -> None:
+async def test_comment_limit_keeps_the_newest_comments() -> None:
     server = build_server()
     stored = load_demo_tickets()["PAY-142"]["comments"]
     two = await get_issue(server, issue_key="PAY-142", comment_limit=2, **ALL)
-    assert two["comments"] == stored[:2]
+    assert two["comments"] == stored[-2:]
     none = await get_issue(server, issue_key="PAY-142", comment_limit=0, **ALL)
     assert "comments" not in none
 

@@ -8,8 +8,9 @@ and a "brief these keys" function as arguments, so tests hand it fakes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,10 @@ from jira_brief.errors import UsageError
 from jira_brief.github_api import GitHubError, Thread, github_errors, is_fork, pull_diff, pull_texts
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
+from jira_brief.masking import masker
 from jira_brief.result import BriefResult
 from jira_brief.runner import Report, Runner
-from jira_brief.settings import Settings, redact
+from jira_brief.settings import Settings
 from jira_brief.sources import PullRequestEvent, read_event
 
 if TYPE_CHECKING:
@@ -41,8 +43,10 @@ if TYPE_CHECKING:
     from jira_brief.diff import Diff
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
-# Jira credentials the action hands to a stdio MCP server: masked too, though they are not settings.
-JIRA_SECRET_ENV = ("JIRA_API_TOKEN", "JIRA_PERSONAL_TOKEN")
+# GitHub takes a step output of at most 1 MB; keep a margin.
+OUTPUT_LIMIT = 1_000_000
+# Keys a note names before "… and 7,990 more": notes are capped like sections, so any input fits.
+NAMES_SHOWN = 10
 # Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
 # criteria against the change when there is one: one result a key.
 BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None"], list[BriefResult]]
@@ -56,19 +60,6 @@ class ActionOptions:
     explicit_keys: str | None = None
     comment_mode: str = "update"
     fail_on_error: bool = False
-
-
-def _redactor(settings: Settings, environ: Mapping[str, str]) -> Callable[[str], str]:
-    """Hide the settings' secrets and the Jira credentials given to a stdio server."""
-    extra = sorted((environ.get(name, "") for name in JIRA_SECRET_ENV), key=len, reverse=True)
-
-    def hide(text: str) -> str:
-        text = redact(text, settings)
-        for secret in (value for value in extra if len(value) >= 4):
-            text = text.replace(secret, "********")
-        return text
-
-    return hide
 
 
 @dataclass(frozen=True)
@@ -177,8 +168,14 @@ def _reuse_published(result: BriefResult, section: Section | None) -> BriefResul
 def _dropped_note(found: KeyScan, settings: Settings) -> list[str]:
     if not found.dropped:
         return []
-    names = ", ".join(key.key for key in found.dropped)
-    return [f"> {len(found.dropped)} more key(s) past the limit of {settings.max_keys} were left out: {names}."]
+    names = named([key.key for key in found.dropped])
+    return [f"> {len(found.dropped):,} more key(s) past the limit of {settings.max_keys} were left out: {names}."]
+
+
+def named(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
+    """Names for a note, at most `shown` of them, then how many more ("… and 7,990 more")."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {rest:,} more" if rest > 0 else "")
 
 
 @dataclass
@@ -256,10 +253,19 @@ def no_key_notice(settings: Settings) -> str:
 
 
 def _briefs_json(outcome: Outcome) -> list[dict[str, Any]]:
-    """The `briefs` output: each result's JSON shape, with the brief as published (sanitized)."""
-    return [
+    """The `briefs` output: each result's JSON shape, with the brief as published (sanitized); when
+    that would pass GitHub's output limit, the last briefs give way (null) first."""
+    rows = [
         result.as_json(section.brief or "") for result, section in zip(outcome.results, outcome.sections, strict=True)
     ]
+    size = utf8_size(json.dumps(rows, ensure_ascii=False))
+    for row in reversed(rows):
+        if size <= OUTPUT_LIMIT:
+            break
+        if row.get("brief"):
+            size -= utf8_size(json.dumps(row["brief"], ensure_ascii=False)) - len("null")
+            row["brief"] = None
+    return rows
 
 
 def finish(report: Report, outcome: Outcome) -> None:
@@ -308,7 +314,7 @@ def run_github(
     failures are warnings and leave the job green unless `fail_on_error`; a fork's pull request is
     skipped with a notice; a GitHub failure (e.g. a missing permission) fails the job."""
     pr_number, explicit_keys = options.pr_number, options.explicit_keys
-    report = Report(runner, _redactor(settings, environ))
+    report = Report(runner, masker(settings, environ))
     event = _read_event(runner, bool(pr_number or explicit_keys))
     target = resolve_target(event, pr_number, explicit_keys)
     if target is None:

@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jira_brief.files import replace_file
 from jira_brief.settings import Settings
@@ -24,10 +25,28 @@ def cache_root(settings: Settings) -> Path:
     return Path(user_cache_dir("jira-brief", appauthor=False))
 
 
+def server_identity(settings: Settings, server: Any = None) -> str:
+    """Which Jira the tickets come from, as far as it is known before asking: an in-process server by
+    name (the demo), a URL without its user part, or a stdio command with the URLs of its environment
+    (mcp-atlassian's JIRA_URL). PAY-142 of the demo and PAY-142 of a real Jira never share an entry."""
+    if server is not None:
+        return f"in-process {getattr(server, 'name', type(server).__name__)}"
+    if settings.mcp_url:
+        parts = urlsplit(settings.mcp_url)
+        host = parts.netloc.rpartition("@")[2].lower()
+        return f"url {parts.scheme.lower()}://{host}{parts.path}"
+    if settings.mcp_command:
+        sites = sorted(value.reveal() for name, value in settings.mcp_env if name.upper().endswith("URL"))
+        return "\0".join(["stdio", settings.mcp_command, *sites])
+    return "none"
+
+
 def fingerprint(ticket: Ticket, settings: Settings, template_digest: str, offline: bool) -> str:
-    """What a brief depends on: the ticket's version, the model, the template and the language."""
+    """What a brief depends on: the Jira site (the host of the ticket's URL), the ticket's version,
+    the model, the template and the language."""
     model = "offline" if offline else settings.model
-    material = "\0".join([FORMAT, ticket.key, ticket.version, model, template_digest, settings.language])
+    site = (urlsplit(ticket.url).hostname or "") if ticket.url else ""
+    material = "\0".join([FORMAT, site, ticket.key, ticket.version, model, template_digest, settings.language])
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
@@ -45,17 +64,19 @@ def write_atomic(path: Path, data: dict[str, Any]) -> bool:
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None  # a missing or damaged entry is only a cache miss
     return data if isinstance(data, dict) else None
 
 
 class BriefCache:
-    """Briefs keyed by fingerprint, and the last fetched copy of each ticket with its time."""
+    """Briefs keyed by fingerprint, and the last fetched copy of each ticket with its time, both kept
+    apart per MCP server (see `server_identity`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, server: Any = None) -> None:
         self.enabled = settings.cache
-        self.root = cache_root(settings)
+        site = hashlib.sha256(server_identity(settings, server).encode()).hexdigest()[:16]
+        self.root = cache_root(settings) / "servers" / site
 
     def get_brief(self, fingerprint: str) -> str | None:
         entry = _read(self.root / "briefs" / f"{fingerprint}.json") if self.enabled else None

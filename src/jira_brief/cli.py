@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -16,7 +19,8 @@ import click
 from jira_brief import __version__
 from jira_brief.errors import JiraBriefError, UsageError
 from jira_brief.keys import KeyScan, scan
-from jira_brief.settings import SPECS, Settings, describe, env_names, kebab, load_settings, redact
+from jira_brief.masking import mask, masker
+from jira_brief.settings import SPECS, Settings, describe, env_names, kebab, load_settings
 from jira_brief.sources import gather_texts, read_event
 
 if TYPE_CHECKING:
@@ -29,8 +33,37 @@ LOG_NAME = "last-error.log"
 
 def fail(message: str, code: int, settings: Settings | None = None) -> NoReturn:
     """Print one clear error line, secrets masked, and exit: the one place errors reach the user."""
-    click.echo(f"jira-brief: error: {redact(message, settings)}", err=True)
+    click.echo(f"jira-brief: error: {mask(message, settings, os.environ)}", err=True)
     sys.exit(code)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: one line and exit 130 at once. Unwinding instead (asyncio cancelling every task,
+    sessions closing) lets a second Ctrl-C land mid-cleanup and print tracebacks; nothing is lost
+    by not unwinding, since cache files are replaced atomically and a stdio server ends on EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):  # stderr may be mid-write in the main thread
+        sys.stdout.flush()
+        sys.stderr.write("jira-brief: error: interrupted\n")
+        sys.stderr.flush()
+    os._exit(130)
+
+
+# The hooks say themselves what an interrupt left of the commit message.
+HOOK_COMMANDS = frozenset({"hook", "prepare-message", "require-key"})
+
+
+@contextlib.contextmanager
+def _exit_on_interrupt() -> Iterator[None]:
+    """Ctrl-C handled by `_interrupted` while a command runs (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _log_traceback(error: BaseException, settings: Settings | None) -> Path | None:
@@ -40,7 +73,7 @@ def _log_traceback(error: BaseException, settings: Settings | None) -> Path | No
     from platformdirs import user_log_dir
 
     path = Path(user_log_dir("jira-brief", appauthor=False)) / LOG_NAME
-    text = redact("".join(traceback.format_exception(error)), settings)
+    text = mask("".join(traceback.format_exception(error)), settings, os.environ)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -52,6 +85,16 @@ def _log_traceback(error: BaseException, settings: Settings | None) -> Path | No
 class Boundary(click.Group):
     """The one error boundary: our errors become one line, Ctrl-C one line and exit 130, anything
     unexpected one line plus the log file holding its traceback (`--debug` prints it)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run; but for the hooks (they say what an interrupt left of the message),
+        Ctrl-C then ends it at once with one line, until the command is done."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and command.name not in HOOK_COMMANDS:
+            ctx.with_resource(_exit_on_interrupt())
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -242,8 +285,9 @@ def config() -> None:
         click.echo(f"# {path}: {state}")
     rows = describe(settings)
     width = max(len(name) for name, _, _ in rows)
+    hide = masker(settings, os.environ)
     for name, value, origin in rows:
-        click.echo(f"{name.ljust(width)}  {value}  [{origin}]")
+        click.echo(hide(f"{name.ljust(width)}  {value}  [{origin}]"))
 
 
 @main.command()
@@ -287,14 +331,14 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def for_terminal(text: str, settings: Settings | None) -> str:
     """Text from Jira or the model, fit for a terminal: secrets masked, no control characters
     (a ticket must not move the cursor, set the title or write the clipboard)."""
-    return CONTROL.sub("", redact(text, settings))
+    return CONTROL.sub("", mask(text, settings, os.environ))
 
 
 def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
     from jira_brief.render import render_json, render_markdown
 
     if fmt == "json":
-        click.echo(redact(render_json(results), settings))
+        click.echo(mask(render_json(results), settings, os.environ))
     elif fmt == "markdown":
         click.echo(for_terminal(render_markdown(results), settings))
 
@@ -501,7 +545,11 @@ def hook(message_file: Path | None, **flags: Any) -> None:
     Example (pre-commit runs it as the `jira-brief` hook):
       jira-brief hook .git/COMMIT_EDITMSG --show full
     """
-    from jira_brief.hook import hook_keys, show_briefs
+    import time
+
+    from jira_brief.hook import hook_keys, leave, show_briefs
+
+    started = time.monotonic()
 
     def warn(line: str) -> None:
         click.echo(line, err=True)
@@ -520,15 +568,15 @@ def hook(message_file: Path | None, **flags: Any) -> None:
             settings,
             lambda text: click.echo(for_terminal(text, settings)),
             lambda line: warn(for_terminal(line, settings)),
+            started=started,
         )
-        if failed and settings.strict:
-            sys.exit(1)
+        leave(1 if failed and settings.strict else 0)
     except KeyboardInterrupt:
         warn("jira-brief: interrupted; the commit message is untouched")
         sys.exit(130)
     except Exception as error:  # boundary: a hook must fail open whatever went wrong
         text = str(error) if isinstance(error, JiraBriefError) else f"unexpected {type(error).__name__}: {error}"
-        warn(redact(f"jira-brief: warning: {text}; the commit goes on", settings))
+        warn(mask(f"jira-brief: warning: {text}; the commit goes on", settings, os.environ))
         if flags.get("strict") or (settings is not None and settings.strict):
             sys.exit(1)
 
@@ -576,7 +624,7 @@ def prepare_message_command(message_file: Path, source: str | None, sha: str | N
         if settings is not None:
             prepare_message(message_file, settings, source)
     except (JiraBriefError, OSError) as error:
-        click.echo(f"jira-brief: warning: {error}; the message is left as it was", err=True)
+        click.echo(mask(f"jira-brief: warning: {error}; the message is left as it was", None, os.environ), err=True)
     except KeyboardInterrupt:
         click.echo("jira-brief: interrupted; the commit message is whole (as it was, or with the key)", err=True)
         sys.exit(130)

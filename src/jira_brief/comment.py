@@ -39,18 +39,24 @@ _BRIEF = re.compile(r"<!-- jira-brief:brief -->\n(.*?)\n<!-- /jira-brief:brief -
 
 # Where a ZWJ goes so the character starts no syntax: raw HTML, comments and autolinks (<tag, </,
 # <!, <?), entities that could spell "@" or "#" (&#64;), link and image ends ("](", "][", "]:" of
-# reference definitions), mentions, issue references, and URL autolinks.
+# reference definitions), mentions and e-mail autolinks (any "@"), issue references, and the
+# autolinks of GFM's extension: http(s)://, www., ftp:// (any other "scheme://" too), mailto:, xmpp:.
 _NEUTRALIZE = re.compile(
     r"(?<=<)(?=[A-Za-z/!?])"
     r"|(?<=&)(?=[#A-Za-z])"
     r"|(?<=\])(?=[(\[:])"
-    r"|(?<=@)(?<![A-Za-z0-9]@)(?=[A-Za-z0-9])"
+    r"|(?<=@)(?=[A-Za-z0-9])"
     r"|(?<=#)(?=[0-9])"
     r"|(?<=\bGH)(?=-[0-9])"
-    r"|(?<=\bhttp)(?=s?://)"
+    r"|(?<=http)(?=s?://)"
+    r"|(?<!http)(?<!https)(?<=[A-Za-z0-9+.-])(?=://)"
+    r"|(?<=mailto)(?=:)"
+    r"|(?<=xmpp)(?=:)"
     r"|(?<=www)(?<![A-Za-z0-9]www)(?=\.)",
     re.IGNORECASE,
 )
+# A link that may stay live: https, a plain host (no user part, no backslash a browser reads as "/").
+_SAFE_URL = re.compile(r"https://(?P<host>[A-Za-z0-9.-]+)(?::[0-9]{1,5})?(?:[/?#][^\\]*)?", re.IGNORECASE)
 # Things that stay live when they point at the Jira host: Markdown links (images never do) and bare URLs.
 _LINKISH = re.compile(
     r"(?P<image>!?)\[(?P<text>[^\[\]\n]*)\]\((?P<target>https?://[^\s()<>`|\[\]]+)\)"
@@ -75,7 +81,9 @@ def neutralize(text: str) -> str:
 
 
 def _allowed(url: str, hosts: Collection[str]) -> bool:
-    return (urlsplit(url).hostname or "").lower() in hosts
+    """Whether `url` is an https link to one of the Jira `hosts`, in a shape every parser reads alike."""
+    safe = _SAFE_URL.fullmatch(url)
+    return safe is not None and safe["host"].lower() in hosts
 
 
 def _kept(match: re.Match[str], hosts: Collection[str]) -> bool:

@@ -16,8 +16,8 @@ models/jira/issue.py, jira/issues.py, utils/decorators.py, jira/constants.py):
   "fixVersions" and "fix_versions", and comments need "comment". So the default fields
   return neither the issue type nor the comments.
 - A custom field is {"value": ..., "name": ...}; "name" only comes with expand=names.
-- comment_limit keeps the first (oldest) N comments: the real server slices
-  `comments[:comment_limit]`.
+- comment_limit keeps the newest N comments: the real server slices `comments[-comment_limit:]`
+  since 0.22.0 (sooperset/mcp-atlassian#1218; before, the oldest N).
 - An unknown key answers is_error with the text the real server sends.
 
 `mcp` and `pydantic` are imported inside the functions that build the server, so
@@ -657,7 +657,9 @@ def _shape_issue(issue: Issue, fields: str, expand: str | None, comment_limit: i
             value = {"value": value["value"]}
         shaped[key] = value
     if "comments" in shaped:
-        shaped["comments"] = shaped["comments"][:comment_limit]
+        shaped["comments"] = (
+            shaped["comments"][-comment_limit:] if comment_limit else shaped["comments"][:comment_limit]
+        )
         if not shaped["comments"]:
             del shaped["comments"]
     return shaped

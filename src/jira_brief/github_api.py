@@ -15,7 +15,7 @@ PyGithub is imported inside functions so that `jira-brief keys` never loads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,8 @@ WRITE_SECONDS = 1.0
 # The longest wait for a rate limit (Retry-After, secondary or primary) before giving up.
 MAX_RATE_LIMIT_WAIT = 60.0
 NOT_ACCESSIBLE = "Resource not accessible by integration"
+# Rounds of list-then-write when concurrent runs keep deleting the comment we meant to edit.
+PUBLISH_ATTEMPTS = 3
 # GitHub lists at most this many files of a pull request (`pulls/{n}/files`, all pages together).
 MAX_PULL_FILES = 3000
 
@@ -189,19 +191,26 @@ class Thread:
         return sorted((comment for comment in marked if comment.user.login.lower() == login), key=lambda c: c.id)
 
     def publish(self, body: str, ours: list[IssueComment]) -> tuple[IssueComment, str]:
-        """Keep exactly one comment of ours with `body`: edit the oldest (only if it differs), drop extras."""
-        if not ours:
-            return self._create(body), "created"
-        keep = ours[0]
-        for extra in ours[1:]:
-            extra.delete()
-        if (keep.body or "").replace("\r\n", "\n") == body:
-            return keep, "unchanged"
-        keep.edit(body)
-        return keep, "updated"
+        """Keep exactly one comment of ours with `body`, whatever other runs do at the same time: the
+        oldest (every run picks the same one) is edited only if it differs, and the others are deleted.
+        A duplicate already gone was deleted by another run; our comment gone before we could edit it
+        (another run removed it) sends us back to the listing."""
+        for _ in range(PUBLISH_ATTEMPTS):
+            if not ours:
+                return self._create(body), "created"
+            keep = ours[0]
+            self.remove(ours[1:])
+            if (keep.body or "").replace("\r\n", "\n") == body:
+                return keep, "unchanged"
+            if _gone(keep.edit, body):
+                ours = self.ours()
+                continue
+            return keep, "updated"
+        return self._create(body), "created"
 
     def _create(self, body: str) -> IssueComment:
-        """Post, then list again: a 5xx may have stored the comment, and a concurrent run may have posted too."""
+        """Post, then list again: a 5xx may have stored the comment, and a concurrent run may have posted too.
+        The oldest of ours survives, so of several runs that all posted, each agrees on the one to keep."""
         from github.GithubException import GithubException
 
         try:
@@ -218,5 +227,19 @@ class Thread:
         return self.publish(body, ours)[0]
 
     def remove(self, ours: list[IssueComment]) -> None:
+        """Delete these comments of ours; one already deleted (by a concurrent run) is done, not an error."""
         for comment in ours:
-            comment.delete()
+            _gone(comment.delete)
+
+
+def _gone(write: Callable[..., Any], *args: Any) -> bool:
+    """Make one write to a comment; True when GitHub answers 404: the comment no longer exists."""
+    from github.GithubException import GithubException
+
+    try:
+        write(*args)
+    except GithubException as error:
+        if error.status != 404:
+            raise
+        return True
+    return False

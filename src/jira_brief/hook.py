@@ -7,8 +7,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from jira_brief.files import replace_file
 from jira_brief.keys import FoundKey, keys_in, scan
 from jira_brief.settings import Settings
-from jira_brief.sources import SCISSORS, comment_char, current_branch, message_text, read_message_file
+from jira_brief.sources import MESSAGE_CAP, SCISSORS, comment_char, current_branch, message_text, read_message_file
 
 Say = Callable[[str], None]
 EXEMPT_MESSAGE = re.compile(r"^(Merge |fixup! |squash! |amend! |Revert \")")
@@ -44,7 +47,7 @@ def _place() -> str:
 def _load_shown(settings: Settings) -> dict[str, dict[str, str]]:
     try:
         data = json.loads(_state_file(settings).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -77,9 +80,24 @@ class _Finished:
         self.results[result.key] = result
 
 
-def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[str, str], server: object) -> list[Any]:
-    """Briefs made within the hook's budget. The pipeline runs in a daemon thread so that nothing it
-    waits for past the budget (a server still connecting, a slow shutdown) can hold the commit."""
+def leave(code: int) -> None:
+    """End the hook. A real process exits at once: interpreter teardown after the engine ran (its
+    modules, a pipeline thread still running past the budget) costs up to a second the budget has
+    no room for, and everything worth keeping is written by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:  # not when embedded (a test runner)
+        os._exit(code)
+    if code:
+        sys.exit(code)
+
+
+def _brief_within_budget(
+    found: list[FoundKey], settings: Settings, seen: dict[str, str], server: object, deadline: float
+) -> list[Any]:
+    """Briefs made by `deadline` (time.monotonic). The pipeline runs in a daemon thread so that nothing
+    it waits for past the budget (a server still connecting, a hung model, a slow shutdown) can hold
+    the commit."""
     import asyncio
 
     from jira_brief.pipeline import brief_all
@@ -89,6 +107,8 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
     quiet = dataclasses.replace(settings, stream=False)
     failures: list[BaseException] = []
     change = _staged_change(settings)
+    # The pipeline stops a moment before the deadline, so what it finished is reported by then.
+    budget = max(deadline - time.monotonic() - 0.2, 0.1)
 
     def work() -> None:
         try:
@@ -100,7 +120,7 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
                     output=finished,
                     known=seen,
                     ticket_ttl=settings.hook_ttl,
-                    budget=settings.hook_budget,
+                    budget=budget,
                     change=change,
                 )
             )
@@ -109,7 +129,7 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
-    worker.join(settings.hook_budget + 0.5)
+    worker.join(max(deadline - time.monotonic(), 0.0))
     if failures:
         raise failures[0]
     results = dict(finished.results)
@@ -141,8 +161,11 @@ def _coverage_line(result: Any, say: Say) -> None:
         say(touched_line(result.key, coverage))
 
 
-def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
-    """Fetch and print the briefs: full when new or changed on this branch, else one line."""
+def show_briefs(
+    found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None, started: float | None = None
+) -> int:
+    """Fetch and print the briefs: full when new or changed on this branch, else one line. The budget
+    counts from `started` (time.monotonic, the hook's start), so it covers the whole run."""
     from jira_brief.pipeline import ANY_VERSION
 
     shown = _load_shown(settings)
@@ -150,7 +173,8 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
     seen = shown.get(place, {}) if settings.hook_show == "changed" else {}
     if settings.hook_show == "line":
         seen = {item.key: ANY_VERSION for item in found}
-    results = _brief_within_budget(found, settings, seen, server)
+    deadline = (time.monotonic() if started is None else started) + settings.hook_budget
+    results = _brief_within_budget(found, settings, seen, server, deadline)
     late = [result.key for result in results if result.late]
     for result in results:
         if result.late:
@@ -201,7 +225,7 @@ def prepare_message(message_file: Path, settings: Settings, source: str | None) 
         return False
     raw = message_file.read_bytes().decode("utf-8", errors="surrogateescape")
     comment = comment_char(raw)
-    if keys_in(message_text(raw, comment), settings.projects):
+    if keys_in(message_text(raw[:MESSAGE_CAP], comment), settings.projects):  # keys live in the first lines
         return False
     lines = raw.splitlines(keepends=True) or [""]
     end = next((i for i, line in enumerate(lines) if line.startswith(comment) and SCISSORS in line), len(lines))

@@ -22,6 +22,9 @@ from jira_brief.tickets import Ticket, issue_in_answer, normalize, render_ticket
 
 ISSUE_TOOL_NAMES = ("jira_get_issue", "getJiraIssue", "get_issue", "getIssue", "jira_issue_get")
 ISSUE_ARG_NAMES = ("issue_key", "issueIdOrKey", "issueKey", "issue_id_or_key", "key", "issue")
+# One server-sent event over streamable HTTP may carry this much (the SDK's default, 1 MiB, is less than
+# one big ticket with its comments); still bounded, so a broken server cannot take all the memory.
+MAX_SSE_EVENT = 32 << 20
 READ_VERBS = frozenset({"get", "search", "list", "read", "fetch", "find", "lookup", "query", "view", "describe"})
 WRITE_VERBS = frozenset(
     {
@@ -234,7 +237,7 @@ ADDED = {
     "updateHistory": False,
 }
 FULLER_OPTIONS = ("full", "complete", "detailed", "all", "raw", "verbose")
-# Comments asked for when the server keeps the *oldest* N (mcp-atlassian): enough to hold the newest.
+# Comments asked for when a server says it keeps the *oldest* N: enough to hold the newest.
 COMMENTS_WHEN_OLDEST_KEPT = 100
 
 
@@ -254,12 +257,13 @@ def added_arguments(properties: dict[str, Any], settings: Settings, given: set[s
 
 
 def comments_to_ask(prop: dict[str, Any], wanted: int) -> int:
-    """The one place that decides how many comments a ticket read asks for. We keep the newest
-    `wanted`; a server that keeps the oldest N (mcp-atlassian) must be asked for all it allows,
-    one whose schema says it keeps the newest is asked for exactly `wanted`."""
+    """The one place that decides how many comments a ticket read asks for: only the newest `wanted`
+    that are kept. mcp-atlassian returns the newest N since 0.22.0 (sooperset/mcp-atlassian#1218;
+    before, the oldest); a server whose schema says it keeps the oldest or first N is asked for all
+    it allows."""
     if wanted == 0:
         return 0
-    if re.search(r"newest|latest|most recent", str(prop.get("description") or ""), re.I):
+    if not re.search(r"oldest|first|earliest", str(prop.get("description") or ""), re.I):
         return wanted
     maximum = prop.get("maximum")
     return min(COMMENTS_WHEN_OLDEST_KEPT, maximum) if isinstance(maximum, int) else COMMENTS_WHEN_OLDEST_KEPT
@@ -514,7 +518,7 @@ async def _transport(
                 event_hooks={"response": [record]},
             )
         )
-        return streamable_http_client(settings.mcp_url, http_client=client)
+        return streamable_http_client(settings.mcp_url, http_client=client, max_sse_event_size=MAX_SSE_EVENT)
     if settings.mcp_command:
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client

@@ -216,7 +216,7 @@ async def brief_all(
     run = Run(
         settings,
         load_template(settings),
-        BriefCache(settings),
+        BriefCache(settings, server),
         tuple(k.key for k in found),
         server,
         watched=output is not None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -670,26 +669,3 @@ def settings_table() -> str:
         help_text = spec.help.replace("|", "\\|")
         lines.append(f"| `{kebab(name)}` | {variables} | {_shown_default(name)} | {where} | {help_text} |")
     return "\n".join(lines)
-
-
-SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PAT\b|AUTH|CREDENTIAL|COOKIE", re.I)
-
-
-def redact(text: str, settings: Settings | None) -> str:
-    """`text` with every secret value of the settings replaced, so no output line can leak one."""
-    if settings is None:
-        return text
-    secrets: list[str] = []
-    for name, spec in SPECS.items():
-        value = getattr(settings, name)
-        if isinstance(value, Secret):
-            secrets.append(value.reveal())
-            if name == "proxy":
-                secrets.append(urlsplit(value.reveal()).password or "")
-        elif spec.secret and isinstance(value, tuple):
-            for variable, secret in value:  # "Token abc": the whole value and each word of it
-                if name == "mcp_headers" or SECRET_NAME.search(variable):
-                    secrets.extend([secret.reveal(), *secret.reveal().split()[1:]])
-    for secret in sorted(filter(lambda s: len(s) >= 6, secrets), key=len, reverse=True):
-        text = text.replace(secret, "********")
-    return text

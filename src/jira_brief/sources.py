@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from jira_brief.errors import UsageError
 
 SCISSORS = "------------------------ >8 ------------------------"
+# Keys live in a message's first lines: past this many bytes a message file is not read (a huge
+# `git commit -v` diff or a pasted log must not cost the hook its time budget or the machine its memory).
+MESSAGE_CAP = 1 << 20
+# GitHub caps webhook payloads at 25 MB; a bigger event file is not one it sent.
+EVENT_CAP = 25 << 20
 ALL_SOURCES = ("arg", "branch", "message", "commits", "pr-title", "pr-body", "input")
 DEFAULT_SOURCES = ("arg", "branch", "message", "commits", "pr-title", "input")
 
@@ -87,11 +93,19 @@ def message_text(raw: str, comment_char: str = "#") -> str:
 
 
 def read_message_file(path: Path, cwd: Path | None = None) -> str:
-    """The message of a git commit message file (COMMIT_EDITMSG), comments removed."""
+    """The message of a git commit message file (COMMIT_EDITMSG), comments removed, read up to
+    MESSAGE_CAP bytes; a cut above git's scissors line is said on stderr, since keys may be lost."""
     try:
-        raw = path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as file:
+            data = file.read(MESSAGE_CAP + 1)
     except OSError as error:
         raise UsageError(f"cannot read the message file {path}: {error.strerror}") from None
+    raw = data[:MESSAGE_CAP].decode("utf-8", errors="replace")
+    if len(data) > MESSAGE_CAP and SCISSORS not in raw:
+        print(
+            f"jira-brief: the message file {path} is over {MESSAGE_CAP >> 20} MiB; only its start is read for keys",
+            file=sys.stderr,
+        )
     return message_text(raw, comment_char(raw, cwd))
 
 
@@ -137,9 +151,15 @@ def _field(value: object, *path: str) -> str:
 def read_event(path: Path, name: str | None = None) -> PullRequestEvent:
     """Parse a GitHub event payload file (pull_request, pull_request_target, workflow_dispatch)."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(EVENT_CAP + 1)
+        if len(data) > EVENT_CAP:
+            raise UsageError(f"the GitHub event {path} is over {EVENT_CAP >> 20} MB, more than GitHub ever sends")
+        payload = json.loads(data)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read the GitHub event {path}: {error}") from None
+    except RecursionError:
+        raise UsageError(f"the GitHub event {path} is nested too deeply to be a GitHub payload") from None
     if not isinstance(payload, dict):
         raise UsageError(f"the GitHub event {path} is not a JSON object")
     if isinstance(payload.get("pull_request"), dict):

@@ -9,6 +9,7 @@ GitHub's own webhook payloads from tests/fixtures, edited to name Jira keys.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -527,3 +528,100 @@ def test_no_mcp_server_configured_is_one_usage_error(world: World) -> None:
     assert run.code == 2 and "Traceback" not in run.stderr
     assert len([line for line in run.stderr.splitlines() if line.strip()]) == 1
     assert "MCP server" in run.stderr and run.requests == []
+
+
+def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
+    """`count` runs of the step at once, each in its own thread with its own GitHub client, as
+    overlapping workflow runs make them: the real orchestration, pipeline, PyGithub and fakes."""
+    import asyncio
+    import threading
+
+    from jira_brief.action import ActionOptions, run_github
+    from jira_brief.github_api import connect
+    from jira_brief.pipeline import brief_all
+    from jira_brief.runner import Runner
+    from jira_brief.settings import load_settings
+
+    start = threading.Barrier(count)
+    codes: dict[int, int] = {}
+
+    def one(index: int) -> None:
+        env = world.env(event, "pull_request")
+        settings = dataclasses.replace(
+            load_settings({}, env, world.tmp), sources=("pr-title", "branch", "commits"), cache=False
+        )
+        runner = Runner.from_environment(env)
+
+        def brief(found: Any, known: Any, change: Any) -> Any:
+            return asyncio.run(brief_all(found.keys, settings, known=known, change=change))
+
+        start.wait()
+        codes[index] = run_github(
+            settings,
+            runner,
+            ActionOptions(),
+            connect=lambda: connect(settings.github_token, runner.api_url, write_spacing=0),
+            brief=brief,
+            environ=env,
+        )
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return [Run(codes.get(index, -1), "", "", "", {}, []) for index in range(count)]
+
+
+@pytest.mark.parametrize("count", [3, 5])
+def test_overlapping_runs_leave_exactly_one_comment_and_all_succeed(world: World, count: int) -> None:
+    event = world.pull("PAY-142 split payments", "feature/WEB-88-email")
+
+    runs = concurrent_runs(world, event, count)
+
+    assert [run.code for run in runs] == [0] * count
+    [kept] = world.ours()
+    posted = [request for request in world.github.requests if request[0] == "POST" and "/comments" in request[1]]
+    assert len(posted) >= 2  # the runs did overlap: more than one posted before seeing the others
+    assert kept["id"] == min(comment["id"] for comment in world.github.comments(PR)) or len(posted) == 1
+    assert "Brief for PAY-142." in kept["body"] and "Brief for WEB-88." in kept["body"]
+
+
+def test_a_duplicate_or_our_comment_deleted_by_another_run_is_not_an_error(world: World) -> None:
+    """Another run deleted the duplicate first (404 on our delete), and removed the comment we were
+    about to edit (404 on our edit): the run lists again and goes on."""
+    event = world.pull("PAY-142 split payments")
+    world.run(event)
+    [first] = world.ours()
+    world.github.add_comment(PR, first["body"] + "\nstale", login=BOT)
+    world.github.add_comment(PR, first["body"] + "\nstale", login=BOT)
+    world.github.fail_next("DELETE", r"/issues/comments/\d+$", 404, after_apply=True)
+    world.github.fail_next("PATCH", rf"/issues/comments/{first['id']}$", 404)
+    world.tickets["PAY-142"].update(
+        summary="Split payments between two cards, renamed", updated="2025-06-01T09:00:00.000+0200"
+    )
+
+    run = world.run(event)
+
+    assert run.code == 0, run.stdout + run.stderr
+    [kept] = world.ours()
+    assert kept["id"] == first["id"] and "renamed" in kept["body"]
+    assert len(run.writes("PATCH")) == 2  # the edit answered 404, then the one after listing again
+
+
+def test_8000_keys_in_the_commits_still_fit_github(world: World) -> None:
+    """The note about keys past the limit is capped like the sections, so the comment, the summary
+    and every output stay under GitHub's limits (a 71 k-character note used to get a 422)."""
+    keys = [f"PAY-{number}" for number in range(1001, 9000)]  # with PAY-142 of the title: 8,000 keys
+    commits = tuple(" ".join(keys[start : start + 100]) for start in range(0, len(keys), 100))
+    event = world.pull("PAY-142 split payments", commits=commits)
+
+    run = world.run(event)
+
+    assert run.code == 0, run.stdout + run.stderr
+    [comment] = world.ours()
+    assert len(comment["body"]) <= MAX_COMMENT_CHARS
+    assert "7,990 more key(s) past the limit of 10 were left out" in comment["body"]
+    assert "… and 7,980 more" in comment["body"] and "PAY-8999" not in comment["body"]
+    assert "… and 7,980 more" in run.summary and len(run.summary.encode()) < 1_000_000
+    assert all(len(value.encode()) < 1_000_000 for value in run.outputs.values())

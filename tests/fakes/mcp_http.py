@@ -19,13 +19,21 @@ class ServedMCP:
     """`with ServedMCP(server) as served:` serves `server` at `served.url` until the block ends.
 
     `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
-    every request, to play a slow server."""
+    every request, to play a slow server; `sse_answers` answers every request as a server-sent event,
+    as servers on the 2025 protocol (mcp<2, so mcp-atlassian) always do, where this SDK's server
+    answers a quick request with plain JSON."""
 
     def __init__(
-        self, server: Any, *, transport: str = "http", require_token: str | None = None, delay: float = 0.0
+        self,
+        server: Any,
+        *,
+        transport: str = "http",
+        require_token: str | None = None,
+        delay: float = 0.0,
+        sse_answers: bool = False,
     ) -> None:
         self.server, self.transport = server, transport
-        self.require_token, self.delay = require_token, delay
+        self.require_token, self.delay, self.sse_answers = require_token, delay, sse_answers
         self.port = free_port()
         path = "/sse" if transport == "sse" else "/mcp"
         self.url = f"http://127.0.0.1:{self.port}{path}"
@@ -34,6 +42,8 @@ class ServedMCP:
 
     def _app(self) -> Any:
         app = self.server.sse_app() if self.transport == "sse" else self.server.streamable_http_app()
+        if self.sse_answers:
+            app = _as_server_sent_events(app)
         if not (self.require_token or self.delay):
             return app
         import anyio
@@ -71,3 +81,40 @@ class ServedMCP:
         self._uvicorn.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _as_server_sent_events(app: Any) -> Any:
+    """`app` with each JSON answer to a POST sent instead as one `event: message` SSE stream, the
+    wire shape of a 2025-protocol server (one event however big the result)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        held: dict[str, Any] = {}
+        body = bytearray()
+
+        async def rewrite(message: Any) -> None:
+            headers = dict(held.get("start", message).get("headers", []))
+            if message["type"] == "http.response.start" and headers.get(b"content-type", b"").startswith(
+                b"application/json"
+            ):
+                held["start"] = message
+                return
+            if "start" not in held:
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            start = held["start"]
+            kept = [
+                (name, value) for name, value in start["headers"] if name not in (b"content-type", b"content-length")
+            ]
+            event = b"event: message\r\ndata: " + bytes(body) + b"\r\n\r\n"
+            await send({**start, "headers": [*kept, (b"content-type", b"text/event-stream")]})
+            await send({"type": "http.response.body", "body": event, "more_body": False})
+
+        await app(scope, receive, rewrite)
+
+    return wrapped

@@ -101,7 +101,7 @@ def test_hook_interrupted_while_the_model_writes(git_repo: GitRepo, slow_model: 
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == ["jira-brief: interrupted; the commit message is untouched"], done.stderr
     assert done.returncode == 130
-    assert not list((tmp_path / "cache").glob("briefs/*.json"))  # no half-written brief was cached
+    assert not list((tmp_path / "cache").glob("**/briefs/*.json"))  # no half-written brief was cached
 
 
 def test_hook_interrupted_while_the_mcp_server_is_slow(
