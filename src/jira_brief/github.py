@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jira_brief.comment import (
+    LABELS,
     MARKER,
     SUMMARY_LIMIT,
+    Labels,
     Section,
     heading_for,
     jira_hosts,
     known_fingerprints,
+    labels_for,
     parse_sections,
     render_document,
     render_section,
@@ -46,6 +49,7 @@ from jira_brief.comment import (
 from jira_brief.errors import JiraBriefError, UsageError
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
+from jira_brief.progress import Event, Notify, PhaseLines
 from jira_brief.settings import Settings, redact
 from jira_brief.sources import PullRequestEvent, read_event, source_kind
 
@@ -380,6 +384,7 @@ class Outcome:
     comment_url: str = ""
     notice: str | None = None
     problem: str | None = None
+    labels: Labels = LABELS["en"]
 
 
 def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
@@ -392,15 +397,21 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
 
 
 def _brief(
-    found: KeyScan, settings: Settings, old: dict[str, Section], hide: Callable[[str], str]
+    found: KeyScan,
+    settings: Settings,
+    old: dict[str, Section],
+    hide: Callable[[str], str],
+    notify: Notify,
+    labels: Labels,
 ) -> tuple[list[BriefResult], list[Section]]:
     """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call."""
     from jira_brief.pipeline import brief_all
 
-    found_results = asyncio.run(brief_all(found.keys, settings, known=known_fingerprints(old)))
+    found_results = asyncio.run(brief_all(found.keys, settings, known=known_fingerprints(old), progress=notify))
     results = [_hidden(result, hide) for result in found_results]
     hosts = jira_hosts(results)
-    return results, [old[result.key] if result.unchanged else render_section(result, hosts) for result in results]
+    fresh = [old[result.key] if result.unchanged else render_section(result, hosts, labels) for result in results]
+    return results, fresh
 
 
 def _dropped_note(found: KeyScan, settings: Settings) -> list[str]:
@@ -422,7 +433,9 @@ class Job:
 
     def run(self, target: Target) -> Outcome:
         """Find the keys, brief them, keep the sticky comment current; GitHub failures become `problem`."""
-        outcome = Outcome()
+        from jira_brief.briefs import load_template
+
+        outcome = Outcome(labels=labels_for(self.settings.language, load_template(self.settings).text))
         try:
             client = connect(self.settings, self.runner) if target.number is not None else None
             pull = self._pull(client, target.number) if client is not None and target.number is not None else None
@@ -453,13 +466,17 @@ class Job:
                     thread.remove(ours)
             return
         old = parse_sections(ours[0].body) if ours else {}
-        outcome.results, outcome.sections = _brief(outcome.found, self.settings, old, self.report.hide)
+        notify = PhaseLines(self.report.line)
+        outcome.results, outcome.sections = _brief(
+            outcome.found, self.settings, old, self.report.hide, notify, outcome.labels
+        )
         outcome.notes.extend(_dropped_note(outcome.found, self.settings))
         if thread is None:
             return
-        body = self.report.hide(
-            render_document(outcome.sections, heading=heading_for(outcome.results), notes=outcome.notes).text
-        )
+        heading = heading_for(outcome.results, outcome.labels)
+        document = render_document(outcome.sections, heading=heading, notes=outcome.notes, labels=outcome.labels)
+        body = self.report.hide(document.text)
+        notify(Event("post"))
         with github_errors("writing the comment", number, write=True):
             comment, action = thread.publish(body, ours)
         outcome.comment_url = comment.html_url
@@ -511,8 +528,9 @@ def finish(report: Report, outcome: Outcome) -> None:
         notes.append(f"[The pull request comment]({outcome.comment_url}) shows the same briefs.")
     document = render_document(
         outcome.sections,
-        heading=heading_for(outcome.results),
+        heading=heading_for(outcome.results, outcome.labels),
         notes=notes,
+        labels=outcome.labels,
         marker=False,
         limit=SUMMARY_LIMIT,
         size=utf8_size,

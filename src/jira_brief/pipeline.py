@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jira_brief.brief_text import Normalizer, normalize
 from jira_brief.briefs import LLM, Sleep, Template, Usage, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
+from jira_brief.progress import Event, Notify, ignore
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
 
@@ -83,11 +85,15 @@ class Run:
     llm: LLM | None = None
     watched: bool = False  # someone reads the text as it comes: worth streaming
     sleep: Sleep = asyncio.sleep  # the wait between model retries
+    notify: Notify = ignore  # what the run waits for, for whoever shows progress
 
     async def get_reader(self) -> Any:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
         async with self.lock:
             if self.reader is None:
+                from jira_brief.jira_mcp import server_label
+
+                self.notify(Event("connect", detail=server_label(self.settings, self.server)))
                 self.reader = asyncio.get_running_loop().create_future()
                 self.holder = asyncio.create_task(self._hold_reader(self.reader))
         return await asyncio.shield(self.reader)
@@ -134,7 +140,9 @@ def _with_key(key: str, error: Exception) -> str:
 async def _ticket(run: Run, key: str, ticket_ttl: float | None) -> Ticket:
     ticket = run.cache.recent_ticket(key, ticket_ttl) if ticket_ttl else None
     if ticket is None:
-        ticket = await (await run.get_reader()).fetch(key)
+        reader = await run.get_reader()
+        run.notify(Event("read", key))
+        ticket = await reader.fetch(key)
         run.cache.put_ticket(ticket)
     return ticket
 
@@ -154,25 +162,36 @@ async def _brief_one(
         return result
     cached = run.cache.get_brief(result.fingerprint)
     if cached is not None:
-        result.brief, result.cached = cached, True
+        result.brief, result.cached = normalize(cached, run.template.headings), True
         output.text(found.key, cached)
         return result
     if result.offline:
-        result.brief = offline_brief(ticket, run.template)
+        result.brief = normalize(offline_brief(ticket, run.template), run.template.headings)
         output.text(found.key, result.brief)
         return result
     try:
         reader = await run.get_reader()
         # Only the first ticket is read as it is written; the others wait their turn on screen, and
         # streaming them would cost CPU per chunk for nothing.
-        sink = (lambda chunk: output.text(found.key, chunk)) if run.watched and found.key == run.keys[0] else None
-        result.brief = await write_brief(
+        streamed = Normalizer(run.template.headings)
+        sink = (
+            (lambda chunk: output.text(found.key, streamed.feed(chunk)))
+            if run.watched and found.key == run.keys[0]
+            else None
+        )
+        run.notify(Event("write", found.key, ticket=ticket))
+        written = await write_brief(
             run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
         )
+        if sink is not None:
+            output.text(found.key, streamed.close())
+        # The cache keeps the published form; normalizing is idempotent, so older raw entries read the same.
+        result.brief = normalize(written, run.template.headings)
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
-        result.brief, result.offline = offline_brief(ticket, run.template), True
+        result.brief = normalize(offline_brief(ticket, run.template), run.template.headings)
+        result.offline = True
     return result
 
 
@@ -186,12 +205,13 @@ async def brief_all(
     ticket_ttl: float | None = None,
     budget: float | None = None,
     sleep: Sleep = asyncio.sleep,
+    progress: Notify | None = None,
 ) -> list[BriefResult]:
     """Brief every key, `settings.concurrency` at a time; results come back in key order.
 
     `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
     fetched that recently without asking the server; `budget` bounds the whole run in seconds; `sleep`
-    waits between model retries (tests pass one that does not really wait)."""
+    waits between model retries (tests pass one that does not really wait); `progress` hears what the run waits for."""
     run = Run(
         settings,
         load_template(settings),
@@ -200,8 +220,10 @@ async def brief_all(
         server,
         watched=output is not None,
         sleep=sleep,
+        notify=progress or ignore,
     )
     output = output or _Silent()
+    finished = 0
     limit = asyncio.Semaphore(settings.concurrency)
 
     async def one(item: FoundKey) -> BriefResult:
@@ -212,7 +234,10 @@ async def brief_all(
                 result = BriefResult(
                     item.key, item.source, error=f"{item.key}: unexpected {type(error).__name__}: {str(error)[:200]}"
                 )
+        nonlocal finished
+        finished += 1
         output.done(result)
+        run.notify(Event("done", item.key, done=finished, total=len(found), ticket=result.ticket))
         return result
 
     tasks = [asyncio.create_task(one(item)) for item in found]
