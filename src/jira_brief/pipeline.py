@@ -153,6 +153,7 @@ async def _brief_one(
     result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
     try:
         result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
+        run.notify(Event("ticket", found.key, ticket=ticket))
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
         return result
@@ -179,7 +180,7 @@ async def _brief_one(
             if run.watched and found.key == run.keys[0]
             else None
         )
-        run.notify(Event("write", found.key, ticket=ticket))
+        run.notify(Event("write", found.key))
         written = await write_brief(
             run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
         )

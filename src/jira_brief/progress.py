@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from jira_brief.tickets import Ticket
 
-Phase = Literal["connect", "read", "write", "done", "post"]
+Phase = Literal["connect", "read", "ticket", "write", "done", "post"]
 
 
 @dataclass(frozen=True)
 class Event:
-    """One step of a run: connecting to `detail` (the server), reading or writing `key`, `key` done (n of total)."""
+    """One step of a run: connecting to `detail` (the server), reading `key`, its `ticket` in hand, writing its
+    brief, `key` done (`done` of `total`), posting the comment."""
 
     phase: Phase
     key: str = ""
@@ -54,6 +55,8 @@ class Waiting:
         elif event.phase == "read":
             self.connected = True
             reading[event.key] = None
+        elif event.phase == "ticket":
+            reading.pop(event.key, None)
         elif event.phase == "write":
             reading.pop(event.key, None)
             writing[event.key] = None
