@@ -84,7 +84,8 @@ def test_mangled_headings_are_published_as_the_templates_h4_headings(style: str,
         ("3. critères d'acceptation", "#### Critères d’acceptation"),
         ("**Objectif :** Payer avec deux cartes.", "#### Objectif\n\nPayer avec deux cartes."),
         ("OBJECTIF: **Deux** cartes", "#### Objectif\n\n**Deux** cartes"),
-        ("## Résumé", "**Résumé**"),  # not a section of the template: cannot outrank one
+        ("## Résumé", "*Résumé*"),  # not a section of the template: cannot pose as one
+        ("**Règles de gestion**", "*Règles de gestion*"),
         ("• une carte", "- une carte"),
         ("Le contexte : voir PAY-100", "Le contexte : voir PAY-100"),
         ("- Contexte", "- Contexte"),

@@ -3,7 +3,7 @@
 Models write `CONTEXTE:`, `**Contexte**`, `## 2. Contexte` or `Contexte : texte`; on GitHub those are plain
 lines that merge with the paragraph under them. The template's heading list is the contract: a line that names
 one of them (any case, accents, numbering or emphasis) becomes `#### Heading`, other headings are demoted so
-they cannot pose as sections, and the TICKET section goes (the summary line already shows key and title).
+they cannot pose as sections (italic lines), and the TICKET section goes (the summary line already shows key and title).
 Line by line, so the first ticket can be normalized while it streams. Pure: no I/O.
 """
 
@@ -19,6 +19,7 @@ _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
 _NUMBER = re.compile(r"(?:\d{1,2}|[IVX]{1,4}|[A-Ga-g])[.)][ \t]+")
 _BULLET = re.compile(r"( *)[•◦▪‣●][ \t]+")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_BOLD_LINE = re.compile(r"(?:\*\*|__)([^*_]+?)(?:\*\*|__)[ \t]*")
 
 
 def fold(text: str) -> str:
@@ -81,9 +82,12 @@ class Normalizer:
             return [] if self.skipping else ["", f"{LEVEL} {display(name)}", "", rest]
         if self.skipping:
             return []
-        atx = _ATX.fullmatch(line)
-        if atx:
-            return ["", f"**{atx[2]}**" if atx[2] else "", ""]
+        # Other headings, and bold lines standing for them, become italic: a sub-heading that reads as one
+        # but cannot be mistaken for a section of the template (GitHub shows bold and h4 alike).
+        other = _ATX.fullmatch(line) or _BOLD_LINE.fullmatch(line.strip())
+        if other:
+            title = other[2] if other.re is _ATX else other[1]
+            return ["", f"*{title.strip()}*" if title.strip() else "", ""]
         return [_BULLET.sub(r"\1- ", line, count=1)]
 
     def _heading(self, line: str) -> tuple[str, str] | None:
