@@ -196,3 +196,23 @@ def test_a_terminal_sees_progress_before_the_first_brief_and_a_pipe_sees_none(
     assert piped.returncode == 0 and "#### Contexte" in piped.stdout
     assert "Connecting" not in piped.stderr and "Reading" not in piped.stderr
     assert "\x1b" not in piped.stdout + piped.stderr
+
+
+def github_html(markdown: str) -> str:
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    return str(cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE))
+
+
+def test_markdown_format_is_the_comments_markdown(engine_env: Any, invoke: Any) -> None:
+    several = invoke("demo", "--llm", "none", "--language", "en", "--format", "markdown", "PAY-142", "WEB-88")
+    alone = invoke("demo", "--llm", "none", "--format", "markdown", "PAY-142")
+
+    html = github_html(several.stdout)
+    assert several.exit_code == 0 and several.stdout.startswith("### Jira brief\n2 tickets")
+    assert re.findall(r'<td><a href="([^"]+)">', html) == [f"{JIRA}/PAY-142", f"{JIRA}/WEB-88"]
+    assert html.count("<details>") == 2 and "<h4>Acceptance criteria</h4>" in html
+    assert "<!-- jira-brief -->" not in several.stdout  # no marker: pasting it elsewhere is not our comment
+    assert alone.stdout.startswith("### Brief Jira\n1 ticket\n") and "<details open>" in github_html(alone.stdout)
+    assert "<table>" not in github_html(alone.stdout)

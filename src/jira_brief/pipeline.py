@@ -237,8 +237,8 @@ async def brief_all(
                 )
         nonlocal finished
         finished += 1
-        output.done(result)
         run.notify(Event("done", item.key, done=finished, total=len(found), ticket=result.ticket))
+        output.done(result)
         return result
 
     tasks = [asyncio.create_task(one(item)) for item in found]

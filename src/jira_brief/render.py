@@ -224,10 +224,16 @@ class RichTerminal:
     """Briefs in key order on a terminal: a header line, then the brief styled; the first ticket streams by line."""
 
     def __init__(
-        self, keys: Sequence[str], console: Console, clean: Callable[[str], str], status: StatusLine | None
+        self,
+        keys: Sequence[str],
+        console: Console,
+        clean: Callable[[str], str],
+        status: StatusLine | None,
+        warn: Write | None = None,
     ) -> None:
         self.order = list(keys)
         self.console, self.clean, self.status = console, clean, status
+        self.say = status.say if status else (warn or (lambda line: console.print(line, markup=False)))
         self.tickets: dict[str, Ticket] = {}
         self.finished: dict[str, BriefResult] = {}
         self.streamed = ""  # the first ticket's text not yet printed (an unfinished line)
@@ -265,10 +271,7 @@ class RichTerminal:
                 self._hold(False)
 
     def warn(self, line: str) -> None:
-        if self.status is not None:
-            self.status.say(line)
-        else:
-            self.console.print(line, highlight=False, markup=False)
+        self.say(self.clean(line))
 
     def _hold(self, held: bool) -> None:
         if self.status is not None:
@@ -321,7 +324,7 @@ def terminal_screen(
     if fmt != "text":
         return Screen(None, notify, close)
     if stdout.isatty():
-        rich_terminal = RichTerminal(keys, Console(file=stdout, highlight=False), clean, status)
+        rich_terminal = RichTerminal(keys, Console(file=stdout, highlight=False), clean, status, warn)
         return Screen(rich_terminal, rich_terminal, close)
     say = status.say if status else warn
     return Screen(TerminalOutput(keys, lambda text: write(clean(text)), lambda line: say(clean(line))), notify, close)
