@@ -181,19 +181,17 @@ def run_in_pty(args: Sequence[str], env: dict[str, str]) -> bytes:
     return output
 
 
-def test_a_terminal_sees_progress_before_the_first_brief_and_a_pipe_sees_none(
-    engine_env: Any, run_process: Any
-) -> None:
+def test_a_terminal_sees_progress_before_the_first_brief_and_a_pipe_sees_none(engine_env: Any, invoke: Any) -> None:
     env = engine_env.process_env(TERM="xterm-256color", COLUMNS="100")
     env.pop("GITHUB_ACTIONS", None)
 
     shown = run_in_pty(["demo", "--llm", "none", "PAY-142"], env).decode()
-    piped = run_process("demo", "--llm", "none", "PAY-142", cwd=engine_env.cwd, env=env)
+    piped = invoke("demo", "--llm", "none", "PAY-142", env={"GITHUB_ACTIONS": None})  # in process: no terminal
 
     assert "Connecting to the embedded demo Jira" in shown
     assert shown.index("Connecting to the embedded demo Jira") < shown.index("Contexte")
     assert "\x1b]8;" in shown  # the key is a hyperlink where the terminal supports it
-    assert piped.returncode == 0 and "#### Contexte" in piped.stdout
+    assert piped.exit_code == 0 and "#### Contexte" in piped.stdout
     assert "Connecting" not in piped.stderr and "Reading" not in piped.stderr
     assert "\x1b" not in piped.stdout + piped.stderr
 
