@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from jira_brief.demo import build_server
@@ -214,3 +215,26 @@ def test_markdown_format_is_the_comments_markdown(engine_env: Any, invoke: Any) 
     assert "<!-- jira-brief -->" not in several.stdout  # no marker: pasting it elsewhere is not our comment
     assert alone.stdout.startswith("### Brief Jira\n1 ticket\n") and "<details open>" in github_html(alone.stdout)
     assert "<table>" not in github_html(alone.stdout)
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
+def test_what_the_model_wrote_is_shown_normalized_fresh_and_from_the_cache(
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, stream: bool
+) -> None:
+    from jira_brief.cache import BriefCache
+
+    raw = "TICKET: PAY-142\nCONTEXTE:\nLe panier dépasse le plafond.\n**Critères d'acceptation**\n• deux cartes"
+    fake_llm.reply(raw)
+    settings = engine_env.llm_settings(fake_llm, stream=stream)
+    screens = [terminal(["PAY-142"]), terminal(["PAY-142"])]
+
+    [fresh] = run_pipeline(["PAY-142"], settings, output=screens[0])
+    BriefCache(settings).put_brief(fresh.fingerprint, "PAY-142", raw)  # as a cache written before normalizing
+    [cached] = run_pipeline(["PAY-142"], settings, output=screens[1])
+
+    assert fake_llm.calls == 1 and cached.cached
+    for screen, result in zip(screens, [fresh, cached], strict=True):
+        assert "#### Contexte\n\nLe panier dépasse le plafond." in screen.stdout
+        assert "#### Critères d’acceptation\n\n- deux cartes" in screen.stdout
+        assert "CONTEXTE:" not in screen.stdout and "TICKET" not in screen.stdout
+        assert result.brief.startswith("#### Contexte")

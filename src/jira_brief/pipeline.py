@@ -164,7 +164,7 @@ async def _brief_one(
     cached = run.cache.get_brief(result.fingerprint)
     if cached is not None:
         result.brief, result.cached = normalize(cached, run.template.headings), True
-        output.text(found.key, cached)
+        output.text(found.key, result.brief)
         return result
     if result.offline:
         result.brief = normalize(offline_brief(ticket, run.template), run.template.headings)
