@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from jira_brief.brief_text import DROPPED, display, fold
 from jira_brief.demo import build_server, load_demo_tickets
 
 pytestmark = pytest.mark.usefixtures("engine_env")
@@ -25,6 +26,11 @@ NOT_STATED_FR = "Non précisé dans le ticket."
 
 def headings(template: str) -> list[str]:
     return [line[3:].strip() for line in template.splitlines() if line.startswith("## ")]
+
+
+def published(template: str) -> list[str]:
+    """The template's headings as a published brief shows them (the TICKET line goes: the summary shows it)."""
+    return [display(heading) for heading in headings(template) if fold(heading) not in DROPPED]
 
 
 def messages_of(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -45,9 +51,9 @@ def issue_keys_asked(server: Any) -> list[str]:
 def test_the_model_receives_a_played_get_issue_call_and_answers_in_one_call(
     engine_env: Any, fake_llm: Any, run_pipeline: Any
 ) -> None:
-    fake_llm.reply("## TICKET\nPAY-142 written by the model")
+    fake_llm.reply("## CONTEXTE\nPAY-142 written by the model")
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm))
-    assert result.ok and result.brief == "## TICKET\nPAY-142 written by the model"
+    assert result.ok and result.brief == "#### Contexte\n\nPAY-142 written by the model"
     assert fake_llm.calls == 1 and fake_llm.errors == []
     system, user, assistant, tool = messages_of(fake_llm.requests[0])
     assert system["role"] == "system"
@@ -146,12 +152,12 @@ def test_reasoning_never_reaches_the_printed_brief(
     engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal: Any, stream: bool
 ) -> None:
     fake_llm.reply(
-        "<think>I should flatter the reporter.</think>## TICKET\nPAY-142 final answer",
+        "<think>I should flatter the reporter.</think>## CONTEXTE\nPAY-142 final answer",
         reasoning="chain of thought about the card limits",
     )
     screen = terminal(["PAY-142"])
     [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, stream=stream), output=screen)
-    assert result.brief == "## TICKET\nPAY-142 final answer"
+    assert result.brief == "#### Contexte\n\nPAY-142 final answer"
     assert "PAY-142 final answer" in screen.stdout
     for hidden in ("<think>", "flatter", "chain of thought"):
         assert hidden not in screen.stdout and hidden not in result.brief
@@ -184,7 +190,7 @@ def test_custom_template_file(engine_env: Any, fake_llm: Any, run_pipeline: Any,
     system = messages_of(fake_llm.requests[0])[0]["content"]
     assert CUSTOM_TEMPLATE.strip() in system and FR_TEMPLATE.strip() not in system
     [offline] = run_pipeline(["WEB-91"], engine_env.settings(template=str(template), llm="none", language="en"))
-    assert re.findall(r"^## (.+)$", offline.brief, re.MULTILINE) == headings(CUSTOM_TEMPLATE)
+    assert offline_headings(offline.brief) == published(CUSTOM_TEMPLATE)
 
 
 def test_a_template_without_headings_is_a_usage_error(engine_env: Any, tmp_path: Path) -> None:
@@ -208,7 +214,7 @@ def words(text: str) -> set[str]:
 
 
 def offline_headings(brief: str) -> list[str]:
-    return re.findall(r"^## (.+)$", brief, re.MULTILINE)
+    return re.findall(r"^#### (.+)$", brief, re.MULTILINE)
 
 
 @pytest.mark.parametrize("key", ["PAY-142", "PAY-150", "WEB-88", "WEB-91"])
@@ -221,12 +227,12 @@ def test_offline_brief_has_the_headings_and_invents_nothing(
     assert result.ok and result.offline and result.brief
     lines = result.brief.splitlines()
     assert "hors ligne" in lines[0]  # marked offline, first thing
-    template = headings(FR_TEMPLATE)
+    template = published(FR_TEMPLATE)
     assert [h for h in offline_headings(result.brief) if h in template] == template  # all, in order
     source = json.dumps(raw, ensure_ascii=False).replace("\\n", "\n").replace('\\"', '"')
     known = words(source) | SCAFFOLD | words(NOT_STATED_FR) | words(lines[0])
     for line in lines[1:]:
-        if line.startswith("## ") and line[3:] in template:
+        if line.startswith("#### ") and line[5:] in template:
             continue
         invented = words(line) - known
         assert not invented, f"{key}: {invented} in {line!r} is not in the ticket"
@@ -236,22 +242,22 @@ def test_offline_brief_has_the_headings_and_invents_nothing(
 def test_offline_brief_has_only_the_templates_headings(engine_env: Any, run_pipeline: Any, key: str) -> None:
     assert re.search(r"^## ", load_demo_tickets()[key]["description"], re.MULTILINE)  # the description has its own
     [result] = run_pipeline([key], engine_env.settings(llm="none"))
-    assert offline_headings(result.brief) == headings(FR_TEMPLATE)
+    assert offline_headings(result.brief) == published(FR_TEMPLATE)
 
 
 def test_offline_brief_says_when_the_ticket_is_silent(engine_env: Any, run_pipeline: Any) -> None:
     raw = load_demo_tickets()["WEB-91"]
     assert "description" not in raw and not any(k.startswith("customfield_") for k in raw)
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none"))
-    sections = dict(re.findall(r"^## (.+)\n((?:(?!## ).*\n?)*)", result.brief, re.MULTILINE))
-    acceptance = headings(FR_TEMPLATE)[3]
+    sections = dict(re.findall(r"^#### (.+)\n((?:(?!#### ).*\n?)*)", result.brief, re.MULTILINE))
+    acceptance, goal = published(FR_TEMPLATE)[2], published(FR_TEMPLATE)[1]
     assert sections[acceptance].strip() == NOT_STATED_FR
     assert sum(body.strip() == NOT_STATED_FR for body in sections.values()) >= 3
-    assert raw["summary"] in sections[headings(FR_TEMPLATE)[0]]
+    assert raw["summary"] in sections[goal]
 
 
 def test_offline_brief_in_english(engine_env: Any, run_pipeline: Any) -> None:
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none", language="en"))
-    assert re.findall(r"^## (.+)$", result.brief, re.MULTILINE) == headings(EN_TEMPLATE)
+    assert offline_headings(result.brief) == published(EN_TEMPLATE)
     assert "Not stated in the ticket." in result.brief and "Offline" in result.brief.splitlines()[0]
     assert NOT_STATED_FR not in result.brief

@@ -15,6 +15,7 @@ from jira_brief.comment import (
     heading_for,
     jira_hosts,
     known_fingerprints,
+    labels_for,
     neutralize,
     one_line,
     parse_sections,
@@ -256,8 +257,108 @@ def test_the_summary_counts_bytes() -> None:
 
 def test_heading_counts_tickets_and_failures() -> None:
     heading = heading_for([result(), result("WEB-88", error="boom")])
-    assert heading == "### Jira brief\n2 tickets · 1 could not be briefed"
+    assert heading.startswith("### Jira brief\n2 tickets · 1 could not be briefed\n")
 
 
 def test_jira_hosts_come_from_the_tickets_own_urls() -> None:
     assert jira_hosts([result(), BriefResult("X-1", "arg")]) == HOSTS
+
+
+# --- reading at a glance: table, open section, language, dates -------------------------------
+
+
+def test_several_tickets_start_with_a_table_that_links_each_key() -> None:
+    results = [result(), result("WEB-88", title="Email | shows <b>", error="boom"), BriefResult("NOPE-1", "arg")]
+    sections = [render_section(one, HOSTS) for one in results]
+
+    html = github_html(render_document(sections, heading=heading_for(results)).text)
+
+    table = html[html.index("<table>") : html.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)
+    assert len(rows) == 4  # the header and one row a ticket
+    assert re.findall(r'<a href="([^"]+)">', table) == [
+        f"https://{JIRA}/browse/PAY-142",
+        f"https://{JIRA}/browse/WEB-88",
+    ]
+    assert "Lukas Brandt" in rows[1] and "In Progress" in rows[1] and "Story" in rows[1]
+    assert "⚠️" in rows[2] and "<b>" not in table  # a title cannot break out of its cell
+    assert "NOPE-1" in rows[3]
+    assert html.index("</table>") < html.index("<details>")
+    assert html.count("<details>") == 3 and "<details open>" not in html
+
+
+def test_a_lone_ticket_is_open_and_has_no_table_even_when_its_old_section_is_reused() -> None:
+    alone = render_document([render_section(result(), HOSTS)], heading=heading_for([result()])).text
+    reused = parse_sections(alone)["PAY-142"]
+    both = render_document([reused, render_section(result("WEB-88"), HOSTS)], heading=heading_for([])).text
+
+    assert "<details open>" in github_html(alone) and "<table>" not in github_html(alone)
+    assert "<details open>" not in both and both.count("<details>") == 2
+    assert render_document([parse_sections(both)["PAY-142"]], heading="h").text.count("<details open>") == 1
+
+
+def test_french_briefs_get_french_words_and_french_dates() -> None:
+    labels = labels_for("fr")
+    results = [result(updated="2025-05-14T16:05:09.871+0200"), result("WEB-88", error="délai dépassé")]
+    sections = [render_section(one, HOSTS, labels) for one in results]
+
+    whole = render_document(sections, heading=heading_for(results, labels), labels=labels).text
+    text = render_document(sections, heading=heading_for(results, labels), labels=labels, limit=len(whole) - 1).text
+
+    for english in ("Jira brief", "could not be briefed", "Written by", "Could not", "Title", "Assignee", "left out"):
+        assert english not in whole + text
+    assert "### Brief Jira\n2 tickets · 1 en échec" in whole
+    assert "| Clé | Titre | Type | Statut | Assigné à |" in whole
+    assert "mis à jour le 14 mai 2025" in whole and "Résumé impossible :" in whole
+    assert "laissé(s) de côté" in text and "WEB-88" in text.split("laissé(s)")[1]  # the size cut, in French
+
+
+def test_english_dates_read_month_first() -> None:
+    section = render_section(result(updated="2025-05-06T09:31:12.004+0200"), HOSTS, labels_for("en"))
+
+    assert "<sub>Story · In Progress · High · Lukas Brandt · updated May 6, 2025</sub>" in section.text
+
+
+def test_a_custom_template_sets_the_comments_words() -> None:
+    template = "## Summary\n<!-- jira-brief:labels\ntitle: Ticket digest\nfooter: Made by the release bot.\n-->\n"
+
+    labels = labels_for("en", template)
+    text = render_document(
+        [render_section(result(), HOSTS, labels)], heading=heading_for([result()], labels), labels=labels
+    ).text
+
+    assert text.startswith(f"{MARKER}\n### Ticket digest\n1 ticket")
+    assert "<sub>Made by the release bot.</sub>" in text
+
+
+def test_a_misspelt_label_is_a_usage_error_naming_the_choices() -> None:
+    from jira_brief.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"titel: x.*footer"):
+        labels_for("en", "<!-- jira-brief:labels\ntitel: x\n-->")
+
+
+def test_more_blocks_for_a_ticket_go_under_its_brief_inside_its_section() -> None:
+    section = render_section(result(brief="The brief."), HOSTS, extra=["**Coverage:** 2 of 3 criteria"])
+
+    html = github_html(section.text)
+
+    assert html.index("The brief.") < html.index("Coverage:") < html.index("</details>")
+    assert parse_sections(section.text)["PAY-142"].brief == "The brief."
+
+
+def test_a_published_brief_shows_the_templates_headings_inside_its_section(engine_env: Any, run_pipeline: Any) -> None:
+    [offline] = run_pipeline(["PAY-142"], engine_env.settings(llm="none"))
+
+    html = github_html(render_document([render_section(offline, HOSTS)], heading=heading_for([offline])).text)
+
+    body = html[html.index("<details open>") : html.index("</details>")]
+    assert re.findall(r"<h4>(.*?)</h4>", body) == [
+        "Contexte",
+        "Objectif",
+        "Critères d’acceptation",
+        "Étapes",
+        "Règles métier",
+        "Points d’attention",
+    ]
+    assert "<li>" in body and "TICKET" not in body

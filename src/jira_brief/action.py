@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jira_brief.comment import (
+    LABELS,
     SUMMARY_LIMIT,
+    Labels,
     Section,
     heading_for,
     jira_hosts,
     known_fingerprints,
+    labels_for,
     parse_sections,
     render_document,
     render_section,
@@ -30,6 +33,7 @@ from jira_brief.github_api import GitHubError, Thread, github_errors, is_fork, p
 from jira_brief.jira_mcp import check_server_configured
 from jira_brief.keys import KeyScan, scan
 from jira_brief.masking import masker
+from jira_brief.progress import Event, Notify, PhaseLines
 from jira_brief.result import BriefResult
 from jira_brief.runner import Report, Runner
 from jira_brief.settings import Settings
@@ -49,7 +53,7 @@ OUTPUT_LIMIT = 1_000_000
 NAMES_SHOWN = 10
 # Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
 # criteria against the change when there is one: one result a key.
-BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None"], list[BriefResult]]
+BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None", Notify], list[BriefResult]]
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class Outcome:
     comment_url: str = ""
     notice: str | None = None
     problem: str | None = None
+    labels: Labels = LABELS["en"]
 
 
 def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
@@ -126,15 +131,23 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
 
 
 def _brief(
-    found: KeyScan, brief: BriefKeys, old: dict[str, Section], hide: Callable[[str], str], change: Change | None
+    found: KeyScan,
+    brief: BriefKeys,
+    old: dict[str, Section],
+    hide: Callable[[str], str],
+    change: Change | None,
+    notify: Notify,
+    labels: Labels,
 ) -> tuple[list[BriefResult], list[Section]]:
     """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no LLM call.
 
     When only the change moved on, the old brief is kept and the section is rendered again with the new check."""
-    results = [_hidden(result, hide) for result in brief(found, known_fingerprints(old), change)]
+    results = [_hidden(result, hide) for result in brief(found, known_fingerprints(old), change, notify)]
     results = [_reuse_published(result, old.get(result.key)) for result in results]
     hosts = jira_hosts(results)
-    return results, [old[result.key] if _unchanged(result) else render_section(result, hosts) for result in results]
+    return results, [
+        old[result.key] if _unchanged(result) else render_section(result, hosts, labels) for result in results
+    ]
 
 
 def _change(diff: tuple[Diff, str] | None, old: dict[str, Section]) -> Change | None:
@@ -192,7 +205,9 @@ class Job:
 
     def run(self, target: Target) -> Outcome:
         """Find the keys, brief them, keep the sticky comment current; GitHub failures become `problem`."""
-        outcome = Outcome()
+        from jira_brief.briefs import load_template
+
+        outcome = Outcome(labels=labels_for(self.settings.language, load_template(self.settings).text))
         try:
             client = self.connect() if target.number is not None else None
             pull = self._pull(client, target.number) if client is not None and target.number is not None else None
@@ -228,13 +243,17 @@ class Job:
             return
         old = parse_sections(ours[0].body) if ours else {}
         change = _change(diff, old)
-        outcome.results, outcome.sections = _brief(outcome.found, self.brief, old, self.report.hide, change)
+        notify = PhaseLines(self.report.line)
+        outcome.results, outcome.sections = _brief(
+            outcome.found, self.brief, old, self.report.hide, change, notify, outcome.labels
+        )
         outcome.notes.extend(_dropped_note(outcome.found, self.settings))
         if thread is None:
             return
-        body = self.report.hide(
-            render_document(outcome.sections, heading=heading_for(outcome.results), notes=outcome.notes).text
-        )
+        heading = heading_for(outcome.results, outcome.labels)
+        document = render_document(outcome.sections, heading=heading, notes=outcome.notes, labels=outcome.labels)
+        body = self.report.hide(document.text)
+        notify(Event("post"))
         with github_errors("writing the comment", number, write=True):
             comment, action = thread.publish(body, ours)
         outcome.comment_url = comment.html_url
@@ -284,8 +303,9 @@ def finish(report: Report, outcome: Outcome) -> None:
         notes.append(f"[The pull request comment]({outcome.comment_url}) shows the same briefs.")
     document = render_document(
         outcome.sections,
-        heading=heading_for(outcome.results),
+        heading=heading_for(outcome.results, outcome.labels),
         notes=notes,
+        labels=outcome.labels,
         marker=False,
         limit=SUMMARY_LIMIT,
         size=utf8_size,

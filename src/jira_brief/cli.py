@@ -25,6 +25,7 @@ from jira_brief.sources import gather_texts, read_event
 
 if TYPE_CHECKING:
     from jira_brief.coverage import Change
+    from jira_brief.progress import Notify
     from jira_brief.result import BriefResult
 
 
@@ -335,12 +336,15 @@ def for_terminal(text: str, settings: Settings | None) -> str:
 
 
 def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
+    from jira_brief.briefs import load_template
+    from jira_brief.comment import labels_for
     from jira_brief.render import render_json, render_markdown
 
     if fmt == "json":
         click.echo(mask(render_json(results), settings, os.environ))
     elif fmt == "markdown":
-        click.echo(for_terminal(render_markdown(results), settings))
+        labels = labels_for(settings.language, load_template(settings).text)
+        click.echo(for_terminal(render_markdown(results, labels), settings), nl=False)
 
 
 def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None, change: Change | None = None) -> int:
@@ -349,17 +353,25 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None,
 
     from jira_brief.jira_mcp import check_server_configured
     from jira_brief.pipeline import brief_all
-    from jira_brief.render import TerminalOutput
+    from jira_brief.render import terminal_screen
 
     check_server_configured(settings, server)
-    output = None
-    if fmt == "text":
-        output = TerminalOutput(
-            found.names,
-            write=lambda text: click.echo(for_terminal(text, settings), nl=False),
-            warn=lambda line: click.echo(for_terminal(line, settings), err=True),
+    screen = terminal_screen(
+        found.names,
+        fmt,
+        clean=lambda text: for_terminal(text, settings),
+        write=lambda text: click.echo(text, nl=False),
+        warn=lambda line: click.echo(line, err=True),
+        environ=os.environ,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
+    try:
+        results = asyncio.run(
+            brief_all(found.keys, settings, server=server, output=screen.output, progress=screen.notify, change=change)
         )
-    results = asyncio.run(brief_all(found.keys, settings, server=server, output=output, change=change))
+    finally:
+        screen.close()
     print_results(results, fmt, settings)
     return 1 if any(not result.ok for result in results) else 0
 
@@ -509,12 +521,12 @@ def github(
         settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
     runner = Runner.from_environment(os.environ)
 
-    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None) -> list[BriefResult]:
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
         import asyncio
 
         from jira_brief.pipeline import brief_all
 
-        return asyncio.run(brief_all(found.keys, settings, known=known, change=change))
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
 
     code = run_github(
         settings,

@@ -11,13 +11,16 @@ Pure: no I/O and no heavy imports, so it is cheap to import and easy to test.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+from jira_brief.errors import UsageError
 from jira_brief.keys import KEY_TEXT
 
 if TYPE_CHECKING:
@@ -63,6 +66,90 @@ _LINKISH = re.compile(
     r"|(?P<url>https?://[^\s()<>`|\[\]]+)"
 )
 _FENCE_OPEN = re.compile(r"(`{3,})[^`]*|(~{3,}).*")
+# What stays as it is in a link target: everything but spaces, parentheses, pipes (table cells) and brackets.
+_URL_SAFE = ":/?#=&%~+,;@!$'*.-_"
+_DETAILS = re.compile(r"^<details(?: open)?>$", re.MULTILINE)
+_LABELS_BLOCK = re.compile(r"<!--\s*jira-brief:labels\s*\n(.*?)-->", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The comment's own words, in the brief's language; a custom template may set any of them."""
+
+    title: str = "Jira brief"
+    tickets: str = "{count} ticket(s)"
+    failed: str = "{count} could not be briefed"
+    failure: str = "Could not be briefed:"
+    key: str = "Key"
+    name: str = "Title"
+    type: str = "Type"
+    status: str = "Status"
+    assignee: str = "Assignee"
+    updated: str = "updated {date}"
+    cut: str = (
+        "{count} ticket(s) left out to stay under GitHub's size limit: {keys}. "
+        "The job summary of the workflow run lists them."
+    )
+    footer: str = (
+        "Written by jira-brief from the Jira tickets this pull request names; "
+        "a ticket is briefed again only when it changes."
+    )
+    months: str = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"
+    date: str = "{month} {day}, {year}"
+
+    def count(self, count: int) -> str:
+        """`tickets` for `count`, with "(s)" resolved: "1 ticket", "3 tickets"."""
+        text = self.tickets.format(count=count)
+        return text.replace("(s)", "" if count == 1 else "s")
+
+    def day(self, stamp: str) -> str:
+        """Jira's ISO timestamp as a date in this language's convention; "" when it is not a timestamp."""
+        try:
+            moment = datetime.fromisoformat(stamp)
+        except ValueError:
+            return ""
+        month = self.months.split()[moment.month - 1]
+        return self.date.format(day=moment.day, month=month, year=moment.year)
+
+
+LABELS: Mapping[str, Labels] = {
+    "en": Labels(),
+    "fr": Labels(
+        title="Brief Jira",
+        failed="{count} en échec",
+        failure="Résumé impossible :",
+        key="Clé",
+        name="Titre",
+        status="Statut",
+        assignee="Assigné à",
+        updated="mis à jour le {date}",
+        cut="{count} ticket(s) laissé(s) de côté pour rester sous la limite de taille de GitHub : {keys}. "
+        "Le résumé du job du workflow les liste.",
+        footer="Écrit par jira-brief à partir des tickets Jira que cite cette pull request ; "
+        "un ticket n’est résumé à nouveau que s’il change.",
+        months="janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+        date="{day} {month} {year}",
+    ),
+}
+
+
+def labels_for(language: str, template: str = "") -> Labels:
+    """The words of `language`, overridden by the template's `<!-- jira-brief:labels` block of `name: value` lines."""
+    labels = LABELS.get(language, LABELS["en"])
+    block = _LABELS_BLOCK.search(template)
+    if block is None:
+        return labels
+    names = {field.name for field in dataclasses.fields(Labels)}
+    changes = {}
+    for line in filter(str.strip, block[1].splitlines()):
+        name, colon, value = line.partition(":")
+        if not colon or name.strip() not in names:
+            raise UsageError(
+                f"the template's jira-brief:labels block has {line.strip()!r}; write `name: value` lines "
+                f"with a name among {', '.join(sorted(names))}"
+            )
+        changes[name.strip()] = value.strip()
+    return dataclasses.replace(labels, **changes)
 
 
 @dataclass(frozen=True)
@@ -168,28 +255,34 @@ def _summary_line(result: BriefResult) -> str:
     return f"<summary>{key}{' — ' + title if title else ''}{state}</summary>"
 
 
-def _facts(result: BriefResult) -> str:
+def _facts(result: BriefResult, labels: Labels) -> str:
     ticket = result.ticket
     if ticket is None:
         return ""
-    facts = [fact for fact in (ticket.type, ticket.status, ticket.priority, ticket.assignee) if fact]
-    return " · ".join(one_line(fact) for fact in facts)
+    facts = [one_line(fact) for fact in (ticket.type, ticket.status, ticket.priority, ticket.assignee) if fact]
+    day = labels.day(ticket.updated) if ticket.updated else ""
+    return " · ".join([*facts, labels.updated.format(date=day)] if day else facts)
 
 
-def render_section(result: BriefResult, hosts: Collection[str]) -> Section:
-    """A ticket's collapsible section; only a clean brief carries a fingerprint, so failures are retried."""
+def render_section(
+    result: BriefResult, hosts: Collection[str], labels: Labels = LABELS["en"], extra: Sequence[str] = ()
+) -> Section:
+    """A ticket's collapsible section; only a clean brief carries a fingerprint, so failures are retried.
+
+    `extra` are more Markdown blocks for this ticket (already sanitized), shown under its brief."""
     brief = sanitize(result.brief, hosts) if result.brief else None
     parts = [f"<details>\n{_summary_line(result)}"]
-    if _facts(result):
-        parts.append(f"<sub>{_facts(result)}</sub>")
+    if _facts(result, labels):
+        parts.append(f"<sub>{_facts(result, labels)}</sub>")
     if result.error:
-        parts.append(f"> **Could not be briefed:** {one_line(result.error)}")
+        parts.append(f"> **{labels.failure}** {one_line(result.error)}")
     if brief:
         parts.append(f"<!-- jira-brief:brief -->\n{brief}\n<!-- /jira-brief:brief -->")
     if result.coverage is not None:
         from jira_brief.coverage import render_coverage
 
         parts.append(render_coverage(result.coverage))
+    parts.extend(extra)
     parts.append("</details>")
     fingerprint = result.fingerprint if result.error is None and brief else None
     opening = f"<!-- jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")
@@ -219,18 +312,20 @@ class Document:
     cut: tuple[str, ...] = ()
 
 
-def _assemble(head: str, sections: Sequence[Section], notes: Sequence[str], cut: Sequence[str]) -> str:
-    blocks = [head, *(section.text for section in sections)]
+def _opened(section: Section, alone: bool) -> str:
+    """The section's text, open when it is the only one (a reused section may have been either)."""
+    return _DETAILS.sub("<details open>" if alone else "<details>", section.text, count=1)
+
+
+def _assemble(
+    head: str, sections: Sequence[Section], notes: Sequence[str], cut: Sequence[str], labels: Labels, footer: bool
+) -> str:
+    blocks = [head, *(_opened(section, len(sections) == 1) for section in sections)]
     if cut:
-        blocks.append(
-            f"> ✂️ {len(cut)} ticket(s) left out to stay under GitHub's size limit: {', '.join(cut)}. "
-            "The job summary of the workflow run lists them."
-        )
+        blocks.append(f"> ✂️ {labels.cut.format(count=len(cut), keys=', '.join(cut))}")
     blocks.extend(notes)
-    blocks.append(
-        "<sub>Written by jira-brief from the Jira tickets this pull request names; "
-        "a ticket is briefed again only when it changes.</sub>"
-    )
+    if footer:
+        blocks.append(f"<sub>{labels.footer}</sub>")
     return "\n\n".join(blocks) + "\n"
 
 
@@ -242,23 +337,57 @@ def render_document(
     marker: bool = True,
     limit: int = COMMENT_LIMIT,
     size: Callable[[str], int] = len,
+    labels: Labels = LABELS["en"],
+    footer: bool = True,
 ) -> Document:
-    """Header, sections and notes; whole sections are cut last-first until it fits `limit` (as `size` counts)."""
+    """Header, sections and notes; whole sections are cut last-first until it fits `limit` (as `size` counts).
+
+    A lone section is shown open; `footer` adds the line that says who wrote the comment."""
     head = (MARKER + "\n" if marker else "") + heading
     kept = list(sections)
     cut: list[str] = []
-    text = _assemble(head, kept, notes, cut)
+    text = _assemble(head, kept, notes, cut, labels, footer)
     while kept and size(text) > limit:
         cut.insert(0, kept.pop().key)
-        text = _assemble(head, kept, notes, cut)
+        text = _assemble(head, kept, notes, cut, labels, footer)
     return Document(text, tuple(cut))
 
 
-def heading_for(results: Sequence[BriefResult]) -> str:
-    """The short header: how many tickets, and how many failed."""
+def heading_for(results: Sequence[BriefResult], labels: Labels = LABELS["en"]) -> str:
+    """The header: how many tickets and how many failed, then a table of them when there are several."""
     failed = sum(1 for result in results if result.error)
-    count = f"{len(results)} ticket{'s' if len(results) != 1 else ''}"
-    return f"### Jira brief\n{count}" + (f" · {failed} could not be briefed" if failed else "")
+    count = labels.count(len(results)) + (f" · {labels.failed.format(count=failed)}" if failed else "")
+    heading = f"### {labels.title}\n{count}"
+    return f"{heading}\n\n{ticket_table(results, labels)}" if len(results) > 1 else heading
+
+
+def _cell(value: str | None) -> str:
+    return one_line(value) if value and value.strip() else "—"
+
+
+def _key_link(result: BriefResult) -> str:
+    """The key, linked to its Jira page when the ticket has an http(s) address."""
+    url = result.ticket.url if result.ticket else None
+    if not url or not url.startswith(("https://", "http://")):
+        return result.key
+    return f"[{result.key}]({quote(url, safe=_URL_SAFE)})"
+
+
+def ticket_table(results: Sequence[BriefResult], labels: Labels) -> str:
+    """One row a ticket: key (linked), title, type, status, assignee; a failure is marked ⚠️."""
+    rows = [
+        f"| {labels.key} | {labels.name} | {labels.type} | {labels.status} | {labels.assignee} |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        ticket = result.ticket
+        key = _key_link(result) + (" ⚠️" if result.error else "")
+        if ticket is None:
+            rows.append(f"| {key} | — | — | — | — |")
+            continue
+        cells = [_cell(ticket.title), _cell(ticket.type), _cell(ticket.status), _cell(ticket.assignee)]
+        rows.append(f"| {key} | {' | '.join(cells)} |")
+    return "\n".join(rows)
 
 
 def utf8_size(text: str) -> int:

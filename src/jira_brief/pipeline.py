@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from jira_brief.brief_text import Normalizer, normalize
 from jira_brief.briefs import LLM, Sleep, Template, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
 from jira_brief.errors import JiraBriefError
 from jira_brief.keys import FoundKey
+from jira_brief.progress import Event, Notify, ignore
 from jira_brief.result import BriefResult
 from jira_brief.settings import Settings
 from jira_brief.tickets import Ticket
@@ -55,11 +57,15 @@ class Run:
     watched: bool = False  # someone reads the text as it comes: worth streaming
     sleep: Sleep = asyncio.sleep  # the wait between model retries
     change: Change | None = None  # the diff whose coverage of the criteria is checked
+    notify: Notify = ignore  # what the run waits for, for whoever shows progress
 
     async def get_reader(self) -> Any:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
         async with self.lock:
             if self.reader is None:
+                from jira_brief.jira_mcp import server_label
+
+                self.notify(Event("connect", detail=server_label(self.settings, self.server)))
                 self.reader = asyncio.get_running_loop().create_future()
                 self.holder = asyncio.create_task(self._hold_reader(self.reader))
         return await asyncio.shield(self.reader)
@@ -106,7 +112,9 @@ def _with_key(key: str, error: Exception) -> str:
 async def _ticket(run: Run, key: str, ticket_ttl: float | None) -> Ticket:
     ticket = run.cache.recent_ticket(key, ticket_ttl) if ticket_ttl else None
     if ticket is None:
-        ticket = await (await run.get_reader()).fetch(key)
+        reader = await run.get_reader()
+        run.notify(Event("read", key))
+        ticket = await reader.fetch(key)
         run.cache.put_ticket(ticket)
     return ticket
 
@@ -164,6 +172,7 @@ async def _brief_part(
     result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
     try:
         result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
+        run.notify(Event("ticket", found.key, ticket=ticket))
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
         return result
@@ -173,25 +182,36 @@ async def _brief_part(
         return result
     cached = run.cache.get_brief(result.fingerprint)
     if cached is not None:
-        result.brief, result.cached = cached, True
-        output.text(found.key, cached)
+        result.brief, result.cached = normalize(cached, run.template.headings), True
+        output.text(found.key, result.brief)
         return result
     if result.offline:
-        result.brief = offline_brief(ticket, run.template)
+        result.brief = normalize(offline_brief(ticket, run.template), run.template.headings)
         output.text(found.key, result.brief)
         return result
     try:
         reader = await run.get_reader()
         # Only the first ticket is read as it is written; the others wait their turn on screen, and
         # streaming them would cost CPU per chunk for nothing.
-        sink = (lambda chunk: output.text(found.key, chunk)) if run.watched and found.key == run.keys[0] else None
-        result.brief = await write_brief(
+        streamed = Normalizer(run.template.headings)
+        sink = (
+            (lambda chunk: output.text(found.key, streamed.feed(chunk)))
+            if run.watched and found.key == run.keys[0]
+            else None
+        )
+        run.notify(Event("write", found.key))
+        written = await write_brief(
             run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
         )
+        if sink is not None:
+            output.text(found.key, streamed.close())
+        # The cache keeps the published form; normalizing is idempotent, so older raw entries read the same.
+        result.brief = normalize(written, run.template.headings)
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
-        result.brief, result.offline = offline_brief(ticket, run.template), True
+        result.brief = normalize(offline_brief(ticket, run.template), run.template.headings)
+        result.offline = True
     return result
 
 
@@ -206,13 +226,14 @@ async def brief_all(
     budget: float | None = None,
     sleep: Sleep = asyncio.sleep,
     change: Change | None = None,
+    progress: Notify | None = None,
 ) -> list[BriefResult]:
     """Brief every key, `settings.concurrency` at a time; results come back in key order.
 
     `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
     fetched that recently without asking the server; `budget` bounds the whole run in seconds; `sleep`
     waits between model retries (tests pass one that does not really wait); `change` is the diff the
-    tickets' acceptance criteria are checked against."""
+    tickets' acceptance criteria are checked against; `progress` hears what the run waits for."""
     run = Run(
         settings,
         load_template(settings),
@@ -222,8 +243,10 @@ async def brief_all(
         watched=output is not None,
         sleep=sleep,
         change=change,
+        notify=progress or ignore,
     )
     output = output or _Silent()
+    finished = 0
     limit = asyncio.Semaphore(settings.concurrency)
 
     async def one(item: FoundKey) -> BriefResult:
@@ -234,6 +257,9 @@ async def brief_all(
                 result = BriefResult(
                     item.key, item.source, error=f"{item.key}: unexpected {type(error).__name__}: {str(error)[:200]}"
                 )
+        nonlocal finished
+        finished += 1
+        run.notify(Event("done", item.key, done=finished, total=len(found), ticket=result.ticket))
         output.done(result)
         return result
 

@@ -1,14 +1,34 @@
-"""Briefs as terminal text (streamed in key order), Markdown, or JSON."""
+"""Briefs as terminal text (streamed in key order; styled with rich on a terminal), Markdown, or JSON."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
+from jira_brief.comment import Labels, heading_for, jira_hosts, render_document, render_section
+from jira_brief.pipeline import Output
+from jira_brief.progress import Event, Notify, PhaseLines, Waiting, ignore
 from jira_brief.result import BriefResult
 
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.text import Text
+
+    from jira_brief.tickets import Ticket
+
 Write = Callable[[str], None]
+_LIST_ITEM = re.compile(r"( *)([-*+]|\d{1,3}[.)])[ \t]+(.*)")
+_INLINE = re.compile(
+    r"\[(?P<text>[^\[\]\n]+)\]\((?P<target>https?://[^\s()]+)\)"
+    r"|(?P<url>https?://[^\s()<>]+[^\s()<>.,;:!?])"
+    r"|\*\*(?P<bold>[^*\n]+)\*\*"
+    r"|`(?P<code>[^`\n]+)`"
+)
 
 
 def facts_line(result: BriefResult) -> str:
@@ -74,27 +94,242 @@ class TerminalOutput:
             self.write(coverage_text(result.coverage) + "\n")
 
 
-def render_markdown(results: Sequence[BriefResult]) -> str:
-    """Briefs as a Markdown document: a heading per ticket with its link and facts."""
-    parts = []
-    for result in results:
-        ticket = result.ticket
-        title = f"{result.key} — {ticket.title}" if ticket and ticket.title else result.key
-        link = f"[{title}]({ticket.url})" if ticket and ticket.url else title
-        lines = [f"# {link}"]
-        if facts_line(result):
-            lines.append(f"_{facts_line(result)}_")
-        if result.error:
-            lines.append(f"> **Failed:** {result.error}")
-        if result.brief:
-            lines.append(result.brief)
-        if result.coverage is not None:
-            from jira_brief.coverage import render_coverage
-
-            lines.append(render_coverage(result.coverage))
-        parts.append("\n\n".join(lines))
-    return "\n\n---\n\n".join(parts) + "\n"
+def render_markdown(results: Sequence[BriefResult], labels: Labels) -> str:
+    """Briefs as the pull-request comment shows them (same sections, table and words), without its marker."""
+    hosts = jira_hosts(results)
+    sections = [render_section(result, hosts, labels) for result in results]
+    heading = heading_for(results, labels)
+    return render_document(sections, heading=heading, marker=False, limit=10**9, labels=labels, footer=False).text
 
 
 def render_json(results: Sequence[BriefResult]) -> str:
     return json.dumps([result.as_json() for result in results], ensure_ascii=False, indent=2)
+
+
+def styled(line: str) -> Text:
+    """One line of Markdown prose as rich Text: bold, code, and links that are clickable where the terminal can."""
+    from rich.text import Text
+
+    text = Text()
+    position = 0
+    for match in _INLINE.finditer(line):
+        text.append(line[position : match.start()])
+        position = match.end()
+        if match["target"]:
+            text.append(match["text"], style=f"underline link {match['target']}")
+        elif match["url"]:
+            text.append(match["url"], style=f"underline link {match['url']}")
+        elif match["bold"]:
+            text.append(match["bold"], style="bold")
+        else:
+            text.append(match["code"], style="cyan")
+    text.append(line[position:])
+    return text
+
+
+class BriefLines:
+    """Turns a published brief, line by line, into rich renderables: styled headings, aligned bullets, links."""
+
+    def __init__(self) -> None:
+        self.fence = False
+
+    def render(self, line: str) -> RenderableType:
+        from rich.padding import Padding
+        from rich.table import Table
+        from rich.text import Text
+
+        if line.lstrip().startswith(("```", "~~~")):
+            self.fence = not self.fence
+            return Text("")
+        if self.fence:
+            return Padding(Text(line, style="cyan"), (0, 0, 0, 4))
+        if line.startswith("#### "):
+            return Text(line[5:].strip(), style="bold magenta")
+        item = _LIST_ITEM.fullmatch(line)
+        if item:
+            bullet = "•" if item[2] in "-*+" else item[2]
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=len(item[1]) + 2 + max(0, len(bullet) - 1), justify="right", no_wrap=True)
+            grid.add_column()
+            grid.add_row(Text(bullet, style="magenta"), styled(item[3]))
+            return grid
+        if line.startswith(">"):
+            return Text(line.lstrip("> "), style="italic")
+        if re.fullmatch(r"_[^_].*_", line.strip()):
+            return Text(line.strip()[1:-1], style="italic dim")
+        return styled(line)
+
+
+def header_line(key: str, ticket: Ticket | None, clean: Callable[[str], str]) -> Text:
+    """The ticket's key (linked to Jira), title and facts, as the line that opens its brief."""
+    from rich.text import Text
+
+    url = ticket.url if ticket and ticket.url and ticket.url.startswith(("https://", "http://")) else None
+    header = Text()
+    header.append(key, style=f"bold cyan link {url}" if url else "bold cyan")
+    if ticket and ticket.title:
+        header.append(f" — {clean(ticket.title)}", style="bold")
+    if ticket and ticket.facts:
+        header.append(f"   {clean(ticket.facts)}", style="dim")
+    return header
+
+
+class StatusLine:
+    """A transient spinner on stderr saying what the run waits for; it holds while briefs are printed."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.waiting = Waiting()
+        self.live: Live | None = None
+        self.held = False
+        self.lock = threading.RLock()
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            self.waiting.add(event)
+            self._refresh()
+
+    def hold(self, held: bool) -> None:
+        with self.lock:
+            self.held = held
+            self._refresh()
+
+    def say(self, line: str) -> None:
+        """A line above the spinner (rich keeps the spinner under it)."""
+        from rich.text import Text
+
+        with self.lock:
+            self.console.print(Text(line), highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        self.hold(True)
+
+    def _refresh(self) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner
+
+        message = "" if self.held else self.waiting.message()
+        if not message:
+            if self.live is not None:
+                self.live.stop()
+                self.live = None
+            return
+        spinner = Spinner("dots", message, style="cyan")
+        if self.live is None:
+            # No redirection: stdout may be a pipe, and what goes there must not land on stderr.
+            self.live = Live(
+                spinner, console=self.console, transient=True, redirect_stdout=False, redirect_stderr=False
+            )
+            self.live.start(refresh=True)
+        else:
+            self.live.update(spinner)
+
+
+class RichTerminal:
+    """Briefs in key order on a terminal: a header line, then the brief styled; the first ticket streams by line."""
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        console: Console,
+        clean: Callable[[str], str],
+        status: StatusLine | None,
+        warn: Write | None = None,
+    ) -> None:
+        self.order = list(keys)
+        self.console, self.clean, self.status = console, clean, status
+        self.say = status.say if status else (warn or (lambda line: console.print(line, markup=False)))
+        self.tickets: dict[str, Ticket] = {}
+        self.finished: dict[str, BriefResult] = {}
+        self.streamed = ""  # the first ticket's text not yet printed (an unfinished line)
+        self.streaming = False
+        self.lines = BriefLines()
+        self.head = 0
+        self.lock = threading.RLock()
+
+    def __call__(self, event: Event) -> None:
+        if event.ticket is not None:
+            self.tickets[event.key] = event.ticket
+        if self.status is not None:
+            self.status(event)
+
+    def text(self, key: str, chunk: str) -> None:
+        """Only the first ticket is shown as it arrives; the others are printed whole when their turn comes."""
+        with self.lock:
+            if self.head or key != self.order[0] or not chunk:
+                return
+            if not self.streaming:
+                self.streaming = True
+                self._hold(True)
+                self.console.print(header_line(key, self.tickets.get(key), self.clean))
+            *complete, self.streamed = (self.streamed + chunk).split("\n")
+            for line in complete:
+                self.console.print(self.lines.render(self.clean(line)))
+
+    def done(self, result: BriefResult) -> None:
+        with self.lock:
+            self.finished[result.key] = result
+            while self.head < len(self.order) and self.order[self.head] in self.finished:
+                self._finish(self.finished[self.order[self.head]])
+                self.head += 1
+            if not (self.streaming and self.head == 0):
+                self._hold(False)
+
+    def warn(self, line: str) -> None:
+        self.say(self.clean(line))
+
+    def _hold(self, held: bool) -> None:
+        if self.status is not None:
+            self.status.hold(held)
+
+    def _finish(self, result: BriefResult) -> None:
+        self._hold(True)
+        shown = self.streaming and self.head == 0
+        if shown and self.streamed:
+            self.console.print(self.lines.render(self.clean(self.streamed)))
+        if result.error:
+            self.warn(failure_line(result))
+        if result.brief and (result.error or not shown):
+            self.console.print(header_line(result.key, result.ticket or self.tickets.get(result.key), self.clean))
+            self.lines = BriefLines()
+            for line in result.brief.split("\n"):
+                self.console.print(self.lines.render(self.clean(line)))
+        if self.head < len(self.order) - 1:
+            self.console.print()
+
+
+@dataclass
+class Screen:
+    """How one run is shown: the pipeline's output (None: printed at the end), its progress, and the closing."""
+
+    output: Output | None
+    notify: Notify
+    close: Callable[[], None]
+
+
+def terminal_screen(
+    keys: Sequence[str],
+    fmt: str,
+    *,
+    clean: Callable[[str], str],
+    write: Write,
+    warn: Write,
+    environ: Mapping[str, str],
+    stdout: IO[Any],
+    stderr: IO[Any],
+) -> Screen:
+    """rich when stdout/stderr are terminals; plain text when piped; in CI one progress line per phase.
+
+    Piped outside CI, stderr only gets warnings: a script reading it is not fed spinners or phases."""
+    from rich.console import Console
+
+    status = StatusLine(Console(file=stderr, highlight=False)) if stderr.isatty() else None
+    notify: Notify = status or (PhaseLines(warn) if environ.get("GITHUB_ACTIONS") == "true" else ignore)
+    close = status.close if status else (lambda: None)
+    if fmt != "text":
+        return Screen(None, notify, close)
+    if stdout.isatty():
+        rich_terminal = RichTerminal(keys, Console(file=stdout, highlight=False), clean, status, warn)
+        return Screen(rich_terminal, rich_terminal, close)
+    say = status.say if status else warn
+    return Screen(TerminalOutput(keys, lambda text: write(clean(text)), lambda line: say(clean(line))), notify, close)

@@ -211,7 +211,7 @@ def test_first_run_posts_one_comment_with_both_tickets(world: World) -> None:
     assert body.index("PAY-142") < body.index("WEB-88")
     assert f'<a href="https://{JIRA_HOST}/browse/PAY-142"><b>PAY-142</b></a>' in body
     assert "— Split payments between two cards</summary>" in body
-    assert "<sub>Story · In Progress · High · Lukas Brandt</sub>" in body
+    assert "<sub>Story · In Progress · High · Lukas Brandt · " in body
     assert "Brief for PAY-142." in body and "Brief for WEB-88." in body
     assert body.count("<details>") == 2 and "fingerprint=" in body
     assert json.loads(run.outputs["keys"]) == ["PAY-142", "WEB-88"]

@@ -1,0 +1,160 @@
+"""Render the pull-request comment as GitHub shows it, to PNG: 1, 3 and 10 tickets, in French and English.
+
+The Markdown is what `jira-brief github` posts (the demo Jira's tickets, offline briefs and model-style briefs
+through the real normalization, one ticket that failed); cmark-gfm turns it into HTML as GitHub does, GitHub's
+stylesheet (the github-markdown-css npm package) dresses it, and headless Chromium takes the picture.
+
+    python docs/render_examples.py [--out docs] [--css PATH/github-markdown-light.css] [--open]
+
+Needs cmarkgfm (in the test extras), `chromium` (Debian: apt-get install chromium) and npm for the stylesheet
+when --css is not given (installed once into ~/.cache/jira-brief-docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jira_brief.brief_text import normalize
+from jira_brief.briefs import load_template
+from jira_brief.comment import heading_for, jira_hosts, labels_for, render_document, render_section
+from jira_brief.demo import build_server
+from jira_brief.keys import FoundKey
+from jira_brief.pipeline import BriefResult, brief_all
+from jira_brief.settings import load_settings
+
+WIDTH = 900
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jira-brief-docs"
+# How a model often answers instead of the template's `## HEADING` lines: the normalization makes them headings.
+MODEL_STYLE = {
+    "fr": "**TICKET :** {key} — {title}\n\n**Contexte :** Le panier dépasse souvent le plafond d’une seule carte.\n\n"
+    "OBJECTIF: Payer une commande avec deux cartes.\n\n**Critères d'acceptation**\n• Le second formulaire de carte "
+    "apparaît dès 100 €\n• Chaque carte porte au moins 10 €\n\n3. Étapes\n1. Autoriser les deux cartes\n2. Capturer "
+    "les deux\n\nRègles métier :\n- Exactement deux cartes\n\n## Points d’attention\nQue montrer si la seconde "
+    "autorisation échoue ?",
+    "en": "**TICKET:** {key} — {title}\n\n**Context:** Baskets often exceed one card's limit.\n\nGOAL: Pay one order "
+    "with two cards.\n\n**Acceptance criteria**\n• The second card form appears from €100\n• Each card carries at "
+    "least €10\n\n3. Steps\n1. Authorise both cards\n2. Capture both\n\nBusiness rules:\n- Exactly two cards\n\n"
+    "## Watch out for\nWhat to show when the second authorisation fails?",
+}
+
+
+def demo_results(language: str) -> list[BriefResult]:
+    """The demo Jira's six tickets with offline briefs, as the real pipeline makes them."""
+    settings = load_settings({"llm": "none", "language": language, "cache": False})
+    found = [FoundKey(key, "pr-title") for key in ("PAY-142", "WEB-88", "PAY-150", "WEB-91", "PAY-143", "PAY-100")]
+    return asyncio.run(brief_all(found, settings, server=build_server()))
+
+
+def _renamed(result: BriefResult, key: str) -> BriefResult:
+    """The same brief under another key, to fill a long comment."""
+    assert result.ticket is not None
+    return dataclasses.replace(result, key=key, ticket=dataclasses.replace(result.ticket, key=key))
+
+
+def examples(language: str) -> dict[str, list[BriefResult]]:
+    """1 ticket (a model-style brief), 3 (one failed, one offline) and 10 tickets."""
+    offline = demo_results(language)
+    headings = load_template(load_settings({"language": language})).headings
+    modelled = []
+    for result in offline:
+        ticket = result.ticket
+        assert ticket is not None
+        text = MODEL_STYLE[language].format(key=ticket.key, title=ticket.title)
+        modelled.append(dataclasses.replace(result, brief=normalize(text, headings), offline=False))
+    failed = BriefResult("PAY-404", "branch", error="PAY-404: the Jira MCP server says this issue does not exist")
+    more = [_renamed(one, f"OPS-{n}") for n, one in enumerate(modelled[:3], 7)]
+    return {
+        "1": modelled[:1],
+        "3": [modelled[0], failed, offline[1]],
+        "10": [*modelled[:2], failed, offline[2], *modelled[3:], *more, offline[1]][:10],
+    }
+
+
+def comment(results: list[BriefResult], language: str) -> str:
+    """The comment's Markdown, exactly as `jira-brief github` builds it."""
+    labels = labels_for(language)
+    hosts = jira_hosts(results)
+    sections = [render_section(result, hosts, labels) for result in results]
+    return render_document(sections, heading=heading_for(results, labels), labels=labels).text
+
+
+def stylesheet(given: str | None) -> Path:
+    """GitHub's Markdown stylesheet: the given file, else the npm package, installed once into the cache."""
+    if given:
+        return Path(given)
+    css = CACHE / "node_modules" / "github-markdown-css" / "github-markdown-light.css"
+    if not css.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--prefix", str(CACHE), "github-markdown-css"], check=True)
+    return css
+
+
+def page(markdown: str, css: Path, expand: bool) -> str:
+    """A page that shows the comment as GitHub does, and puts its rendered height in the title."""
+    import cmarkgfm  # type: ignore[import-untyped]
+    from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
+
+    body = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    if expand:
+        body = body.replace("<details>", "<details open>")
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="{css.as_uri()}">'
+        "<style>body{background:#fff;margin:0}.markdown-body{box-sizing:border-box;"
+        f"max-width:{WIDTH - 40}px;margin:16px auto;padding:24px;border:1px solid #d0d7de;border-radius:6px}}</style>"
+        "<script>addEventListener('load',()=>{document.title=Math.ceil("
+        "document.querySelector('.markdown-body').getBoundingClientRect().bottom)+16})</script>"
+        f'</head><body><div class="markdown-body">{body}</div></body></html>'
+    )
+
+
+def chromium(*args: str) -> str:
+    """Run headless Chromium; its stdout."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        sys.exit("render_examples: chromium is missing (Debian: apt-get install chromium)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    done = subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def screenshot(markdown: str, out: Path, css: Path, expand: bool) -> None:
+    """The comment as a picture exactly as tall as the rendered comment (measured by a first, DOM-only pass)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".html", encoding="utf-8", delete=False) as file:
+        file.write(page(markdown, css, expand))
+    try:
+        address = Path(file.name).as_uri()
+        dom = chromium(f"--window-size={WIDTH},2000", "--virtual-time-budget=2000", "--dump-dom", address)
+        measured = re.search(r"<title>(\d+)</title>", dom)
+        height = int(measured[1]) if measured else 2000
+        chromium(f"--window-size={WIDTH},{height}", f"--screenshot={out}", address)
+    finally:
+        os.unlink(file.name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).parent), help="folder for the PNG files")
+    parser.add_argument("--css", help="github-markdown-light.css (default: npm install into the cache)")
+    parser.add_argument("--open", action="store_true", help="also render each comment with every section open")
+    options = parser.parse_args()
+    out, css = Path(options.out), stylesheet(options.css)
+    for language in ("fr", "en"):
+        for count, results in examples(language).items():
+            markdown = comment(results, language)
+            for expand in (False, True) if options.open else (False,):
+                name = f"comment-{language}-{count}{'-open' if expand else ''}"
+                screenshot(markdown, out / f"{name}.png", css, expand)
+                print(out / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""What a run is waiting for, as events the pipeline emits and observers show (a spinner, or one line per phase).
+
+The pipeline only calls `Notify`; how progress looks (rich on a terminal, log lines in CI, nothing when piped)
+is the caller's choice. Pure: no I/O and no rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from jira_brief.tickets import Ticket
+
+Phase = Literal["connect", "read", "ticket", "write", "done", "post"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a run: connecting to `detail` (the server), reading `key`, its `ticket` in hand, writing its
+    brief, `key` done (`done` of `total`), posting the comment."""
+
+    phase: Phase
+    key: str = ""
+    detail: str = ""
+    done: int = 0
+    total: int = 0
+    ticket: Ticket | None = None
+
+
+Notify = Callable[[Event], None]
+
+
+def ignore(event: Event) -> None:
+    """The observer of a run nobody watches."""
+
+
+@dataclass
+class Waiting:
+    """What the run is waiting for right now, from the events so far: the text a spinner shows."""
+
+    server: str = ""
+    connected: bool = False
+    reading: dict[str, None] | None = None
+    writing: dict[str, None] | None = None
+    finished: int = 0
+    total: int = 0
+    posting: bool = False
+
+    def add(self, event: Event) -> None:
+        reading, writing = self.reading or {}, self.writing or {}
+        if event.phase == "connect":
+            self.server = event.detail
+        elif event.phase == "read":
+            self.connected = True
+            reading[event.key] = None
+        elif event.phase == "ticket":
+            reading.pop(event.key, None)
+        elif event.phase == "write":
+            reading.pop(event.key, None)
+            writing[event.key] = None
+        elif event.phase == "done":
+            reading.pop(event.key, None)
+            writing.pop(event.key, None)
+            self.finished, self.total = event.done, event.total
+        elif event.phase == "post":
+            self.posting = True
+        self.reading, self.writing = reading, writing
+
+    def message(self) -> str:
+        """One short line, or "" when nothing is pending."""
+        if self.posting:
+            return "Posting the pull request comment…"
+        count = f" {self.finished}/{self.total}" if self.total else ""
+        if self.writing:
+            return f"Writing briefs{count}: {', '.join(self.writing)}…"
+        if self.reading:
+            return f"Reading {', '.join(self.reading)} from Jira…"
+        if self.server and not self.connected:
+            return f"Connecting to {self.server}…"
+        return ""
+
+
+PHASE_LINES: Mapping[Phase, str] = {
+    "connect": "jira-brief: connecting to {detail}",
+    "read": "jira-brief: reading the tickets",
+    "write": "jira-brief: writing briefs",
+    "post": "jira-brief: posting the pull request comment",
+}
+
+
+class PhaseLines:
+    """One log line the first time each phase starts (CI logs): no spinner, no line per ticket."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.seen: set[Phase] = set()
+
+    def __call__(self, event: Event) -> None:
+        if event.phase in self.seen or event.phase not in PHASE_LINES:
+            return
+        self.seen.add(event.phase)
+        self.say(PHASE_LINES[event.phase].format(detail=event.detail))
