@@ -552,8 +552,8 @@ def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
         )
         runner = Runner.from_environment(env)
 
-        def brief(found: Any, known: Any, change: Any) -> Any:
-            return asyncio.run(brief_all(found.keys, settings, known=known, change=change))
+        def brief(found: Any, known: Any, change: Any, notify: Any) -> Any:
+            return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
 
         start.wait()
         codes[index] = run_github(
