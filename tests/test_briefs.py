@@ -261,3 +261,22 @@ def test_offline_brief_in_english(engine_env: Any, run_pipeline: Any) -> None:
     assert offline_headings(result.brief) == published(EN_TEMPLATE)
     assert "Not stated in the ticket." in result.brief and "Offline" in result.brief.splitlines()[0]
     assert NOT_STATED_FR not in result.brief
+
+
+def test_offline_brief_fills_a_custom_templates_own_headings_by_what_they_ask(
+    engine_env: Any, run_pipeline: Any, tmp_path: Path
+) -> None:
+    """Three headings in another order than the built-in seven: each gets the field that answers it."""
+    template = tmp_path / "short.md"
+    template.write_text(
+        "Write a short brief.\n\n## Acceptance criteria\n\n## Why this matters (goal)\n\n## Open questions\n",
+        encoding="utf-8",
+    )
+    raw = load_demo_tickets()["PAY-142"]
+    [result] = run_pipeline(["PAY-142"], engine_env.settings(template=str(template), llm="none", language="en"))
+    sections = dict(re.findall(r"^#### (.+)\n((?:(?!#### ).*\n?)*)", result.brief, re.MULTILINE))
+    assert list(sections) == published(template.read_text(encoding="utf-8"))
+    criteria, goal, questions = sections.values()
+    assert "second card form appears" in criteria  # the ticket's acceptance criteria
+    assert raw["summary"] in goal
+    assert questions.strip() == "Not stated in the ticket."  # no field answers it: nothing invented

@@ -486,8 +486,25 @@ def description_section(text: str, heading: re.Pattern[str]) -> str:
     return "\n".join(kept).strip()
 
 
-def offline_sections(ticket: Ticket, language: str) -> list[str]:
-    """The seven sections of a brief from the ticket's own fields, inventing nothing."""
+# What each section of a brief holds, recognized in a template's heading (English and French).
+SECTION_ROLES = (
+    ("ticket", re.compile(r"\bticket\b|summary|résumé|en bref", re.I)),
+    ("context", re.compile(r"context|background|contexte", re.I)),
+    ("objective", re.compile(r"objecti|goal|\bbut\b|purpose", re.I)),
+    ("acceptance", re.compile(r"acceptance|criteri|crit[èe]res?|definition of done", re.I)),
+    ("steps", re.compile(r"steps?\b|tasks?\b|[ée]tapes?|plan\b|sub-?tasks?", re.I)),
+    ("rules", re.compile(r"rules?\b|r[èe]gles?|constraints?|contraintes?", re.I)),
+    ("attention", re.compile(r"attention|risks?|risques?|watch|caveats?|notes?\b|vigilance", re.I)),
+)
+
+
+def section_role(heading: str) -> str | None:
+    """Which part of a ticket a template's heading asks for, or None when no field answers it."""
+    return next((role for role, pattern in SECTION_ROLES if pattern.search(heading)), None)
+
+
+def offline_sections(ticket: Ticket) -> dict[str, str]:
+    """The parts of a brief that the ticket's own fields give, by role, inventing nothing."""
     facts = ticket.facts
     context = _bullets(
         [
@@ -502,25 +519,25 @@ def offline_sections(ticket: Ticket, language: str) -> list[str]:
         [f"{c.author}: {c.body[:300]}" for c in ticket.comments[-3:]]
         + [f"Fix versions: {', '.join(ticket.fix_versions)}" if ticket.fix_versions else ""]
     )
-    return [
-        f"{ticket.key} — {ticket.title}" + (f" ({facts})" if facts else ""),
-        "\n\n".join(filter(None, [context, description])),
-        ticket.title,
-        ticket.acceptance,
-        _bullets(ticket.subtasks),
-        _demote_headings(description_section(ticket.description, RULES_HEADING)),
-        attention,
-    ]
+    return {
+        "ticket": f"{ticket.key} — {ticket.title}" + (f" ({facts})" if facts else ""),
+        "context": "\n\n".join(filter(None, [context, description])),
+        "objective": ticket.title,
+        "acceptance": ticket.acceptance,
+        "steps": _bullets(ticket.subtasks),
+        "rules": _demote_headings(description_section(ticket.description, RULES_HEADING)),
+        "attention": attention,
+    }
 
 
 def offline_brief(ticket: Ticket, template: Template) -> str:
-    """A brief with the template's headings filled from the ticket's fields; clearly marked as offline."""
-    headings = template.headings
-    if len(headings) != 7:
-        builtin = resources.files("jira_brief").joinpath("prompts", f"{template.language}.md").read_text("utf-8")
-        headings = Template(template.language, builtin, template.language).headings
+    """A brief with the template's own headings, each filled from the ticket's field that answers it
+    (whatever their number and order); clearly marked as offline."""
+    sections = offline_sections(ticket)
     empty = NO_DATA.get(template.language, NO_DATA["en"])
     parts = [OFFLINE_MARK.get(template.language, OFFLINE_MARK["en"])]
-    for heading, body in zip(headings, offline_sections(ticket, template.language), strict=True):
+    for heading in template.headings:
+        role = section_role(heading)
+        body = sections.get(role, "") if role else ""
         parts.append(f"## {heading}\n{body.strip() or empty}")
     return "\n\n".join(parts)
