@@ -56,7 +56,7 @@ def test_three_tickets_get_model_briefs_and_no_reasoning_shows(provider: FakeOpe
     assert briefs == [f"Brief for {key}." for key in KEYS]  # the model wrote them, not the offline fallback
     assert "hors ligne" not in done.stdout
     for output in (done.stdout, done.stderr):
-        assert REASONING not in output and "think" not in output
+        assert REASONING not in output and "think" not in output and "reference" not in output
     assert answered(provider) == len(KEYS)  # one answered call per ticket
     streamed = [bool(request.get("stream")) for request in provider.requests]
     assert True in streamed and False in streamed  # both ways of reading an answer were taken

@@ -140,7 +140,8 @@ def message(
     text: Any = content
     extra: dict[str, Any] = {}
     if reasoning and flavour.reasoning == "chunks":
-        text = [_thinking(reasoning), *([{"type": "text", "text": content}] if content else [])]
+        answer = [{"type": "text", "text": content}, {"type": "reference", "reference_ids": [0]}] if content else []
+        text = [_thinking(reasoning), *answer]
     elif reasoning and flavour.reasoning == "think":
         text = f"<think>\n{reasoning}\n</think>\n\n{content or ''}"
     elif reasoning and flavour.reasoning == "reasoning":
