@@ -167,6 +167,7 @@ def test_magistral_thinks_in_chunk_lists_streamed_and_not() -> None:
     assert message.content == [
         {"type": "thinking", "thinking": [{"type": "text", "text": "Card limits?"}]},
         {"type": "text", "text": "Refunds fail."},
+        {"type": "reference", "reference_ids": [0]},
     ]
     contents = [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
     assert contents[0] == [{"type": "thinking", "thinking": [{"type": "text", "text": "Card "}]}]

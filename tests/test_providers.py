@@ -56,7 +56,7 @@ def test_three_tickets_get_model_briefs_and_no_reasoning_shows(provider: FakeOpe
     assert briefs == [f"Brief for {key}." for key in KEYS]  # the model wrote them, not the offline fallback
     assert "hors ligne" not in done.stdout
     for output in (done.stdout, done.stderr):
-        assert REASONING not in output and "think" not in output
+        assert REASONING not in output and "think" not in output and "reference" not in output
     assert answered(provider) == len(KEYS)  # one answered call per ticket
     streamed = [bool(request.get("stream")) for request in provider.requests]
     assert True in streamed and False in streamed  # both ways of reading an answer were taken
@@ -70,7 +70,8 @@ def test_doctor_passes(provider: FakeOpenAI, invoke: Any) -> None:
     [line] = [line for line in done.stdout.splitlines() if "LLM" in line]
     assert line.startswith("ok") and "played tool call" in line
     refused = re.search(r"refuses them: ([\w, ]+)", line)
-    assert (refused.group(1) if refused else "") == ", ".join(sorted(provider.flavour.refuses))
+    sent = set(provider.flavour.refuses) - {"response_format"}  # only the coverage check asks for it
+    assert (refused.group(1) if refused else "") == ", ".join(sorted(sent))
     assert ("characters of reasoning set aside" in line) is bool(provider.flavour.reasoning)  # counted, not shown
     assert ("carry reasoning_content" in line) is provider.flavour.reasoning_back
     assert answered(provider) == 1 and REASONING not in done.stdout
@@ -127,11 +128,33 @@ def test_an_endpoint_refusing_optional_arguments_is_asked_once_per_argument_per_
     with FakeOpenAI(flavour="picky") as fake:
         done = invoke("demo", *KEYS, "--concurrency", "1", env=llm_env(fake))
     assert done.exit_code == 0 and done.stdout.count("Brief for") == len(KEYS)
-    assert len(fake.errors) == 2 and "stream_options" in fake.errors[0] and "parallel_tool_calls" in fake.errors[1]
-    later = fake.requests[len(fake.errors) + 1 :]
+    refused = ("stream_options", "parallel_tool_calls", "temperature")  # in the order the first request met them
+    assert len(fake.errors) == len(refused) and all(
+        name in error for name, error in zip(refused, fake.errors, strict=True)
+    )
+    later = fake.requests[len(refused) + 1 :]
     assert len(later) == len(KEYS) - 1
-    assert not any("stream_options" in r or "parallel_tool_calls" in r for r in later)
+    assert not any(name in request for request in later for name in refused)
     assert fake.requests[0]["parallel_tool_calls"] is True  # asked for while the endpoint took it
+
+
+def test_the_coverage_checks_response_format_is_dropped_the_same_way(engine_env: Any) -> None:
+    import asyncio
+
+    from jira_brief.briefs import LLM
+
+    async def ask_twice(llm: LLM) -> list[Any]:
+        request = {"model": "test-model", "messages": [{"role": "user", "content": "PAY-142?"}]}
+        try:
+            return [await llm.create({**request, "response_format": {"type": "json_object"}}) for _ in range(2)]
+        finally:
+            await llm.close()
+
+    with FakeOpenAI(flavour="picky") as fake:
+        llm = LLM(engine_env.llm_settings(fake))
+        answers = asyncio.run(ask_twice(llm))
+    assert [answer.choices[0].message.content for answer in answers] == ["Brief for PAY-142."] * 2
+    assert llm.refused == {"response_format"} and len(fake.errors) == 1 and fake.calls == 3
 
 
 def test_qwen_tool_call_deltas_without_index_are_assembled(engine_env: Any, run_pipeline: Any, terminal: Any) -> None:

@@ -7,7 +7,7 @@ is the caller's choice. Pure: no I/O and no rich.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -42,14 +42,14 @@ class Waiting:
 
     server: str = ""
     connected: bool = False
-    reading: dict[str, None] | None = None
-    writing: dict[str, None] | None = None
+    reading: dict[str, None] = field(default_factory=dict)  # keys in the order they started (a dict keeps it)
+    writing: dict[str, None] = field(default_factory=dict)
     finished: int = 0
     total: int = 0
     posting: bool = False
 
     def add(self, event: Event) -> None:
-        reading, writing = self.reading or {}, self.writing or {}
+        reading, writing = self.reading, self.writing
         if event.phase == "connect":
             self.server = event.detail
         elif event.phase == "read":
@@ -66,7 +66,6 @@ class Waiting:
             self.finished, self.total = event.done, event.total
         elif event.phase == "post":
             self.posting = True
-        self.reading, self.writing = reading, writing
 
     def message(self) -> str:
         """One short line, or "" when nothing is pending."""

@@ -66,7 +66,8 @@ FLAVOURS = {
         Flavour("vllm-mistral", error_shape="object", mistral_ids=True, id_style="vllm"),
         Flavour("openrouter", reasoning="reasoning", sse_comments=True),
         Flavour("qwen", reasoning="think", whole_arguments=True, no_index=True),
-        Flavour("picky", refuses=("stream_options", "parallel_tool_calls")),
+        # Older Azure deployments and o-series models: what they do not know or allow is a 400.
+        Flavour("picky", refuses=("stream_options", "parallel_tool_calls", "temperature", "response_format")),
         Flavour("notools", no_tools=True),
     )
 }
@@ -139,7 +140,8 @@ def message(
     text: Any = content
     extra: dict[str, Any] = {}
     if reasoning and flavour.reasoning == "chunks":
-        text = [_thinking(reasoning), *([{"type": "text", "text": content}] if content else [])]
+        answer = [{"type": "text", "text": content}, {"type": "reference", "reference_ids": [0]}] if content else []
+        text = [_thinking(reasoning), *answer]
     elif reasoning and flavour.reasoning == "think":
         text = f"<think>\n{reasoning}\n</think>\n\n{content or ''}"
     elif reasoning and flavour.reasoning == "reasoning":
