@@ -178,11 +178,11 @@ def _reuse_published(result: BriefResult, section: Section | None) -> BriefResul
     return dataclasses.replace(result, brief=brief, coverage=coverage)
 
 
-def _dropped_note(found: KeyScan, settings: Settings) -> list[str]:
+def _dropped_note(found: KeyScan, settings: Settings, labels: Labels) -> list[str]:
     if not found.dropped:
         return []
     names = named([key.key for key in found.dropped])
-    return [f"> {len(found.dropped):,} more key(s) past the limit of {settings.max_keys} were left out: {names}."]
+    return ["> " + labels.dropped.format(count=f"{len(found.dropped):,}", limit=settings.max_keys, keys=names)]
 
 
 def named(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
@@ -247,7 +247,7 @@ class Job:
         outcome.results, outcome.sections = _brief(
             outcome.found, self.brief, old, self.report.hide, change, notify, outcome.labels
         )
-        outcome.notes.extend(_dropped_note(outcome.found, self.settings))
+        outcome.notes.extend(_dropped_note(outcome.found, self.settings, outcome.labels))
         if thread is None:
             return
         heading = heading_for(outcome.results, outcome.labels)
@@ -298,9 +298,9 @@ def finish(report: Report, outcome: Outcome) -> None:
         notes.append(outcome.notice)
     if outcome.problem:
         report.annotate("error", outcome.problem)
-        notes.append(f"> **GitHub refused or failed:** {outcome.problem}")
+        notes.append(f"> **{outcome.labels.refused}** {outcome.problem}")
     elif outcome.comment_url:
-        notes.append(f"[The pull request comment]({outcome.comment_url}) shows the same briefs.")
+        notes.append(outcome.labels.same.format(url=outcome.comment_url))
     document = render_document(
         outcome.sections,
         heading=heading_for(outcome.results, outcome.labels),

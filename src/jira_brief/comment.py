@@ -96,6 +96,9 @@ class Labels:
     )
     months: str = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"
     date: str = "{month} {day}, {year}"
+    dropped: str = "{count} more key(s) past the limit of {limit} were left out: {keys}."
+    refused: str = "GitHub refused or failed:"
+    same: str = "[The pull request comment]({url}) shows the same briefs."
 
     def count(self, count: int) -> str:
         """`tickets` for `count`, with "(s)" resolved: "1 ticket", "3 tickets"."""
@@ -129,6 +132,9 @@ LABELS: Mapping[str, Labels] = {
         "un ticket n’est résumé à nouveau que s’il change.",
         months="janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
         date="{day} {month} {year}",
+        dropped="{count} clé(s) de plus, au-delà de la limite de {limit}, laissée(s) de côté : {keys}.",
+        refused="GitHub a refusé ou échoué :",
+        same="[Le commentaire de la pull request]({url}) montre les mêmes briefs.",
     ),
 }
 
