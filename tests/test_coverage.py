@@ -16,6 +16,7 @@ from jira_brief.coverage import (
     TOOL_NAME,
     Coverage,
     Evidence,
+    Published,
     Verdict,
     check_fingerprint,
     check_ticket,
@@ -145,14 +146,14 @@ def test_the_section_links_evidence_to_the_files_tab_and_neutralizes_untrusted_t
     coverage = Coverage(verdicts, 2, 5, fingerprint="a" * 20, files_url="https://github.com/o/r/pull/7/files")
     text = render_coverage(coverage)
     lines = text.splitlines()
-    assert lines[0] == f"<!-- jira-brief:check fingerprint={'a' * 20} -->"
+    assert lines[0].startswith(f"<!-- jira-brief:check fingerprint={'a' * 20} data=")
     assert lines[1].endswith("1 of 3 criteria covered, 1 partly · judged on 2 of 5 files")
     anchor = hashlib.sha256(b"shop/split.py").hexdigest()
     assert f"(https://github.com/o/r/pull/7/files#diff-{anchor}R3-R9)" in lines[2]
     assert lines[2].startswith("- ✅ ") and lines[3].startswith("- 🟡 ") and lines[4].startswith("- ⬜ ")
     assert f"@{ZWJ}octo" in text and f"#{ZWJ}12" in text and f"<{ZWJ}img" in text
     assert "](y)" not in text
-    assert published_check(text) == ("a" * 20, text)
+    assert published_check(text) == Published("a" * 20, text, verdicts)
 
 
 def test_the_fingerprint_changes_with_the_diff_and_the_ticket() -> None:
@@ -163,3 +164,10 @@ def test_the_fingerprint_changes_with_the_diff_and_the_ticket() -> None:
     assert base != check_fingerprint(TICKET, "m", "en", other)
     assert base != check_fingerprint(Ticket("PAY-142", "t", updated="2026-01-01"), "m", "en", excerpt)
     assert base != check_fingerprint(TICKET, "other-model", "en", excerpt)
+
+
+def test_the_summary_speaks_the_section_language() -> None:
+    verdicts = (Verdict("a", "covered", (Evidence("x.py"),)), Verdict("b", "covered"), Verdict("c", "partly"))
+    french = render_coverage(Coverage(verdicts, 3, 7, language="fr"))
+    assert french.startswith("**Couverture par la PR** · 2 critères sur 3 couverts, 1 en partie")
+    assert "jugé sur 3 fichiers sur 7" in french

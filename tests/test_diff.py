@@ -116,3 +116,7 @@ def test_the_digest_follows_what_the_model_reads(budget: int) -> None:
 def test_hunks_of_a_patch_ignore_text_before_the_first_header() -> None:
     hunks = parse_hunks("index 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n")
     assert len(hunks) == 1 and hunks[0].lines == ("-a", "+b")
+
+
+def test_no_change_is_an_empty_diff() -> None:
+    assert parse_git_diff("").files == ()

@@ -139,3 +139,56 @@ def test_hang_times_out_the_client_and_does_not_delay_shutdown() -> None:
             client(fake, timeout=0.2).chat.completions.create(model="test-model", messages=THREAD)
         started = time.monotonic()
     assert time.monotonic() - started < 1
+
+
+# --- provider flavours ------------------------------------------------------------------------
+
+
+def test_mistral_refuses_an_id_it_would_not_make_with_its_own_error_body() -> None:
+    thread = [*THREAD[:2], {**THREAD[2], "tool_calls": [{**THREAD[2]["tool_calls"][0], "id": "call_get_PAY_142"}]}]
+    thread.append({**THREAD[3], "tool_call_id": "call_get_PAY_142"})
+    with FakeOpenAI(flavour="mistral") as fake, pytest.raises(openai.BadRequestError) as caught:
+        client(fake).chat.completions.create(model="test-model", messages=thread)
+    assert caught.value.body == {
+        "object": "error",
+        "message": "Tool call id was call_get_PAY_142 but must be a-z, A-Z, 0-9, with a length of 9.",
+        "type": "invalid_function_call",
+        "param": None,
+        "code": "3280",
+    }
+
+
+def test_magistral_thinks_in_chunk_lists_streamed_and_not() -> None:
+    with FakeOpenAI(flavour="mistral") as fake:
+        fake.reply("Refunds fail.", reasoning="Card limits?")
+        fake.reply("Refunds fail.", reasoning="Card limits?")
+        message = client(fake).chat.completions.create(model="test-model", messages=THREAD[:2]).choices[0].message
+        stream = list(client(fake).chat.completions.create(model="test-model", messages=THREAD[:2], stream=True))
+    assert message.content == [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "Card limits?"}]},
+        {"type": "text", "text": "Refunds fail."},
+    ]
+    contents = [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+    assert contents[0] == [{"type": "thinking", "thinking": [{"type": "text", "text": "Card "}]}]
+    assert contents[-2:] == [[{"type": "text", "text": "Refunds "}], "fail."]  # a chunk list, then plain strings
+    assert stream[-1].usage is not None  # usage on the finish chunk, without stream_options
+
+
+@pytest.mark.parametrize(
+    ("flavour", "argument", "status"), [("mistral", "stream_options", 422), ("picky", "parallel_tool_calls", 400)]
+)
+def test_flavours_refuse_the_arguments_they_do_not_know(flavour: str, argument: str, status: int) -> None:
+    extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if argument == "stream_options" else {}
+    extra |= {"parallel_tool_calls": True, "tools": TOOLS} if argument == "parallel_tool_calls" else {"stream": True}
+    with FakeOpenAI(flavour=flavour) as fake, pytest.raises(openai.APIStatusError) as caught:
+        client(fake).chat.completions.create(model="test-model", messages=THREAD[:2], **extra)
+    assert caught.value.status_code == status and argument in json.dumps(caught.value.body)
+
+
+def test_deepseek_thinking_mode_wants_reasoning_content_on_assistant_tool_calls() -> None:
+    with FakeOpenAI(flavour="deepseek") as fake:
+        with pytest.raises(openai.BadRequestError, match="reasoning_content"):
+            client(fake).chat.completions.create(model="test-model", messages=THREAD)
+        thread = [*THREAD[:2], {**THREAD[2], "reasoning_content": ""}, THREAD[3]]
+        message = client(fake).chat.completions.create(model="test-model", messages=thread).choices[0].message
+    assert message.content and (message.model_extra or {}).get("reasoning_content")

@@ -126,7 +126,11 @@ def _hidden(result: BriefResult, hide: Callable[[str], str]) -> BriefResult:
     after "@" or "#"), and then no later pass would recognize it."""
     ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
     return dataclasses.replace(
-        result, ticket=ticket, brief=result.brief and hide(result.brief), error=result.error and hide(result.error)
+        result,
+        ticket=ticket,
+        brief=result.brief and hide(result.brief),
+        error=result.error and hide(result.error),
+        coverage=result.coverage and result.coverage.with_text(hide),
     )
 
 
@@ -148,7 +152,7 @@ def _change(diff: tuple[Diff, str] | None, old: dict[str, Section]) -> Change | 
 
     if diff is None:
         return None
-    published = {key: found[0] for key, section in old.items() if (found := published_check(section.text))}
+    published = {key: found.fingerprint for key, section in old.items() if (found := published_check(section.text))}
     return Change(diff[0], published, diff[1])
 
 
@@ -165,7 +169,7 @@ def _reuse_published(result: BriefResult, section: Section | None) -> BriefResul
     coverage = result.coverage
     published = published_check(section.text)
     if coverage is not None and coverage.unchanged and published:
-        coverage = dataclasses.replace(coverage, published=published[1])
+        coverage = dataclasses.replace(coverage, published=published.block, verdicts=published.verdicts)
     brief = section.brief if result.unchanged else result.brief
     return dataclasses.replace(result, brief=brief, coverage=coverage)
 

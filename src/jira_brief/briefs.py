@@ -144,6 +144,7 @@ class LLM:
                     raise
 
     def _adapted(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request as this endpoint takes it: without what it refused, with what it asked for."""
         sent = {name: value for name, value in request.items() if name not in self.refused}
         if self.reasoning_back:
             sent["messages"] = [
@@ -159,7 +160,8 @@ class LLM:
             if name in sent and re.search(rf"\b{name}\b", text):
                 self.refused.add(name)
                 return True
-        if not self.reasoning_back and re.search(r"reasoning_content\W.*passed back|Missing\W+reasoning_content", text):
+        lacking = any(m.get("tool_calls") and "reasoning_content" not in m for m in sent["messages"])
+        if lacking and re.search(r"reasoning_content\W.*passed back|Missing\W+reasoning_content", text):
             self.reasoning_back = True
             return True
         return False

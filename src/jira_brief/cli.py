@@ -114,6 +114,7 @@ LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
 NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")
 BRIEF_SETTINGS = ("language", "template", "max_steps", "concurrency", "stream", "cache")
 ENGINE_SETTINGS = (*MCP_SETTINGS, "allow_tools", *LLM_SETTINGS, *BRIEF_SETTINGS, *NETWORK_SETTINGS)
+CHECK_SETTINGS = ("check", "diff_budget")
 DEMO_SETTINGS = (*LLM_SETTINGS, *BRIEF_SETTINGS, *NETWORK_SETTINGS)
 DOCTOR_SETTINGS = (*MCP_SETTINGS, "allow_tools", *LLM_SETTINGS, *NETWORK_SETTINGS)
 
@@ -298,8 +299,8 @@ def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
         click.echo(for_terminal(render_markdown(results), settings))
 
 
-def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None) -> int:
-    """Brief the keys, print them in the chosen format, and return the exit code."""
+def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None, change: Change | None = None) -> int:
+    """Brief the keys (checking their criteria against `change` when given), print them, return the exit code."""
     import asyncio
 
     from jira_brief.jira_mcp import check_server_configured
@@ -314,14 +315,20 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
             write=lambda text: click.echo(for_terminal(text, settings), nl=False),
             warn=lambda line: click.echo(for_terminal(line, settings), err=True),
         )
-    results = asyncio.run(brief_all(found.keys, settings, server=server, output=output))
+    results = asyncio.run(brief_all(found.keys, settings, server=server, output=output, change=change))
     print_results(results, fmt, settings)
     return 1 if any(not result.ok for result in results) else 0
 
 
 @main.command()
 @key_options
-@setting_options(*ENGINE_SETTINGS)
+@setting_options(*ENGINE_SETTINGS, *CHECK_SETTINGS)
+@click.option(
+    "--diff",
+    "diff_spec",
+    metavar="RANGE|staged",
+    help="Check each ticket's acceptance criteria against `git diff RANGE` (or the staged changes).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -329,7 +336,7 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None)
     default="text",
     help="text streams to the terminal; json is a list of {key, url, title, status, brief, error, cached, source}.",
 )
-def summarize(fmt: str, **options: Any) -> None:
+def summarize(fmt: str, diff_spec: str | None, **options: Any) -> None:
     """Write the brief of each Jira ticket named by the arguments, branch, message or commits.
 
     Tickets are read through the Jira MCP server (--mcp-url or --mcp-command). Briefs are written by
@@ -342,6 +349,7 @@ def summarize(fmt: str, **options: Any) -> None:
       jira-brief summarize PAY-142 --mcp-url http://localhost:9000/mcp
       jira-brief summarize --branch --mcp-command mcp-atlassian --format markdown
       jira-brief summarize --commits origin/main..HEAD --format json
+      jira-brief summarize --branch --diff origin/main...HEAD
     """
     settings = settings_from(**options)
     found = find_keys(settings, options)
@@ -352,7 +360,18 @@ def summarize(fmt: str, **options: Any) -> None:
         if fmt == "json":
             click.echo("[]")
         return
-    sys.exit(run_briefs(found, settings, fmt))
+    sys.exit(run_briefs(found, settings, fmt, change=_change(diff_spec, settings)))
+
+
+def _change(diff_spec: str | None, settings: Settings) -> Change | None:
+    """The change named by --diff, read with git; None without --diff or with the check off."""
+    if diff_spec is None or settings.check == "off":
+        return None
+    from jira_brief.coverage import Change
+    from jira_brief.diff import parse_git_diff
+    from jira_brief.sources import change_diff
+
+    return Change(parse_git_diff(change_diff(diff_spec)))
 
 
 @main.command()
@@ -413,7 +432,7 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
 
 
 @main.command()
-@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS)
+@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
 @click.option("--pr-number", help="Pull request number (workflow_dispatch).")
 @click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
 @click.option(

@@ -7,11 +7,12 @@ files of the diff may be cited, and a "covered" without evidence is "not seen" (
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,20 @@ class Coverage:
 
     def as_json(self) -> list[dict[str, Any]]:
         return [verdict.as_json() for verdict in self.verdicts]
+
+    def with_text(self, change: Callable[[str], str]) -> Coverage:
+        """The same check with `change` applied to every text from the ticket, the diff or the model
+        (the Action hides secrets this way before anything is neutralized)."""
+        verdicts = tuple(
+            replace(
+                verdict,
+                criterion=change(verdict.criterion),
+                reason=change(verdict.reason),
+                evidence=tuple(replace(item, file=change(item.file)) for item in verdict.evidence),
+            )
+            for verdict in self.verdicts
+        )
+        return replace(self, verdicts=verdicts, error=self.error and change(self.error))
 
 
 def criteria(ticket: Ticket) -> list[str]:
@@ -241,8 +256,8 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
-def verdicts_from_json(rows: Sequence[Any], items: Sequence[str]) -> tuple[Verdict, ...] | None:
-    """Verdicts stored by `Coverage.as_json`, if they still match the criteria; None otherwise."""
+def verdicts_from_json(rows: Any, items: Sequence[str] | None = None) -> tuple[Verdict, ...] | None:
+    """Verdicts stored by `Coverage.as_json`, if well formed and (given `items`) still of these criteria."""
     try:
         verdicts = tuple(
             Verdict(
@@ -255,7 +270,9 @@ def verdicts_from_json(rows: Sequence[Any], items: Sequence[str]) -> tuple[Verdi
         )
     except (KeyError, TypeError):
         return None
-    return verdicts if [verdict.criterion for verdict in verdicts] == list(items) else None
+    if items is not None and [verdict.criterion for verdict in verdicts] != list(items):
+        return None
+    return verdicts
 
 
 def _evidence(raw: Any, files: Collection[str]) -> tuple[Evidence, ...]:
@@ -313,14 +330,16 @@ async def check_ticket(
 
 
 def summary_line(coverage: Coverage) -> str:
-    """ "3 of 5 criteria covered, 1 partly", and on how many files it was judged."""
-    total = len(coverage.verdicts)
-    text = f"{coverage.count('covered')} of {total} criteria covered"
-    if coverage.count("partly"):
-        text += f", {coverage.count('partly')} partly"
-    if coverage.judged < coverage.total:
-        text += f" · judged on {coverage.judged} of {coverage.total} files"
-    return text
+    """ "3 of 5 criteria covered, 1 partly", and on how many files it was judged (in the section's language)."""
+    covered, partly, total = coverage.count("covered"), coverage.count("partly"), len(coverage.verdicts)
+    if coverage.language == "fr":
+        text = f"{covered} critère{'s' if covered > 1 else ''} sur {total} couvert{'s' if covered > 1 else ''}"
+        text += f", {partly} en partie" if partly else ""
+        judged = f" · jugé sur {coverage.judged} fichiers sur {coverage.total}"
+    else:
+        text = f"{covered} of {total} criteria covered" + (f", {partly} partly" if partly else "")
+        judged = f" · judged on {coverage.judged} of {coverage.total} files"
+    return text + (judged if coverage.judged < coverage.total else "")
 
 
 def touched_line(key: str, coverage: Coverage) -> str:
@@ -332,7 +351,8 @@ def touched_line(key: str, coverage: Coverage) -> str:
 
 
 _CHECK_BLOCK = re.compile(
-    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) -->\n.*?\n<!-- /jira-brief:check -->", re.S
+    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n.*?\n<!-- /jira-brief:check -->",
+    re.S,
 )
 FAILED = {"fr": "La vérification a échoué", "en": "The check failed"}
 UNCHECKED = {"fr": "non vérifiés : aucun modèle configuré", "en": "not checked: no model configured"}
@@ -355,6 +375,14 @@ def evidence_link(item: Evidence, files_url: str | None) -> str:
     return f"[{label}]({files_url}#diff-{anchor})"
 
 
+def _heading(coverage: Coverage, plain: Callable[[str], str]) -> tuple[str, str]:
+    """The section's title in its language, and its summary: the counts, unchecked, or why it failed."""
+    language = coverage.language if coverage.language in TITLES else "en"
+    if coverage.error:
+        return TITLES[language], f"{FAILED[language]}: {plain(coverage.error)}"
+    return TITLES[language], summary_line(coverage) if coverage.checked else UNCHECKED[language]
+
+
 def _verdict_line(verdict: Verdict, files_url: str | None) -> str:
     line = f"- {ICONS[verdict.status]} {_plain(verdict.criterion)}"
     if verdict.evidence:
@@ -370,20 +398,45 @@ def render_coverage(coverage: Coverage) -> str:
     A successful check carries its fingerprint in a hidden marker, so an unchanged re-run reuses it."""
     if coverage.published:
         return coverage.published
-    language = coverage.language if coverage.language in TITLES else "en"
-    if coverage.error:
-        head = f"{FAILED[language]}: {_plain(coverage.error)}"
-    elif not coverage.checked:
-        head = UNCHECKED[language]
-    else:
-        head = summary_line(coverage)
-    lines = [f"**{TITLES[language]}** · {head}", *(_verdict_line(v, coverage.files_url) for v in coverage.verdicts)]
+    title, head = _heading(coverage, _plain)
+    lines = [f"**{title}** · {head}", *(_verdict_line(v, coverage.files_url) for v in coverage.verdicts)]
     if coverage.fingerprint and coverage.error is None:
-        lines = [f"<!-- jira-brief:check fingerprint={coverage.fingerprint} -->", *lines, "<!-- /jira-brief:check -->"]
+        # The verdicts ride along, base64 (no "--" or ">" can end the comment), so a re-run that reuses
+        # the block still has them for the JSON output.
+        data = base64.b64encode(json.dumps(coverage.as_json(), ensure_ascii=False).encode()).decode()
+        opening = f"<!-- jira-brief:check fingerprint={coverage.fingerprint} data={data} -->"
+        lines = [opening, *lines, "<!-- /jira-brief:check -->"]
     return "\n".join(lines)
 
 
-def published_check(section_text: str) -> tuple[str, str] | None:
-    """(fingerprint, block) of the check a published section carries, if any."""
+@dataclass(frozen=True)
+class Published:
+    """A check found in our published comment: its fingerprint, its block as shown, its verdicts."""
+
+    fingerprint: str
+    block: str
+    verdicts: tuple[Verdict, ...]
+
+
+def published_check(section_text: str) -> Published | None:
+    """The check a published section carries, if any (and if its data reads back)."""
     match = _CHECK_BLOCK.search(section_text)
-    return (match[1], match[0]) if match else None
+    if match is None:
+        return None
+    try:
+        verdicts = verdicts_from_json(json.loads(base64.b64decode(match[2], validate=True)))
+    except ValueError:
+        return None
+    return Published(match[1], match[0], verdicts) if verdicts is not None else None
+
+
+def coverage_text(coverage: Coverage) -> str:
+    """The section as plain terminal text: the same lines, no Markdown."""
+    title, head = _heading(coverage, str)
+    lines = [f"{title} · {head}"]
+    for verdict in coverage.verdicts:
+        cited = ", ".join(item.file + (f" ({item.lines})" if item.lines else "") for item in verdict.evidence)
+        lines.append(
+            " — ".join(filter(None, [f"  {ICONS[verdict.status]} {verdict.criterion}", cited, verdict.reason]))
+        )
+    return "\n".join(lines)

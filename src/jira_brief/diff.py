@@ -16,6 +16,7 @@ DEFAULT_BUDGET = 24_000
 HUNK_LINES = 80  # a hunk longer than this keeps its head and tail
 HUNK_HEAD, HUNK_TAIL = 50, 15
 NAMED_LEFT_OUT = 40  # the prompt names this many left-out files, then counts the rest
+RELEVANCE_SAMPLE = 4_000  # characters of a file's changed lines read to rank it (ranking 3,000 files stays fast)
 
 LOCK_FILES = frozenset(
     {
@@ -195,7 +196,7 @@ def _file_of_git(block: str) -> FileDiff | None:
 def parse_git_diff(text: str) -> Diff:
     """The files of `git diff` output (no colour, no external diff driver)."""
     starts = [match.start() for match in _GIT_FILE.finditer(text)]
-    blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=False)]
     return Diff(tuple(item for item in map(_file_of_git, blocks) if item is not None))
 
 
@@ -231,11 +232,13 @@ def _stem(word: str) -> str:
 
 
 def relevance(item: FileDiff, criteria_words: set[str]) -> int:
-    """How much a file speaks of the criteria: path words count three times, changed identifiers once."""
+    """How much a file speaks of the criteria: path words count three times, changed identifiers once
+    (a substring test on the changed lines: identifiers such as refundEachCard contain the word)."""
     stems = {_stem(word) for word in criteria_words}
     path_hits = {_stem(word) for word in words(item.path)} & stems
     changed = " ".join(line[1:] for hunk in item.hunks for line in hunk.lines if line[:1] in ("+", "-"))
-    return 3 * len(path_hits) + len({_stem(word) for word in words(changed)} & stems)
+    sample = changed[:RELEVANCE_SAMPLE].lower()
+    return 3 * len(path_hits) + sum(1 for stem in stems if stem in sample)
 
 
 def _trim(hunk: Hunk) -> tuple[Hunk, bool]:

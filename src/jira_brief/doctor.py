@@ -169,8 +169,13 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
         "PROBE-1: Connection check\nStatus: Open",
     )
     try:
-        await llm.answer(
-            messages, [PROBE_TOOL], final=True, timeout=min(settings.timeout, 60), usage=usage, sink=lambda _: None
+        await llm.answer(  # the arguments of a brief's first call, so what it refuses shows here
+            messages,
+            [PROBE_TOOL],
+            final=settings.max_steps == 1,
+            timeout=min(settings.timeout, 60),
+            usage=usage,
+            sink=lambda _: None,
         )
     except openai.APIError as error:
         say(f"{BAD} LLM: {llm.explain(error)}")
@@ -182,6 +187,7 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
         await llm.close()
     adapted = f"; not sent, as it refuses them: {', '.join(sorted(llm.refused))}" if llm.refused else ""
     thought = f"; {usage.reasoning_chars} characters of reasoning set aside" if usage.reasoning_chars else ""
+    adapted += "; assistant tool calls carry reasoning_content, as it asks" if llm.reasoning_back else ""
     say(f"{OK} LLM: {where} model {settings.model!r} answers a conversation with a played tool call{adapted}{thought}")
     return 0
 

@@ -88,6 +88,7 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
     finished = _Finished()
     quiet = dataclasses.replace(settings, stream=False)
     failures: list[BaseException] = []
+    change = _staged_change(settings)
 
     def work() -> None:
         try:
@@ -100,6 +101,7 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
                     known=seen,
                     ticket_ttl=settings.hook_ttl,
                     budget=settings.hook_budget,
+                    change=change,
                 )
             )
         except Exception as error:  # reported by the hook as one line, in the main thread
@@ -112,6 +114,31 @@ def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[s
         raise failures[0]
     results = dict(finished.results)
     return [results.get(item.key) or BriefResult(item.key, item.source, late=True, error="not ready") for item in found]
+
+
+def _staged_change(settings: Settings) -> Any:
+    """The staged changes, whose coverage of the criteria the hook reports; None when the check is off
+    or without a model (the hook then has nothing to add) or outside a repository."""
+    if settings.check == "off" or not settings.llm_enabled:
+        return None
+    from jira_brief.coverage import Change
+    from jira_brief.diff import parse_git_diff
+    from jira_brief.errors import UsageError
+    from jira_brief.sources import change_diff
+
+    try:
+        return Change(parse_git_diff(change_diff("staged")))
+    except UsageError:
+        return None
+
+
+def _coverage_line(result: Any, say: Say) -> None:
+    """ "PAY-142: 2/5 criteria touched by this commit", when the check ran (or failed)."""
+    from jira_brief.coverage import touched_line
+
+    coverage = result.coverage
+    if coverage is not None and (coverage.checked or coverage.error):
+        say(touched_line(result.key, coverage))
 
 
 def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None) -> int:
@@ -135,8 +162,10 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
             warn(f"jira-brief: warning: {result.error} (offline brief below)")
         if result.unchanged or (settings.hook_show == "line" and result.ticket):
             say(one_line(result))
+            _coverage_line(result, say)
             continue
         say(f"{one_line(result)}\n{result.brief}\n")
+        _coverage_line(result, say)
         if result.fingerprint and not result.error:
             shown.setdefault(place, {})[result.key] = result.fingerprint
     if late:

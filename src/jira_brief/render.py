@@ -68,6 +68,10 @@ class TerminalOutput:
         if result.brief and (result.error or result.key not in self.printed):
             self.printed.discard(result.key)
             self._show(result.key, result.brief + "\n")
+        if result.coverage is not None:
+            from jira_brief.coverage import coverage_text
+
+            self.write(coverage_text(result.coverage) + "\n")
 
 
 def render_markdown(results: Sequence[BriefResult]) -> str:
@@ -84,6 +88,10 @@ def render_markdown(results: Sequence[BriefResult]) -> str:
             lines.append(f"> **Failed:** {result.error}")
         if result.brief:
             lines.append(result.brief)
+        if result.coverage is not None:
+            from jira_brief.coverage import render_coverage
+
+            lines.append(render_coverage(result.coverage))
         parts.append("\n\n".join(lines))
     return "\n\n---\n\n".join(parts) + "\n"
 

@@ -136,8 +136,10 @@ class ToolCalls:
 
     def feed(self, part: Any) -> None:
         index, call_id = getattr(part, "index", None), getattr(part, "id", None) or ""
+        function = getattr(part, "function", None)
         key = ("index", index) if index is not None else ("id", call_id) if call_id else None
-        if key is None and self.calls:
+        named_again = bool(getattr(function, "name", None)) and bool(self.calls and self.calls[-1]["function"]["name"])
+        if key is None and self.calls and not named_again:
             slot = len(self.calls) - 1  # an id-less, index-less piece continues the call before it
         elif key in self.slots:
             slot = self.slots[key]
@@ -146,7 +148,7 @@ class ToolCalls:
             slot = len(self.calls) - 1
             if key is not None:
                 self.slots[key] = slot
-        call, function = self.calls[slot], getattr(part, "function", None)
+        call = self.calls[slot]
         call["id"] = call_id or call["id"]
         if function is not None:
             call["function"]["name"] += getattr(function, "name", None) or ""

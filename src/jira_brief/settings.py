@@ -392,7 +392,8 @@ class Settings:
         ),
     )
     diff_budget: int = setting(
-        24_000, Spec(_integer(2_000, 200_000), "characters of the change given to the criteria check")
+        24_000,
+        Spec(_integer(2_000, 200_000), "characters of the change given to the criteria check", metavar="CHARS"),
     )
     hook_show: str = setting(
         "changed",

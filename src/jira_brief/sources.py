@@ -110,6 +110,17 @@ def commit_messages(revision_range: str, cwd: Path | None = None) -> list[tuple[
     return commits
 
 
+def change_diff(spec: str, cwd: Path | None = None) -> str:
+    """`git diff RANGE`, or the staged changes for "staged" (the index a commit hook sees), as unified text."""
+    if not spec.strip() or spec.startswith("-"):
+        raise UsageError(f"--diff takes a range such as origin/main...HEAD, or 'staged'; got {spec[:40]!r}")
+    options = ["diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", "-M"]
+    text = _git([*options, "--cached"] if spec == "staged" else [*options, spec, "--"], cwd)
+    if text is None:
+        raise UsageError(f"git diff {spec} failed: run inside a git repository and name a range git knows")
+    return text
+
+
 def _field(value: object, *path: str) -> str:
     """A text nested in a payload, or "" when any step of the path is missing or not of that shape."""
     for name in path:

@@ -882,14 +882,15 @@ def test_fails_open_when_the_model_is_down_or_slow(hook: Any, message: Any, serv
     [line] = jira_lines(down.stderr)
     assert "warning" in line and ("LLM" in line or "model" in line), line
     assert PAY_142_LINE in down.stdout  # the offline brief, marked by the warning
-    assert down.seconds < startup_seconds() + 3, down.seconds  # --timeout 1, one retry
+    # --timeout 1 and one retry after 1 s: start-up (which a loaded machine stretches) twice over at most
+    assert down.seconds < 2 * startup_seconds() + 3, down.seconds
 
-    services.llm.hang(30)
+    services.llm.hang(90)
     slow = hook("hook", "--show", "full", str(path), JIRA_BRIEF_TIMEOUT="1", JIRA_BRIEF_CACHE="false")
     assert slow.returncode == 0, slow.output
     [line] = jira_lines(slow.stderr)
     assert "warning" in line and "model" in line, line
-    assert slow.seconds < startup_seconds() + 3, slow.seconds
+    assert slow.seconds < 2 * startup_seconds() + 3, slow.seconds  # bounded by --timeout, not the 90 s hang
     assert path.read_bytes() == ODD_MESSAGE
     assert "Traceback" not in down.output + slow.output
 

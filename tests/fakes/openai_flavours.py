@@ -33,13 +33,15 @@ class Flavour:
     name: str
     error_shape: str = "openai"  # "openai": {"error": {...}}; "object": {"object": "error", "message": ...}
     reasoning: str | None = None  # "chunks", "reasoning_content", "reasoning" or "think"
-    mistral_ids: bool = False  # makes and demands tool-call ids of 9 letters or digits
+    mistral_ids: bool = False  # demands tool-call ids of 9 letters or digits
+    id_style: str = "openai"  # the ids it makes: "openai" (call_…), "mistral" (9 characters), "vllm" (chatcmpl-tool-…)
     refuses: tuple[str, ...] = ()  # optional request arguments it answers 400/422 to
     whole_arguments: bool = False  # streams a tool call's arguments in one piece
     no_index: bool = False  # streamed tool-call deltas carry no `index`
     reasoning_back: bool = False  # assistant tool calls must carry `reasoning_content`
     no_tools: bool = False  # the served model does not support tools at all
     sse_comments: bool = False  # keep-alive comment lines between events
+    extra_forbidden: bool = False  # unknown message fields are a 422 (Mistral's pydantic models)
     usage_always: bool = False  # streamed usage on the finish chunk without stream_options
 
 
@@ -52,12 +54,16 @@ FLAVOURS = {
             error_shape="object",
             reasoning="chunks",
             mistral_ids=True,
+            id_style="mistral",
             refuses=("stream_options",),
             whole_arguments=True,
             usage_always=True,
+            extra_forbidden=True,
         ),
         Flavour("deepseek", reasoning="reasoning_content", reasoning_back=True),
-        Flavour("vllm", error_shape="object", reasoning="reasoning_content"),
+        Flavour("vllm", error_shape="object", reasoning="reasoning_content", id_style="vllm"),
+        # vLLM serving a Mistral model: the chat template demands 9-character ids, vLLM makes longer ones.
+        Flavour("vllm-mistral", error_shape="object", mistral_ids=True, id_style="vllm"),
         Flavour("openrouter", reasoning="reasoning", sse_comments=True),
         Flavour("qwen", reasoning="think", whole_arguments=True, no_index=True),
         Flavour("picky", refuses=("stream_options", "parallel_tool_calls")),
@@ -100,9 +106,9 @@ def _message_refusal(flavour: Flavour, index: int, message: dict[str, Any]) -> t
             if not _MISTRAL_ID.match(str(call_id)):
                 text = f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, with a length of 9."
                 return 400, error_body(flavour, text, "invalid_function_call", "3280")
-        for name in ("reasoning_content", "reasoning"):
-            if message["role"] == "assistant" and name in message:
-                return _unknown_argument(flavour, ["body", "messages", index, "assistant", name], message[name])
+    for name in ("reasoning_content", "reasoning") if flavour.extra_forbidden else ():
+        if message["role"] == "assistant" and name in message:
+            return _unknown_argument(flavour, ["body", "messages", index, "assistant", name], message[name])
     if flavour.reasoning_back and message.get("tool_calls") and "reasoning_content" not in message:
         text = "The `reasoning_content` in the thinking mode must be passed back to the API."
         return 400, error_body(flavour, text, "invalid_request_error", "invalid_request_error")
@@ -119,8 +125,10 @@ def _unknown_argument(flavour: Flavour, location: list[Any], value: Any) -> tupl
 
 def new_call_id(flavour: Flavour, number: int, rng: random.Random) -> str:
     """A tool-call id as the provider makes them."""
-    if flavour.mistral_ids:
+    if flavour.id_style == "mistral":
         return "".join(rng.choices(string.ascii_letters + string.digits, k=9))
+    if flavour.id_style == "vllm":
+        return f"chatcmpl-tool-{rng.getrandbits(128):032x}"
     return f"call_{number:06d}"
 
 

@@ -52,13 +52,14 @@ _NO_KEY = (
 
 @dataclass(frozen=True)
 class _Fail:
-    """Answer with an HTTP error in OpenAI's JSON error shape."""
+    """Answer with an HTTP error in the flavour's JSON error shape, or with exactly `raw` when given."""
 
     status: int
     message: str
     type: str
     code: str | None
     headers: dict[str, str]
+    raw: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,12 @@ class FakeOpenAI:
         message: str | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        raw: str | None = None,
     ) -> None:
-        """Answer the next `times` calls with an HTTP error (e.g. 429 + {"Retry-After": "1"})."""
+        """Answer the next `times` calls with an HTTP error (e.g. 429 + {"Retry-After": "1"}); `raw` is
+        a body sent as it is, for the shapes proxies and other servers answer (HTML, FastAPI's detail)."""
         text = message or _DEFAULT_MESSAGES.get(status, f"Simulated HTTP {status}.")
-        failure = _Fail(status, text, _error_type(status), code, dict(headers or {}))
+        failure = _Fail(status, text, _error_type(status), code, dict(headers or {}), raw)
         self._enqueue(*[failure] * times)
 
     def insufficient_quota(self) -> None:
@@ -610,6 +613,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _act(self, body: dict[str, Any], action: _Action | None) -> None:
         """Carry out the queued behaviour, or answer normally."""
+        if isinstance(action, _Fail) and action.raw is not None:
+            self._send_raw(action.status, action.raw.encode(), "text/html" if "<html" in action.raw else None)
+            return
         if isinstance(action, _Fail):
             error = self._error(action.message, action.type, action.code)
             self._send_json(action.status, error, action.headers)
@@ -687,9 +693,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(404, self._error(message, code="model_not_found"))
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send_raw(status, json.dumps(payload).encode(), None, headers)
+
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type or "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
