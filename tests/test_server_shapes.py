@@ -171,13 +171,18 @@ def test_doctor_key_on_the_mcp_atlassian_demo(invoke: Any, serve: Any) -> None:
     assert missing.exit_code == 1 and "FAIL PAY-999: not found" in missing.stdout
 
 
-def test_issue_args_from_the_config_file(invoke: Any, serve: Any, engine_env: Any) -> None:
+def test_issue_args_from_a_repository_config_file_count_once_trusted(invoke: Any, serve: Any, engine_env: Any) -> None:
     server = shapes.generic_rest_server()
+    url = serve(server).url
     (engine_env.cwd / ".jira-brief.toml").write_text(
         'issue-tool = "jira_get"\nissue-args = { path = "/rest/api/3/issue/{key}", outputFormat = "json" }\n',
         encoding="utf-8",
     )
-    code, result, _ = summarize(invoke, serve(server).url)
+    untrusted = invoke("summarize", shapes.KEY, "--llm", "none", "--format", "json", "--mcp-url", url)
+    assert untrusted.exit_code == 1 and "issue-args" in untrusted.stderr and "jira-brief trust" in untrusted.stderr
+    assert server.calls == []  # a committed file alone does not choose what is read from Jira
+    assert invoke("trust").exit_code == 0
+    code, result, _ = summarize(invoke, url)
     assert code == 0 and result["title"] == shapes.TITLE
     bad = invoke("summarize", shapes.KEY, "--llm", "none", "--issue-args", "detail=full")
     assert bad.exit_code == 2 and "expected a JSON object" in bad.stderr

@@ -272,6 +272,7 @@ class Settings:
             _issue_args,
             'fixed arguments for the get-issue tool as a JSON object, e.g. {"detail": "full"}; "{key}" in a value '
             "is the issue key",
+            trusted=True,  # with a generic REST tool it chooses which Jira data is read and posted
             metavar="JSON",
             shown_default="(detected)",
         ),
