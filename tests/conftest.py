@@ -7,6 +7,7 @@ A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -294,7 +295,9 @@ def run_pipeline() -> Callable[..., Any]:
         found = [FoundKey(key, "arg") for key in keys]
         target = build_server() if isinstance(server, str) else server
         waits = {"sleep": sleep} if sleep is not None else {}
-        briefing = brief_all(found, settings, server=target, output=output, **waits)
+        if target is not None:  # the in-process server is the MCP client's target
+            settings = dataclasses.replace(settings, mcp_server=target)
+        briefing = brief_all(found, settings, output=output, **waits)
         return asyncio.run(asyncio.wait_for(briefing, limit))
 
     return run

@@ -5,6 +5,7 @@ Every test talks to a real MCP server through the real `mcp.Client`: the demo Ji
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from collections.abc import Callable
@@ -28,7 +29,7 @@ def with_reader(settings: Any, server: Any, body: Callable[[JiraReader], Any]) -
     """Open a reader on `server` with `settings`, run `body(reader)` (awaited if async), close it."""
 
     async def main() -> Any:
-        async with open_reader(settings, server) as reader:
+        async with open_reader(dataclasses.replace(settings, mcp_server=server)) as reader:
             result = body(reader)
             return await result if inspect.isawaitable(result) else result
 

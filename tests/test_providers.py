@@ -173,12 +173,12 @@ def test_qwen_tool_call_deltas_without_index_are_assembled(engine_env: Any, run_
 def test_finish_reason_tool_calls_with_no_call_is_an_answer_when_it_has_text(
     engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, stream: bool
 ) -> None:
-    fake_llm.reply("## TICKET\nPAY-142 by the model", finish_reason="tool_calls")
+    fake_llm.reply("## CONTEXTE\nPAY-142 by the model", finish_reason="tool_calls")
     fake_llm.reply("", finish_reason="tool_calls")
     screen = terminal(["PAY-142", "WEB-88"])
     settings = engine_env.llm_settings(fake_llm, stream=stream, concurrency=1)
     written, empty = run_pipeline(["PAY-142", "WEB-88"], settings, output=screen)
-    assert written.ok and written.brief == "## TICKET\nPAY-142 by the model"
+    assert written.ok and written.brief and written.brief.endswith("PAY-142 by the model")
     assert empty.offline and "announced tool calls but sent none" in empty.error
     assert fake_llm.calls == 2
 

@@ -25,10 +25,11 @@ def cache_root(settings: Settings) -> Path:
     return Path(user_cache_dir("jira-brief", appauthor=False))
 
 
-def server_identity(settings: Settings, server: Any = None) -> str:
+def server_identity(settings: Settings) -> str:
     """Which Jira the tickets come from, as far as it is known before asking: an in-process server by
     name (the demo), a URL without its user part, or a stdio command with the URLs of its environment
     (mcp-atlassian's JIRA_URL). PAY-142 of the demo and PAY-142 of a real Jira never share an entry."""
+    server = settings.mcp_server
     if server is not None:
         return f"in-process {getattr(server, 'name', type(server).__name__)}"
     if settings.mcp_url:
@@ -73,9 +74,9 @@ class BriefCache:
     """Briefs keyed by fingerprint, and the last fetched copy of each ticket with its time, both kept
     apart per MCP server (see `server_identity`)."""
 
-    def __init__(self, settings: Settings, server: Any = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.enabled = settings.cache
-        site = hashlib.sha256(server_identity(settings, server).encode()).hexdigest()[:16]
+        site = hashlib.sha256(server_identity(settings).encode()).hexdigest()[:16]
         self.root = cache_root(settings) / "servers" / site
 
     def get_brief(self, fingerprint: str) -> str | None:

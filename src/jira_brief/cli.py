@@ -347,7 +347,7 @@ def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
         click.echo(for_terminal(render_markdown(results, labels), settings), nl=False)
 
 
-def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None, change: Change | None = None) -> int:
+def run_briefs(found: KeyScan, settings: Settings, fmt: str, change: Change | None = None) -> int:
     """Brief the keys (checking their criteria against `change` when given), print them, return the exit code."""
     import asyncio
 
@@ -355,7 +355,7 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None,
     from jira_brief.pipeline import brief_all
     from jira_brief.render import terminal_screen
 
-    check_server_configured(settings, server)
+    check_server_configured(settings)
     screen = terminal_screen(
         found.names,
         fmt,
@@ -368,7 +368,7 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, server: Any = None,
     )
     try:
         results = asyncio.run(
-            brief_all(found.keys, settings, server=server, output=screen.output, progress=screen.notify, change=change)
+            brief_all(found.keys, settings, output=screen.output, progress=screen.notify, change=change)
         )
     finally:
         screen.close()
@@ -455,7 +455,7 @@ def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
     else:
         mode = "offline briefs (no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL)"
     click.echo(f"jira-brief demo: {len(found.keys)} ticket(s) from the embedded demo Jira, {mode}", err=True)
-    sys.exit(run_briefs(found, settings, fmt, server=build_server()))
+    sys.exit(run_briefs(found, dataclasses.replace(settings, mcp_server=build_server()), fmt))
 
 
 @main.command()
@@ -478,12 +478,11 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     from jira_brief.doctor import run_checks
 
     settings = settings_from(**options)
-    server = None
     if use_demo:
         from jira_brief.demo import build_server
 
-        server = build_server()
-    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), server, key))
+        settings = dataclasses.replace(settings, mcp_server=build_server())
+    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), key))
     sys.exit(1 if problems else 0)
 
 

@@ -15,19 +15,19 @@ from jira_brief.settings import Settings
 OK, BAD, INFO = "ok  ", "FAIL", "    "
 
 
-async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any, key: str | None = None) -> int:
+async def check_mcp(settings: Settings, say: Callable[[str], None], key: str | None = None) -> int:
     """Connect, list tools, find the get-issue tool, show what is offered and what is refused; with
     `key`, read that ticket and say what was understood. Returns the number of problems seen."""
     from jira_brief.jira_mcp import NoIssueToolError, open_reader, server_label
 
-    if server is None and not (settings.mcp_url or settings.mcp_command):
+    if settings.mcp_server is None and not (settings.mcp_url or settings.mcp_command):
         say(
             f"{BAD} MCP: no server configured. Fix: set --mcp-url URL or --mcp-command 'mcp-atlassian' "
             "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
         )
         return 1
     try:
-        async with open_reader(settings, server) as reader:
+        async with open_reader(settings) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
             say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
@@ -40,11 +40,11 @@ async def check_mcp(settings: Settings, say: Callable[[str], None], server: Any,
                 return 0
             return await check_ticket(reader, key, say)
     except NoIssueToolError as error:
-        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        say(f"{BAD} MCP ({server_label(settings)}): {error}")
         list_tools(error.tools, say)
         return 1
     except JiraBriefError as error:
-        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        say(f"{BAD} MCP ({server_label(settings)}): {error}")
         return 1
 
 
@@ -192,11 +192,11 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
     return 0
 
 
-async def run_checks(settings: Settings, say: Callable[[str], None], server: Any = None, key: str | None = None) -> int:
+async def run_checks(settings: Settings, say: Callable[[str], None], key: str | None = None) -> int:
     """Every check in turn (reading `key` when given); returns the number of problems seen."""
     say(f"{INFO} settings: loaded (see `jira-brief config` for each value and its origin)")
     say(f"{INFO} network: {describe_tls(settings)}")
-    problems = await check_mcp(settings, say, server, key)
+    problems = await check_mcp(settings, say, key)
     problems += await check_llm(settings, say)
     say(f"{OK if not problems else BAD} {problems} problem(s) found")
     return problems

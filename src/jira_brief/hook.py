@@ -92,9 +92,7 @@ def leave(code: int) -> None:
         sys.exit(code)
 
 
-def _brief_within_budget(
-    found: list[FoundKey], settings: Settings, seen: dict[str, str], server: object, deadline: float
-) -> list[Any]:
+def _brief_within_budget(found: list[FoundKey], settings: Settings, seen: dict[str, str], deadline: float) -> list[Any]:
     """Briefs made by `deadline` (time.monotonic). The pipeline runs in a daemon thread so that nothing
     it waits for past the budget (a server still connecting, a hung model, a slow shutdown) can hold
     the commit."""
@@ -116,7 +114,6 @@ def _brief_within_budget(
                 brief_all(
                     found,
                     quiet,
-                    server=server,
                     output=finished,
                     known=seen,
                     ticket_ttl=settings.hook_ttl,
@@ -161,9 +158,7 @@ def _coverage_line(result: Any, say: Say) -> None:
         say(touched_line(result.key, coverage))
 
 
-def show_briefs(
-    found: list[FoundKey], settings: Settings, say: Say, warn: Say, server: object = None, started: float | None = None
-) -> int:
+def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, started: float | None = None) -> int:
     """Fetch and print the briefs: full when new or changed on this branch, else one line. The budget
     counts from `started` (time.monotonic, the hook's start), so it covers the whole run."""
     from jira_brief.pipeline import ANY_VERSION
@@ -174,7 +169,7 @@ def show_briefs(
     if settings.hook_show == "line":
         seen = {item.key: ANY_VERSION for item in found}
     deadline = (time.monotonic() if started is None else started) + settings.hook_budget
-    results = _brief_within_budget(found, settings, seen, server, deadline)
+    results = _brief_within_budget(found, settings, seen, deadline)
     late = [result.key for result in results if result.late]
     for result in results:
         if result.late:

@@ -106,9 +106,9 @@ def _no_server() -> UsageError:
     )
 
 
-def check_server_configured(settings: Settings, server: Any = None) -> None:
+def check_server_configured(settings: Settings) -> None:
     """Fail before any work when no MCP server is configured: a usage error, exit code 2."""
-    if server is None and not (settings.mcp_url or settings.mcp_command):
+    if settings.mcp_server is None and not (settings.mcp_url or settings.mcp_command):
         raise _no_server()
 
 
@@ -470,9 +470,9 @@ def proxy_for(settings: Settings) -> str | None:
     return mask_url(found) if found else None
 
 
-def server_label(settings: Settings, server: Any = None) -> str:
+def server_label(settings: Settings) -> str:
     """How errors name the MCP server: its URL (password masked), its command, or the demo."""
-    if server is not None:
+    if settings.mcp_server is not None:
         return "the embedded demo Jira"
     if settings.mcp_url:
         return mask_url(settings.mcp_url)
@@ -481,12 +481,10 @@ def server_label(settings: Settings, server: Any = None) -> str:
     return "the embedded demo Jira"
 
 
-async def _transport(
-    settings: Settings, stack: AsyncExitStack, server: Any, statuses: list[int], stderr_tail: list[Any]
-) -> Any:
+async def _transport(settings: Settings, stack: AsyncExitStack, statuses: list[int], stderr_tail: list[Any]) -> Any:
     """What mcp.Client connects to: an in-process server, a URL (HTTP/SSE), or a stdio command."""
-    if server is not None:
-        return server
+    if settings.mcp_server is not None:
+        return settings.mcp_server
     headers = {name: secret.reveal() for name, secret in settings.mcp_headers}
     if settings.mcp_url:
         use_sse = settings.mcp_transport == "sse" or (
@@ -553,10 +551,10 @@ def choose_tools(tools: list[Any], issue_tool: IssueTool, settings: Settings) ->
 
 
 @asynccontextmanager
-async def open_reader(settings: Settings, server: Any = None) -> AsyncIterator[JiraReader]:
+async def open_reader(settings: Settings) -> AsyncIterator[JiraReader]:
     """Connect once, list the tools, pick the get-issue tool; the session lives for the whole run."""
     try:
-        async with _reader(settings, server) as reader:
+        async with _reader(settings) as reader:
             yield reader
     except BaseExceptionGroup as group:  # the MCP client's task group wraps what is raised inside it
         ours = _our_error(group)
@@ -574,14 +572,14 @@ def _our_error(error: BaseException) -> JiraBriefError | None:
 
 
 @asynccontextmanager
-async def _reader(settings: Settings, server: Any) -> AsyncIterator[JiraReader]:
+async def _reader(settings: Settings) -> AsyncIterator[JiraReader]:
     from mcp import Client
 
-    label = server_label(settings, server)
+    label = server_label(settings)
     statuses: list[int] = []
     stderr: list[Any] = []
     async with AsyncExitStack() as stack:
-        target = await _transport(settings, stack, server, statuses, stderr)
+        target = await _transport(settings, stack, statuses, stderr)
         try:
             client = await stack.enter_async_context(Client(target, read_timeout_seconds=settings.timeout))
             tools = await _list_all_tools(client)

@@ -48,7 +48,6 @@ class Run:
     template: Template
     cache: BriefCache
     keys: tuple[str, ...]
-    server: Any = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reader: asyncio.Future[Any] | None = None
     holder: asyncio.Task[None] | None = None
@@ -65,7 +64,7 @@ class Run:
             if self.reader is None:
                 from jira_brief.jira_mcp import server_label
 
-                self.notify(Event("connect", detail=server_label(self.settings, self.server)))
+                self.notify(Event("connect", detail=server_label(self.settings)))
                 self.reader = asyncio.get_running_loop().create_future()
                 self.holder = asyncio.create_task(self._hold_reader(self.reader))
         return await asyncio.shield(self.reader)
@@ -75,7 +74,7 @@ class Run:
         from jira_brief.jira_mcp import open_reader
 
         try:
-            async with open_reader(self.settings, self.server) as reader:
+            async with open_reader(self.settings) as reader:
                 ready.set_result(reader)
                 await self.closing.wait()
         except Exception as error:  # boundary: whatever ends the session, no ticket may wait forever
@@ -219,7 +218,6 @@ async def brief_all(
     found: Sequence[FoundKey],
     settings: Settings,
     *,
-    server: Any = None,
     output: Output | None = None,
     known: Mapping[str, str] | None = None,
     ticket_ttl: float | None = None,
@@ -237,9 +235,8 @@ async def brief_all(
     run = Run(
         settings,
         load_template(settings),
-        BriefCache(settings, server),
+        BriefCache(settings),
         tuple(k.key for k in found),
-        server,
         watched=output is not None,
         sleep=sleep,
         change=change,

@@ -410,6 +410,9 @@ class Settings:
     strict: bool = setting(False, Spec(_boolean, "hook: fail the commit when a brief cannot be made", switch=True))
     disable: bool = setting(False, Spec(_boolean, "turn the hooks off"))
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # An in-process MCP server (the embedded demo): what the MCP client connects to instead of a URL or
+    # a command. Never a user setting: only `demo` and `doctor --demo` (and tests) put one here.
+    mcp_server: Any = field(default=None, compare=False, repr=False)
     ignored: tuple[str, ...] = field(default=(), compare=False, repr=False)  # warnings about untrusted settings
 
     @property
