@@ -232,3 +232,12 @@ def test_error_bodies_of_every_shape_become_one_readable_line(
     assert result.offline and "answered 400: " in result.error and said in result.error
     line = result.error.split("answered 400: ", 1)[1]
     assert "\n" not in line and "{" not in line and "<" not in line and "Error code" not in line
+
+
+def test_a_brief_with_nothing_but_the_ticket_line_is_a_failure_not_an_empty_brief(
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any
+) -> None:
+    fake_llm.reply("## TICKET\nPAY-142 — Split payments between two cards")
+    [result] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm))
+    assert result.offline and "nothing but the ticket's key and title" in result.error
+    assert "Split payments" in result.brief  # the offline brief stands in, as for any model failure

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from jira_brief.brief_text import Normalizer, normalize
 from jira_brief.briefs import LLM, Sleep, Template, load_template, offline_brief, write_brief
 from jira_brief.cache import BriefCache, fingerprint
-from jira_brief.errors import JiraBriefError
+from jira_brief.errors import JiraBriefError, LLMError
 from jira_brief.keys import FoundKey
 from jira_brief.progress import Event, Notify, ignore
 from jira_brief.result import BriefResult
@@ -206,6 +206,8 @@ async def _brief_part(
             output.text(found.key, streamed.close())
         # The cache keeps the published form; normalizing is idempotent, so older raw entries read the same.
         result.brief = normalize(written, run.template.headings)
+        if not result.brief.strip():  # e.g. only the TICKET line, which the summary line already shows
+            raise LLMError("the model's brief had nothing but the ticket's key and title; try again")
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
