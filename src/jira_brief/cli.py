@@ -335,16 +335,25 @@ def for_terminal(text: str, settings: Settings | None) -> str:
     return CONTROL.sub("", mask(text, settings, os.environ))
 
 
+def echo_out(text: str, nl: bool = True) -> None:
+    """Write to stdout; when its reader is gone (`| head`), the rest goes nowhere, quietly: the run
+    still finishes, caches what it made and exits with its own code."""
+    try:
+        click.echo(text, nl=nl)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def print_results(results: list[Any], fmt: str, settings: Settings) -> None:
     from jira_brief.briefs import load_template
     from jira_brief.comment import labels_for
     from jira_brief.render import render_json, render_markdown
 
     if fmt == "json":
-        click.echo(mask(render_json(results), settings, os.environ))
+        echo_out(mask(render_json(results), settings, os.environ))
     elif fmt == "markdown":
         labels = labels_for(settings.language, load_template(settings).text)
-        click.echo(for_terminal(render_markdown(results, labels), settings), nl=False)
+        echo_out(for_terminal(render_markdown(results, labels), settings), nl=False)
 
 
 def run_briefs(found: KeyScan, settings: Settings, fmt: str, change: Change | None = None) -> int:
@@ -360,7 +369,7 @@ def run_briefs(found: KeyScan, settings: Settings, fmt: str, change: Change | No
         found.names,
         fmt,
         clean=lambda text: for_terminal(text, settings),
-        write=lambda text: click.echo(text, nl=False),
+        write=lambda text: echo_out(text, nl=False),
         warn=lambda line: click.echo(line, err=True),
         environ=os.environ,
         stdout=sys.stdout,

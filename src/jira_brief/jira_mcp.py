@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -477,8 +478,19 @@ def server_label(settings: Settings) -> str:
     if settings.mcp_url:
         return mask_url(settings.mcp_url)
     if settings.mcp_command:
-        return f"`{shlex.split(settings.mcp_command)[0]}` (stdio)"
+        return f"`{program_of(settings.mcp_command)}` (stdio)"
     return "the embedded demo Jira"
+
+
+def program_of(command: str) -> str:
+    """The program a command line runs, past `env`, its options and NAME=value assignments."""
+    words = shlex.split(command)
+    index = 0
+    if words and Path(words[0]).name == "env":
+        index = 1
+        while index < len(words) and (words[index].startswith("-") or "=" in words[index]):
+            index += 2 if words[index] in ("-u", "--unset", "-C", "--chdir", "-S") else 1
+    return Path(words[index]).name if index < len(words) else (words[0] if words else command)
 
 
 async def _transport(settings: Settings, stack: AsyncExitStack, statuses: list[int], stderr_tail: list[Any]) -> Any:

@@ -41,12 +41,26 @@ def failure_line(result: BriefResult) -> str:
     return f"jira-brief: {result.error}{note}"
 
 
+class Failures:
+    """Says each failure once: a server that cannot be reached, or a key the model refuses, fails every
+    ticket the same way, and one line says it (the others differ only by their key)."""
+
+    def __init__(self, say: Write) -> None:
+        self.say, self.seen = say, set[str]()
+
+    def __call__(self, result: BriefResult) -> None:
+        message = (result.error or "").removeprefix(f"{result.key}: ")
+        if message not in self.seen:
+            self.seen.add(message)
+            self.say(failure_line(result))
+
+
 class TerminalOutput:
     """Prints briefs in key order: the first unfinished ticket streams live, later ones wait their turn."""
 
     def __init__(self, keys: Sequence[str], write: Write, warn: Write) -> None:
         self.order = list(keys)
-        self.write, self.warn = write, warn
+        self.write, self.warn, self.failures = write, warn, Failures(warn)
         self.buffers: dict[str, list[str]] = {key: [] for key in keys}
         self.finished: dict[str, BriefResult] = {}
         self.printed: set[str] = set()
@@ -75,8 +89,8 @@ class TerminalOutput:
         if not text:
             return
         if key not in self.printed:
+            self.write(f"\n{key}\n" if self.printed or self.head else f"{key}\n")  # a blank line between tickets
             self.printed.add(key)
-            self.write(f"\n{key}\n")
         self.write(text)
 
     def _finish(self, result: BriefResult) -> None:
@@ -84,7 +98,7 @@ class TerminalOutput:
         if result.key in self.printed:
             self.write("\n")
         if result.error:
-            self.warn(failure_line(result))
+            self.failures(result)
         if result.brief and (result.error or result.key not in self.printed):
             self.printed.discard(result.key)
             self._show(result.key, result.brief + "\n")
@@ -239,6 +253,7 @@ class RichTerminal:
         self.order = list(keys)
         self.console, self.clean, self.status = console, clean, status
         self.say = status.say if status else (warn or (lambda line: console.print(line, markup=False)))
+        self.failures = Failures(self.warn)
         self.tickets: dict[str, Ticket] = {}
         self.finished: dict[str, BriefResult] = {}
         self.streamed = ""  # the first ticket's text not yet printed (an unfinished line)
@@ -288,7 +303,7 @@ class RichTerminal:
         if shown and self.streamed:
             self.console.print(self.lines.render(self.clean(self.streamed)))
         if result.error:
-            self.warn(failure_line(result))
+            self.failures(result)
         if result.brief and (result.error or not shown):
             self.console.print(header_line(result.key, result.ticket or self.tickets.get(result.key), self.clean))
             self.lines = BriefLines()

@@ -187,3 +187,59 @@ def test_no_mcp_server_configured_is_a_configuration_error(run_process: Any, eng
     done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "--llm", "none")
     assert done.returncode == 2
     assert_one_line_error(done.stderr, "--mcp-url", "error")
+
+
+# --- no traps: what a user reads -----------------------------------------------------------------
+
+
+def test_an_unreachable_server_is_one_line_for_all_tickets(invoke: Any, engine_env: Any) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    done = invoke("summarize", "PAY-142", "WEB-88", "WEB-91", "--mcp-url", url, "--llm", "none")
+    assert done.exit_code == 1
+    assert_one_line_error(done.stderr, "cannot reach", url)
+
+
+def test_piped_output_starts_with_the_first_ticket_not_a_blank_line(invoke: Any, engine_env: Any) -> None:
+    done = invoke("demo", "PAY-142", "WEB-88", "--llm", "none")
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.startswith("PAY-142\n")
+    assert "\n\nWEB-88\n" in done.stdout  # one blank line between tickets
+
+
+def test_a_stdio_server_is_named_by_its_program(invoke: Any, engine_env: Any) -> None:
+    command = f"env JIRA_URL=http://127.0.0.1:9 {shlex.quote(sys.executable)} -c 'raise SystemExit(3)'"
+    done = invoke("summarize", "PAY-142", "--mcp-command", command, "--llm", "none")
+    assert done.exit_code == 1
+    line = assert_one_line_error(done.stderr, "(stdio)")
+    assert f"`{Path(sys.executable).name}` (stdio)" in line and "`env`" not in line
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(engine_env: Any) -> None:
+    """`jira-brief demo | head -2`: no BrokenPipeError, no traceback, the run's own exit code."""
+    import fcntl
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jira_brief", "demo", "PAY-142", "WEB-88", "WEB-91", "--llm", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=engine_env.process_env(),
+        cwd=engine_env.cwd,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: three briefs do not fit in the pipe
+    assert process.stdout.read(16)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "error" not in stderr.lower()
+
+
+def test_github_without_a_repository_says_so(invoke: Any, engine_env: Any, tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"inputs": {"pr-number": "7"}}), encoding="utf-8")
+    env = {"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": str(event), "GITHUB_TOKEN": "t0ken"}
+    done = invoke("github", "--mcp-url", "http://127.0.0.1:9/mcp", env=env)
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, "GITHUB_REPOSITORY is not set")
