@@ -26,6 +26,7 @@ async def check_mcp(settings: Settings, say: Callable[[str], None], key: str | N
             "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
         )
         return 1
+    say(f"{INFO} MCP: connecting to {server_label(settings)}…")  # a stdio server may take seconds to start
     try:
         async with open_reader(settings) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
@@ -161,6 +162,7 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
 
     llm, usage = LLM(settings), Usage()
     where = settings.llm_base_url or "the OpenAI API"
+    say(f"{INFO} LLM: asking {where} (model {settings.model}) one short question…")
     messages = played_call(
         "You check a connection. Answer in one short sentence.",
         "Is PROBE-1 open?",
