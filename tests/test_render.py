@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import itertools
 import os
@@ -28,7 +29,8 @@ JIRA = "https://shopwave.atlassian.net/browse"
 def brief(keys: Sequence[str], settings: Any, output: Any = None, progress: Any = None) -> Any:
     """The real pipeline against the demo Jira, with `output` and `progress` watching."""
     found = [FoundKey(key, "arg") for key in keys]
-    run = brief_all(found, settings, server=build_server(), output=output, progress=progress)
+    settings = dataclasses.replace(settings, mcp_server=build_server())
+    run = brief_all(found, settings, output=output, progress=progress)
     return asyncio.run(asyncio.wait_for(run, 30))
 
 

@@ -134,7 +134,7 @@ def test_demo_with_no_configuration_gives_offline_briefs(run_process: Any, engin
     assert done.returncode == 0, done.stderr
     assert "offline" in done.stderr and "Traceback" not in done.stderr
     for key in ("PAY-142", "WEB-88", "WEB-91"):
-        assert f"\n{key}\n" in done.stdout
+        assert f"\n{key}\n" in "\n" + done.stdout
     assert done.stdout.count("_Résumé hors ligne") == 3
     assert load_demo_tickets()["PAY-142"]["summary"] in done.stdout
 

@@ -34,7 +34,7 @@ def test_server_down(engine_env: Any, fake_llm: Any, run_pipeline: Any, terminal
     assert time.monotonic() - start < 8
     assert all(not r.ok and r.brief is None for r in results)
     assert all("cannot reach" in r.error and url in r.error and "--mcp-url" in r.error for r in results)
-    assert len(screen.err) == len(KEYS)
+    assert len(screen.err) == 1  # the same failure for every ticket is said once
     assert fake_llm.calls == 0
     no_traceback(screen)
 
@@ -144,9 +144,9 @@ def test_a_stdio_server_that_crashes_mid_run(
     assert time.monotonic() - start < 10  # the dead server is noticed, not waited for
     assert [r.ok for r in results] == [True, False, False]
     assert results[0].brief.startswith("Brief for PAY-142")
-    assert len(screen.err) == 2
-    for result, line in zip(results[1:], screen.err, strict=True):
-        assert line.startswith(f"jira-brief: {result.key}: ") and "(stdio)" in line
+    [line] = screen.err  # WEB-88 and WEB-91 fail the same way: one line
+    assert line.startswith("jira-brief: WEB-88: ") and "(stdio)" in line
+    assert results[1].error.removeprefix("WEB-88: ") == results[2].error.removeprefix("WEB-91: ")
     no_traceback(screen)
 
 
