@@ -312,7 +312,10 @@ def test_comments_asked_for_follow_what_the_server_keeps(engine_env: Any) -> Non
     from jira_brief.jira_mcp import comments_to_ask
 
     assert comments_to_ask(schema, 5) == 5  # newest kept by the server: no more than needed
-    assert comments_to_ask({"type": "integer", "maximum": 50}, 5) == 50  # oldest kept: all it allows
+    oldest = {"type": "integer", "description": "The first (oldest) comments to include", "maximum": 50}
+    assert comments_to_ask(oldest, 5) == 50  # oldest kept: all it allows
+    # Silent about it, as mcp-atlassian is: it keeps the newest since 0.22.0 (sooperset/mcp-atlassian#1218).
+    assert comments_to_ask({"type": "integer", "maximum": 50}, 5) == 5
     assert comments_to_ask({"type": "integer"}, 0) == 0
     with_reader(engine_env.settings(comment_limit=3), newest, lambda reader: reader.fetch("PAY-1"))
-    assert calls == [100]  # its schema says nothing of order: ask for enough to keep the newest
+    assert calls == [3]  # its schema says nothing of order: asked for only what is kept
