@@ -313,9 +313,10 @@ def test_comments_asked_for_follow_what_the_server_keeps(engine_env: Any) -> Non
     from jira_brief.jira_mcp import comments_to_ask
 
     assert comments_to_ask(schema, 5) == 5  # newest kept by the server: no more than needed
-    oldest = {"type": "integer", "description": "The first N comments, oldest first", "maximum": 50}
-    assert comments_to_ask(oldest, 5) == 50  # oldest kept: all it allows, to keep the newest ourselves
+    oldest = {"type": "integer", "description": "The first (oldest) comments to include", "maximum": 50}
+    assert comments_to_ask(oldest, 5) == 50  # oldest kept: all it allows
+    # Silent about it, as mcp-atlassian is: it keeps the newest since 0.22.0 (sooperset/mcp-atlassian#1218).
+    assert comments_to_ask({"type": "integer", "maximum": 50}, 5) == 5
     assert comments_to_ask({"type": "integer"}, 0) == 0
     with_reader(engine_env.settings(comment_limit=3), newest, lambda reader: reader.fetch("PAY-1"))
-    # Its schema says nothing of order: as mcp-atlassian since 0.22, it keeps the newest; ask only for those.
-    assert calls == [3]
+    assert calls == [3]  # its schema says nothing of order: asked for only what is kept

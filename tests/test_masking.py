@@ -43,6 +43,14 @@ def test_credential_shapes_are_hidden_whatever_their_value(text: str, hidden: st
     assert kept in masked
 
 
+def test_shapes_are_found_in_neutralized_text() -> None:
+    """What the comment and Markdown renderers print has joiners in "http://" and after "&"."""
+    from jira_brief.comment import neutralize
+
+    masked = mask_shapes(neutralize("see http://jb:Unknown99@llm.internal/v1?a=1&access_token=Tok99"))
+    assert "Unknown99" not in masked and "Tok99" not in masked
+
+
 def test_ordinary_text_and_jira_links_are_left_alone() -> None:
     text = "PAY-142 https://jira.example.com/browse/PAY-142?focusedCommentId=10 by ana@example.com: key=value"
     assert mask_shapes(text) == text
@@ -98,7 +106,7 @@ def test_summarize_never_prints_a_canary(invoke: Any, fmt: str) -> None:
         assert fake.calls >= 1
     assert_no_canary(result.stdout, result.stderr)
     assert result.exit_code == 1
-    shown = (result.stdout + result.stderr).replace("\u200d", "")  # Markdown neutralizes links with joiners
+    shown = (result.stdout + result.stderr).replace("\u200d", "")  # Markdown output is neutralized
     assert f"http://jb:{HIDDEN}@127.0.0.1" in shown
 
 

@@ -28,9 +28,11 @@ SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PAT\b|AUTH|CREDENTIAL|COOKIE|SI
 URL_SETTINGS = ("llm_base_url", "mcp_url", "proxy")
 
 # scheme://userinfo@ — userinfo ends at the last "@" before the host's end ("/", "?", "#", space, quote).
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#@\"'<>]+)@")
+# Rendered text may carry the zero-width joiners comment.neutralize inserts (in "http\u200d://", after
+# "&"), so each shape allows one where neutralizing puts it.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-\u200d]*://)(?P<userinfo>[^\s/?#@\"'<>]+)@")
 _QUERY = re.compile(
-    r"(?P<name>[?&;](?:[A-Za-z0-9_.\-\[\]]*?)(?:token|key|secret|passw(?:or)?d|pwd|auth|signature|credential)"
+    r"(?P<name>[?&;]\u200d?(?:[A-Za-z0-9_.\-\[\]]*?)(?:token|key|secret|passw(?:or)?d|pwd|auth|signature|credential)"
     r"[A-Za-z0-9_.\-\[\]]*=)(?P<value>[^&;#\s\"'<>]+)",
     re.IGNORECASE,
 )

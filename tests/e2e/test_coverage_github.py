@@ -198,9 +198,12 @@ def test_an_invalid_answer_keeps_the_brief_and_says_the_check_failed(pay_142: Wo
 def test_offline_lists_the_criteria_unchecked(pay_142: World) -> None:
     world = pay_142
     world.extra_env.update({"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "JIRA_BRIEF_LLM": "none"})
-    run = world.run(open_pull(world))
+    event = open_pull(world)
+    run = world.run(event)
     assert run.code == 0, run.stderr
     assert world.llm.calls == 0
     body = world.ours()[0]["body"]
     assert "not checked: no model configured" in body
     assert body.count("- ▫️ ") == 5
+    again = world.run(event)
+    assert again.writes("PATCH") == again.writes("POST") == []  # the same section again: no edit

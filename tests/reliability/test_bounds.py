@@ -84,7 +84,7 @@ def test_a_100_mb_message_costs_the_hook_no_time_and_no_memory(engine_env: Engin
     big = huge_message(engine_env.cwd / "big")
     big_seconds, big_peak = run_measured(["hook", str(big)], engine_env.cwd, env)
     assert big_peak < small_peak + 8 * 1024, (small_peak, big_peak)  # KiB: never the file's 100 MB
-    assert big_seconds < small_seconds + 1.5, (small_seconds, big_seconds)
+    assert big_seconds < 2 * small_seconds + 3, (small_seconds, big_seconds)  # reading it all took 56 s
 
 
 def test_prepare_message_keeps_a_huge_message_whole(invoke: Any, engine_env: EngineEnv) -> None:
