@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import inspect
 
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.tools.base import Tool
     from mcp.types import CallToolResult, ToolAnnotations
 
 Issue = dict[str, Any]
@@ -528,18 +529,38 @@ def build_server(tickets: dict[str, dict[str, Any]] | None = None, *, full_catal
     """
     issues = load_demo_tickets() if tickets is None else tickets
     calls: list[Call] = []
-    server = _quiet_server()
-    server.calls = calls  # type: ignore[attr-defined]
     handlers = _read_handlers(issues)
-    for name, title, hint, spec, description in (_GET_ISSUE, *(_CATALOG if full_catalog else ())):
-        handler = handlers.get(name, _empty_read if hint == "read" else _write)
-        tool = _make_tool(name, spec, handler, calls)
-        annotations = _annotations(title, hint)
-        server.add_tool(tool, name=f"jira_{name}", description=description, annotations=annotations)
+    tools = []
+    for entry in (_GET_ISSUE, *(_CATALOG if full_catalog else ())):
+        name, _, hint, spec, _ = entry
+        tool = _make_tool(
+            name, spec, handler=handlers.get(name, _empty_read if hint == "read" else _write), calls=calls
+        )
+        tools.append(_described(entry, tool))
+    server = _quiet_server(tools)
+    server.calls = calls  # type: ignore[attr-defined]
     return server
 
 
-def _quiet_server() -> MCPServer:
+_DESCRIBED: dict[str, Tool] = {}
+
+
+def _described(entry: tuple[str, str, str, str, str], tool: Callable[..., Any]) -> Tool:
+    """The MCP tool for `tool`: its schema, built once per process from the first function of that name
+    (building one costs ~3 ms of pydantic work, 0.2 s for the catalog), then shared with the function
+    swapped, since every demo server's functions take the same arguments."""
+    from mcp.server.mcpserver.tools.base import Tool
+
+    name, title, hint, _, description = entry
+    described = _DESCRIBED.get(name)
+    if described is None:
+        annotations = _annotations(title, hint)
+        described = Tool.from_function(tool, name=f"jira_{name}", description=description, annotations=annotations)
+        _DESCRIBED[name] = described
+    return described.model_copy(update={"fn": tool})
+
+
+def _quiet_server(tools: list[Tool]) -> MCPServer:
     """An MCPServer that leaves the host's logging alone and keeps the `mcp` loggers at WARNING."""
     import logging
 
@@ -548,7 +569,7 @@ def _quiet_server() -> MCPServer:
     # MCPServer.__init__ calls logging.basicConfig (a rich handler on stderr); the CLI owns logging.
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    server: MCPServer = MCPServer("Atlassian MCP", log_level="WARNING")
+    server: MCPServer = MCPServer("Atlassian MCP", log_level="WARNING", tools=tools)
     root.handlers[:] = handlers
     root.setLevel(level)
     # "Tool 'jira_...' failed" is logged at INFO for every error result, e.g. an unknown key.

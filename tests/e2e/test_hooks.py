@@ -9,6 +9,7 @@ command directly where a test measures time, calls or bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from jira_brief.cli import main
 from jira_brief.demo import build_server, load_demo_tickets
 from tests.conftest import CONSOLE_SCRIPT, GitRepo
 from tests.fakes.mcp_http import ServedMCP, free_port
@@ -597,8 +600,9 @@ class HookRun:
 
 
 @pytest.fixture
-def hook(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
-    """Run `jira-brief ARGS` in the repository as pre-commit would, with the developer's environment."""
+def hook_process(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
+    """Run `jira-brief ARGS` as pre-commit does, a process of its own in the repository, with the
+    developer's environment: for what is about the process (its time budget, start to exit)."""
     cache_dir = tmp_path / "cache"
 
     def run(*args: str, **env: str) -> HookRun:
@@ -617,6 +621,23 @@ def hook(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
 
 
 @pytest.fixture
+def hook(git_repo: GitRepo, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The same command line in this process (Click's runner, the same environment and folder): what
+    the hook prints and decides, without paying a process start-up for each run."""
+    cache_dir = tmp_path / "cache"
+    monkeypatch.chdir(git_repo.path)
+
+    def run(*args: str, **env: str) -> HookRun:
+        started = time.monotonic()
+        environ = {name: value for name, value in hook_environ(services, cache_dir, **env).items()}
+        cleared = {name: None for name in os.environ if name not in environ}
+        done = CliRunner().invoke(main, list(args), env={**cleared, **environ}, catch_exceptions=False)
+        return HookRun(done.exit_code, done.stdout, done.stderr, time.monotonic() - started)
+
+    return run
+
+
+@pytest.fixture
 def message(tmp_path: Path) -> Any:
     """Write a commit message file (bytes as given) and return its path."""
 
@@ -628,11 +649,13 @@ def message(tmp_path: Path) -> Any:
     return write
 
 
+@functools.cache
 def startup_seconds() -> float:
     """How long starting Python and importing what a briefing hook imports takes right now.
 
     Time-budget assertions add this to the budget, so they hold on a loaded machine: a busy machine
-    slows the start-up that every run pays, not the budget that jira-brief enforces."""
+    slows the start-up that every run pays, not the budget that jira-brief enforces. Measured once per
+    test process: each measure is itself a start-up of the heavy imports."""
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", "import jira_brief.cli, openai, mcp"], check=True, timeout=60)
     return time.monotonic() - started
@@ -741,13 +764,15 @@ def test_show_line_makes_no_model_call(hook: Any, message: Any, services: Servic
     assert services.llm.calls == 0
 
 
-def test_budget_prints_what_is_ready_and_a_line_about_the_rest(hook: Any, message: Any, services: Services) -> None:
-    assert BRIEF_142 in hook("hook", str(message("PAY-142: warm the cache\n"))).stdout
+def test_budget_prints_what_is_ready_and_a_line_about_the_rest(
+    hook_process: Any, message: Any, services: Services
+) -> None:
+    assert BRIEF_142 in hook_process("hook", str(message("PAY-142: warm the cache\n"))).stdout
     budget = short_budget()
     services.llm.latency = budget + 5.0  # waiting for the model would take longer than the budget
     path = message(b"PAY-142 and WEB-88: both\n")
     before = path.read_bytes()
-    done = hook("hook", str(path), JIRA_BRIEF_HOOK_BUDGET=str(budget))
+    done = hook_process("hook", str(path), JIRA_BRIEF_HOOK_BUDGET=str(budget))
     assert done.returncode == 0, done.output
     assert done.seconds < budget + 1.5, done.seconds  # the budget counts from the hook's start
     assert done.stdout.strip() == PAY_142_LINE  # ready: cached, shown
@@ -757,10 +782,10 @@ def test_budget_prints_what_is_ready_and_a_line_about_the_rest(hook: Any, messag
     assert "Traceback" not in done.output
 
 
-def test_budget_alone_bounds_a_slow_model(hook: Any, message: Any, services: Services) -> None:
+def test_budget_alone_bounds_a_slow_model(hook_process: Any, message: Any, services: Services) -> None:
     budget = short_budget()
     services.llm.latency = budget + 5.0
-    done = hook("hook", str(message("PAY-142: slow model\n")), JIRA_BRIEF_HOOK_BUDGET=str(budget))
+    done = hook_process("hook", str(message("PAY-142: slow model\n")), JIRA_BRIEF_HOOK_BUDGET=str(budget))
     assert done.returncode == 0, done.output
     assert budget - 0.5 <= done.seconds < budget + 1.5, done.seconds  # the budget, never the model's wait
     [line] = only_jira_lines(done.stderr)
@@ -826,10 +851,12 @@ def test_budget_bounds_an_mcp_server_that_never_answers(
     assert services.llm.calls == 0
 
 
-def test_budget_names_every_late_ticket_on_one_line(hook: Any, message: Any, services: Services) -> None:
+def test_budget_names_every_late_ticket_on_one_line(hook_process: Any, message: Any, services: Services) -> None:
     budget = short_budget()
     services.llm.latency = budget + 3.0
-    done = hook("hook", str(message("PAY-142 WEB-88 PAY-150: three tickets\n")), JIRA_BRIEF_HOOK_BUDGET=str(budget))
+    done = hook_process(
+        "hook", str(message("PAY-142 WEB-88 PAY-150: three tickets\n")), JIRA_BRIEF_HOOK_BUDGET=str(budget)
+    )
     assert done.returncode == 0, done.output
     lines = jira_lines(done.stderr)
     assert len(lines) == 1, lines
@@ -890,9 +917,9 @@ def test_fails_open_when_the_mcp_server_refuses_the_token(
     assert path.read_bytes() == ODD_MESSAGE
 
 
-def test_fails_open_when_the_model_is_down_or_slow(hook: Any, message: Any, services: Services) -> None:
+def test_fails_open_when_the_model_is_down_or_slow(hook_process: Any, message: Any, services: Services) -> None:
     path = message(ODD_MESSAGE)
-    down = hook("hook", str(path), OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="1")
+    down = hook_process("hook", str(path), OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="1")
     assert down.returncode == 0, down.output
     [line] = jira_lines(down.stderr)
     assert "warning" in line and ("LLM" in line or "model" in line), line
@@ -901,7 +928,7 @@ def test_fails_open_when_the_model_is_down_or_slow(hook: Any, message: Any, serv
     assert down.seconds < 2 * startup_seconds() + 3, down.seconds
 
     services.llm.hang(90)
-    slow = hook("hook", "--show", "full", str(path), JIRA_BRIEF_TIMEOUT="1", JIRA_BRIEF_CACHE="false")
+    slow = hook_process("hook", "--show", "full", str(path), JIRA_BRIEF_TIMEOUT="1", JIRA_BRIEF_CACHE="false")
     assert slow.returncode == 0, slow.output
     [line] = jira_lines(slow.stderr)
     assert "warning" in line and "model" in line, line

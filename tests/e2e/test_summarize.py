@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from jira_brief.cli import main
 from jira_brief.demo import build_server, load_demo_tickets
 from tests.conftest import assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP, free_port
@@ -39,15 +42,31 @@ def llm_env(fake: FakeOpenAI) -> dict[str, str]:
     return {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": fake.api_key or "", "JIRA_BRIEF_MODEL": fake.models[0]}
 
 
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def jira_brief(run_process: Any, engine_env: Any, *args: str, **env: str) -> Any:
-    """Run the installed console script in the test's work dir with a clean environment plus `env`."""
+    """Run the command line in the test's work dir with a clean environment plus `env`: in this process
+    (Click's runner), as most tests need only what it prints and decides."""
+    done = CliRunner().invoke(main, list(args), env={**engine_env.environ, **env}, catch_exceptions=False)
+    return Done(done.exit_code, done.stdout, done.stderr)
+
+
+def jira_brief_process(run_process: Any, engine_env: Any, *args: str, **env: str) -> Any:
+    """The installed console script as a process of its own, for the tests about the whole program."""
     return run_process(*args, cwd=engine_env.cwd, env=engine_env.process_env(**env), script=True)
 
 
 def test_summarize_over_streamable_http_streams_the_brief(run_process: Any, engine_env: Any) -> None:
     server = build_server()
     with FakeOpenAI() as fake, ServedMCP(server) as served:
-        done = jira_brief(run_process, engine_env, "summarize", "PAY-142", "--mcp-url", served.url, **llm_env(fake))
+        done = jira_brief_process(
+            run_process, engine_env, "summarize", "PAY-142", "--mcp-url", served.url, **llm_env(fake)
+        )
         requests = list(fake.requests)
     assert done.returncode == 0, done.stderr
     assert "PAY-142" in done.stdout and "Brief for PAY-142." in done.stdout
@@ -104,7 +123,7 @@ def test_summarize_over_stdio_keeps_our_secrets_from_the_server(
         "JIRA_BRIEF_MCP_HEADERS": "Authorization: Bearer e2e-header-token",
     }
     with FakeOpenAI(api_key=llm_key) as fake:
-        done = jira_brief(
+        done = jira_brief_process(
             run_process,
             engine_env,
             "summarize",

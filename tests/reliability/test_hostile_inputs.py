@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import certifi
+from click.testing import CliRunner
 
+from jira_brief.cli import main
 from jira_brief.demo import build_server, load_demo_tickets
 from tests.conftest import assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP
 
 
 def _cli(run_process: Any, engine_env: Any, *args: str, **env: str) -> Any:
-    return run_process(*args, env=engine_env.process_env(**env), cwd=engine_env.cwd)
+    """The command line in this process (Click's runner), in the test's work dir, with `env` added."""
+    done = CliRunner().invoke(main, list(args), env={**engine_env.environ, **env}, catch_exceptions=False)
+    return SimpleNamespace(returncode=done.exit_code, stdout=done.stdout, stderr=done.stderr)
 
 
 def test_the_model_cannot_read_an_issue_by_id_or_odd_key(engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:
