@@ -1,14 +1,18 @@
 """No secret ever reaches the terminal: with a fake value for every secret jira-brief reads, each
 client is made to fail (LLM 401 and 500, MCP 401, proxy unreachable, and doctor on top), and
-neither stdout nor stderr of the real `jira-brief` process may contain any of the values."""
+neither stdout nor stderr of a `jira-brief` run may contain any of the values (in this process through
+Click's runner; the MCP server's 401 as the real console-script process)."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from jira_brief.cli import main
 from jira_brief.demo import build_server
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
@@ -37,8 +41,14 @@ def secret_env(fake: FakeOpenAI, *, proxy: bool = False) -> dict[str, str]:
     return env
 
 
-def run(run_process: Any, engine_env: Any, env: dict[str, str], *args: str) -> Any:
-    done = run_process(*args, cwd=engine_env.cwd, env=engine_env.process_env(**env), script=True)
+def run(run_process: Any, engine_env: Any, env: dict[str, str], *args: str, process: bool = False) -> Any:
+    """A jira-brief run whose stdout and stderr may hold none of the secrets: in this process (Click's
+    runner) or, with `process`, the installed console script (what leaves at exit shows there too)."""
+    if process:
+        done = run_process(*args, cwd=engine_env.cwd, env=engine_env.process_env(**env), script=True)
+    else:
+        result = CliRunner().invoke(main, list(args), env={**engine_env.environ, **env}, catch_exceptions=False)
+        done = SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
     for secret in SECRETS:
         assert secret not in done.stdout, f"{secret} printed on stdout:\n{done.stdout}"
         assert secret not in done.stderr, f"{secret} printed on stderr:\n{done.stderr}"
@@ -92,7 +102,9 @@ def test_an_llm_error_message_quoting_the_secrets(run_process: Any, engine_env: 
 def test_mcp_401(run_process: Any, engine_env: Any) -> None:
     server = build_server()
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(server, require_token="another-token") as mcp:
-        done = run(run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url)
+        done = run(
+            run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url, process=True
+        )
         assert fake.calls == 0
     assert done.returncode == 1 and "credentials" in done.stderr
     assert server.calls == []
