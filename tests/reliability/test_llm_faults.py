@@ -72,11 +72,12 @@ def test_500_three_times_then_success(
 def test_a_hanging_model_is_bounded_by_timeout(
     engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, stream: bool
 ) -> None:
-    fake_llm.hang(60)
+    hang = 60
+    fake_llm.hang(hang)
     result, screen, seconds = brief_once(
         run_pipeline, engine_env.llm_settings(fake_llm, timeout=2, stream=stream), terminal
     )
-    assert seconds < 8, seconds
+    assert seconds < hang / 2, seconds  # bounded by --timeout 2, not the hang, even on a loaded machine
     assert_fell_back_offline(result, screen)
 
 
