@@ -136,3 +136,10 @@ def test_a_secret_in_a_repository_file_is_refused(invoke: Any, plain_dir: Path) 
     done = invoke("config")
     assert done.exit_code == 2
     assert_one_line_error(done.stderr, "mcp-headers", "JIRA_BRIEF_MCP_HEADERS")
+
+
+def test_a_bad_trust_switch_is_one_line(invoke: Any, hostile_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_BRIEF_TRUST_REPO_CONFIG", "maybe")
+    done = invoke("config")
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, "trust-repo-config", "JIRA_BRIEF_TRUST_REPO_CONFIG", "true or false")

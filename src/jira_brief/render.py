@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -55,7 +56,26 @@ class Failures:
             self.say(failure_line(result))
 
 
-class TerminalOutput:
+class InKeyOrder(ABC):
+    """Tickets finish in any order; they are shown in the order of their keys."""
+
+    order: list[str]
+    finished: dict[str, BriefResult]
+    head: int
+
+    def _release(self, result: BriefResult) -> None:
+        """Note `result` as finished, then show every ticket whose turn has come."""
+        self.finished[result.key] = result
+        while self.head < len(self.order) and self.order[self.head] in self.finished:
+            self._finish(self.finished[self.order[self.head]])
+            self.head += 1
+
+    @abstractmethod
+    def _finish(self, result: BriefResult) -> None:
+        """Show one finished ticket, its turn having come."""
+
+
+class TerminalOutput(InKeyOrder):
     """Prints briefs in key order: the first unfinished ticket streams live, later ones wait their turn."""
 
     def __init__(self, keys: Sequence[str], write: Write, warn: Write) -> None:
@@ -76,10 +96,7 @@ class TerminalOutput:
 
     def done(self, result: BriefResult) -> None:
         with self.lock:
-            self.finished[result.key] = result
-            while self.head < len(self.order) and self.order[self.head] in self.finished:
-                self._finish(self.finished[self.order[self.head]])
-                self.head += 1
+            self._release(result)
             if self.head < len(self.order):
                 key = self.order[self.head]
                 self._show(key, "".join(self.buffers[key]))
@@ -239,7 +256,7 @@ class StatusLine:
             self.live.update(spinner)
 
 
-class RichTerminal:
+class RichTerminal(InKeyOrder):
     """Briefs in key order on a terminal: a header line, then the brief styled; the first ticket streams by line."""
 
     def __init__(
@@ -283,10 +300,7 @@ class RichTerminal:
 
     def done(self, result: BriefResult) -> None:
         with self.lock:
-            self.finished[result.key] = result
-            while self.head < len(self.order) and self.order[self.head] in self.finished:
-                self._finish(self.finished[self.order[self.head]])
-                self.head += 1
+            self._release(result)
             if not (self.streaming and self.head == 0):
                 self._hold(False)
 

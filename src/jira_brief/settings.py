@@ -567,21 +567,14 @@ def load_settings(
     cwd: Path | None = None,
 ) -> Settings:
     """Defaults < the user's config file < the repository's config file < environment < flags."""
-    from jira_brief.trust import is_trusted
-
     environ = os.environ if environ is None else environ
     layers = _Layers()
     user_file = user_config_file()
     if user_file.is_file():
         _file_layer(layers, user_file, USER_FILE, trusted=True)
-    explicit = environ.get("JIRA_BRIEF_CONFIG")
-    repo_file = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
-    if explicit and not (repo_file and repo_file.is_file()):
-        raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
+    repo_file, trust = repository_file(cwd, environ)
     if repo_file is not None:
-        # A file named in the environment is the user's choice; one found in the repository is not.
-        trusted = bool(explicit) or _boolean(environ.get(env_name("trust_repo_config"), "")) or is_trusted(repo_file)
-        _file_layer(layers, repo_file, REPO_FILE, trusted)
+        _file_layer(layers, repo_file, REPO_FILE, trusted=trust is not None)
     _env_layer(layers, environ)
     for name, value in (flags or {}).items():
         if value is not None and value != ():
@@ -597,23 +590,37 @@ def load_settings(
     return Settings(**values, origins=origins, ignored=tuple(layers.ignored))
 
 
-def config_files(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[tuple[Path, str]]:
-    """The config files a run reads, each with whether its trusted settings count (for `config`)."""
+def repository_file(cwd: Path | None, environ: Mapping[str, str]) -> tuple[Path | None, str | None]:
+    """The repository's config file, and why its trusted settings count (None: they do not). A file
+    named in the environment is the user's choice; one found in the repository is not, until trusted."""
     from jira_brief.trust import is_trusted
 
+    explicit = environ.get("JIRA_BRIEF_CONFIG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
+        return Path(explicit), "named by JIRA_BRIEF_CONFIG, trusted"
+    found = find_config_file((cwd or Path.cwd()).resolve())
+    if found is None:
+        return None, None
+    variable = env_name("trust_repo_config")
+    try:
+        if _boolean(environ.get(variable, "")):
+            return found, f"trusted by {variable}"
+    except ValueError as error:
+        raise ConfigError(f"bad value for trust-repo-config from environment {variable}: {error}") from None
+    return found, "trusted" if is_trusted(found) else None
+
+
+def config_files(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[tuple[Path, str]]:
+    """The config files a run reads, each with whether its trusted settings count (for `config`)."""
     environ = os.environ if environ is None else environ
     files = []
     if user_config_file().is_file():
         files.append((user_config_file(), "user file, trusted"))
-    explicit = environ.get("JIRA_BRIEF_CONFIG")
-    repo_file = Path(explicit) if explicit else find_config_file((cwd or Path.cwd()).resolve())
-    if repo_file is not None and repo_file.is_file():
-        if explicit:
-            state = "named by JIRA_BRIEF_CONFIG, trusted"
-        elif _boolean(environ.get(env_name("trust_repo_config"), "")):
-            state = "trusted by JIRA_BRIEF_TRUST_REPO_CONFIG"
-        else:
-            state = "trusted" if is_trusted(repo_file) else "NOT trusted: run `jira-brief trust` to allow its endpoints"
+    repo_file, trust = repository_file(cwd, environ)
+    if repo_file is not None:
+        state = trust or "NOT trusted: run `jira-brief trust` to allow its endpoints"
         files.append((repo_file, f"repository file, {state}"))
     return files
 
