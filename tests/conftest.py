@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,23 @@ _CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHU
 # Fixtures that install packages at test time (a pre-commit hook environment, the mcp-atlassian
 # venv): a test that uses one belongs to the `slow` tier, which `.ci/run` runs after the fast one.
 SLOW_FIXTURES = frozenset({"hooks_repo", "pre_commit_home", "workspace", "atlassian", "atlassian_py", "stdio_run"})
+
+
+# Seconds Python takes to start and import what a briefing hook imports, measured once per session.
+STARTUP_VARIABLE = "JB_TEST_STARTUP_SECONDS"
+
+
+def measure_startup() -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import jira_brief.cli, openai, mcp"], check=True, timeout=60)
+    return time.monotonic() - started
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the session (not in its workers, which inherit the variable): the start-up the time-budget
+    tests scale with, measured before the workers themselves load the machine."""
+    if not hasattr(config, "workerinput") and STARTUP_VARIABLE not in os.environ:
+        os.environ[STARTUP_VARIABLE] = f"{measure_startup():.3f}"
 
 
 @pytest.hookimpl(tryfirst=True)
