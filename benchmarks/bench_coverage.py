@@ -29,11 +29,12 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from fake_model import prompt_tokens  # noqa: E402
 
-from jira_brief.briefs import LLM  # noqa: E402
-from jira_brief.coverage import check_ticket, criteria  # noqa: E402
-from jira_brief.diff import DEFAULT_BUDGET, Diff, FileDiff, file_of_github, reduce_diff  # noqa: E402
-from jira_brief.settings import load_settings  # noqa: E402
-from jira_brief.tickets import Ticket  # noqa: E402
+from jira_brief.brief.criteria import check_ticket, criteria  # noqa: E402
+from jira_brief.brief.diff import DEFAULT_BUDGET, Diff, FileDiff, reduce_diff  # noqa: E402
+from jira_brief.config.load import load_settings  # noqa: E402
+from jira_brief.forges.github.forge import file_of_github  # noqa: E402
+from jira_brief.jira.ticket import Ticket  # noqa: E402
+from jira_brief.llm.client import LLM  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 
 LATENCY = 0.3

@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from jira_brief.demo import load_demo_tickets
+from jira_brief.jira.demo.server import load_demo_tickets
 
 FIRST_NUMBER = 201
 HUGE_KEY = "PAY-216"

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from tests.fakes.openai_server import FakeOpenAI, _Answer
+from tests.fakes.openai_server import Answer, FakeOpenAI
 
 _KEY = re.compile(r"\b[A-Z][A-Z0-9_]+-[1-9][0-9]*\b")
 _HEADINGS = (
@@ -53,7 +53,7 @@ class ToolCallingOpenAI(FakeOpenAI):
     def __init__(self, **options: Any) -> None:
         super().__init__(responder=brief_responder, **options)
 
-    def _answer(self, body: dict[str, Any], action: Any) -> _Answer:
+    def _answer(self, body: dict[str, Any], action: Any) -> Answer:
         messages = body.get("messages") or []
         tools = {tool["function"]["name"] for tool in body.get("tools") or []}
         key = _last_user_key(messages)
@@ -71,7 +71,7 @@ class ToolCallingOpenAI(FakeOpenAI):
             "type": "function",
             "function": {"name": "jira_get_issue", "arguments": json.dumps({"issue_key": key})},
         }
-        return _Answer(tool_call=call)
+        return Answer(tool_call=call)
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:

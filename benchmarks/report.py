@@ -392,7 +392,7 @@ def render(report: Any, *, quick: bool) -> str:
         "- Pipeline runs: each (engine, ticket count) runs in a fresh process (`benchmarks/worker.py`) "
         "that imports openai and mcp (timed), then runs the engine N times and reports its VmHWM; servers "
         "live in the parent. "
-        "jira-brief runs `jira_brief.pipeline.brief_all` with settings from `load_settings` (stream on, "
+        "jira-brief runs `jira_brief.brief.pipeline.brief_all` with settings from `load_settings` (stream on, "
         "cache off unless stated, model `test-model`). The seed (`benchmarks/seed.py`) follows the seed's "
         "flow: every MCP tool offered, sequential tickets, a non-streaming call answered by a "
         "`jira_get_issue(issue_key=KEY)` tool call, the raw JSON result appended, a second call for the "

@@ -211,8 +211,9 @@ def compile_once(scratch: Path) -> None:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
     modules = (
-        "openai, mcp, mcp.client.streamable_http, httpx2, platformdirs, jira_brief.cli, jira_brief.hook, "
-        "jira_brief.pipeline, jira_brief.briefs, jira_brief.jira_mcp, jira_brief.network, jira_brief.cache"
+        "openai, mcp, mcp.client.streamable_http, httpx2, platformdirs, jira_brief.commands.main, "
+        "jira_brief.commands.hook, jira_brief.brief.pipeline, jira_brief.llm.client, jira_brief.jira.session, "
+        "jira_brief.config.network, jira_brief.brief.cache"
     )
     subprocess.run(
         [sys.executable, "-c", f"import {modules}"], env=clean_env(), cwd=scratch, check=True, timeout=WORKER_TIMEOUT
@@ -352,7 +353,7 @@ def token_split(body: dict[str, Any]) -> dict[str, int]:
 
 def per_ticket(report: Report) -> None:
     """Prompt tokens of one normal and of the huge ticket, from the largest jira-brief run."""
-    from jira_brief.briefs import SAFETY_RULES
+    from jira_brief.brief.write import SAFETY_RULES
 
     template = (REPO / "src" / "jira_brief" / "prompts" / "fr.md").read_text(encoding="utf-8")
     template_tokens = len(json.dumps(f"{template.strip()}\n\n{SAFETY_RULES}")) // 4
@@ -423,7 +424,7 @@ def tls_context_ms() -> float:
 
 
 def pipeline_benchmarks(report: Report, scratch: Path) -> None:
-    from jira_brief.demo import build_server
+    from jira_brief.jira.demo.server import build_server
 
     tickets = build_tickets(16)
     keys = list(tickets)

@@ -20,7 +20,7 @@ MAX_TOOL_ROUNDS = 3  # the seed looped until the model stopped calling tools; bo
 
 def french_format() -> str:
     """The French brief format, the same instructions jira-brief sends."""
-    return resources.files("jira_brief").joinpath("prompts", "fr.md").read_text("utf-8")
+    return resources.files("jira_brief.brief").joinpath("prompts", "fr.md").read_text("utf-8")
 
 
 def openai_tools(tools: list[Any]) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ class Collect:
 
 
 def jira_brief_settings(config: dict[str, Any], cache_dir: str) -> Any:
-    from jira_brief.settings import load_settings
+    from jira_brief.config.load import load_settings
 
     flags = {
         "mcp_url": config["mcp_url"],
@@ -62,8 +62,8 @@ def jira_brief_settings(config: dict[str, Any], cache_dir: str) -> Any:
 
 
 async def run_jira_brief(config: dict[str, Any], cache_dir: str) -> dict[str, Any]:
-    from jira_brief.keys import FoundKey
-    from jira_brief.pipeline import brief_all
+    from jira_brief.brief.pipeline import brief_all
+    from jira_brief.keys.scan import FoundKey
 
     settings = jira_brief_settings(config, cache_dir)
     output = Collect()
@@ -88,8 +88,10 @@ async def run_seed(config: dict[str, Any]) -> dict[str, Any]:
 
 async def run_phases(config: dict[str, Any], cache_dir: str) -> dict[str, Any]:
     """One ticket through jira-brief's steps, each timed: connect, fetch, the model call."""
-    from jira_brief.briefs import LLM, Usage, load_template, write_brief
-    from jira_brief.jira_mcp import open_reader
+    from jira_brief.brief.template import load_template
+    from jira_brief.brief.write import write_brief
+    from jira_brief.jira.session import open_reader
+    from jira_brief.llm.client import LLM, Usage
 
     settings = jira_brief_settings(config, cache_dir)
     key = config["keys"][0]

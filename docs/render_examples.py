@@ -23,13 +23,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jira_brief.brief_text import normalize
-from jira_brief.briefs import load_template
-from jira_brief.comment import heading_for, jira_hosts, labels_for, render_document, render_section
-from jira_brief.demo import build_server
-from jira_brief.keys import FoundKey
-from jira_brief.pipeline import BriefResult, brief_all
-from jira_brief.settings import load_settings
+from jira_brief.brief.normalize import normalize_brief as normalize
+from jira_brief.brief.pipeline import brief_all
+from jira_brief.brief.result import BriefResult
+from jira_brief.brief.template import load_template
+from jira_brief.config.load import load_settings
+from jira_brief.jira.demo.server import build_server
+from jira_brief.keys.scan import FoundKey
+from jira_brief.publish.comment import heading_for, render_document, render_section
+from jira_brief.publish.labels import labels_for
+from jira_brief.publish.neutralize import jira_hosts
 
 WIDTH = 900
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jira-brief-docs"

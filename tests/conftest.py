@@ -7,7 +7,6 @@ A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from jira_brief.cli import main
+from jira_brief.commands.main import main
 
 # Real GitHub webhook payloads (octokit/webhooks, MIT), copied into the repository.
 GITHUB_EVENTS_DIR = Path(__file__).resolve().parent / "fixtures" / "github-events"
@@ -46,7 +45,7 @@ STARTUP_VARIABLE = "JB_TEST_STARTUP_SECONDS"
 
 def measure_startup() -> float:
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import jira_brief.cli, openai, mcp"], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", "import jira_brief.commands.main, openai, mcp"], check=True, timeout=60)
     return time.monotonic() - started
 
 
@@ -254,7 +253,7 @@ class EngineEnv:
 
     def settings(self, environ: dict[str, str] | None = None, **flags: Any) -> Any:
         """Settings as the CLI builds them: these flags over `environ` (plus the tmp cache dir)."""
-        from jira_brief.settings import load_settings
+        from jira_brief.config.load import load_settings
 
         return load_settings(flags, {**self.environ, **(environ or {})}, self.cwd)
 
@@ -297,9 +296,9 @@ def run_pipeline() -> Callable[..., Any]:
     None: the server the settings name). A run still going after `limit` seconds fails the test."""
     import asyncio
 
-    from jira_brief.demo import build_server
-    from jira_brief.keys import FoundKey
-    from jira_brief.pipeline import brief_all
+    from jira_brief.brief.pipeline import brief_all
+    from jira_brief.jira.demo.server import build_server
+    from jira_brief.keys.scan import FoundKey
 
     def run(
         keys: Sequence[str],
@@ -313,9 +312,7 @@ def run_pipeline() -> Callable[..., Any]:
         found = [FoundKey(key, "arg") for key in keys]
         target = build_server() if isinstance(server, str) else server
         waits = {"sleep": sleep} if sleep is not None else {}
-        if target is not None:  # the in-process server is the MCP client's target
-            settings = dataclasses.replace(settings, mcp_server=target)
-        briefing = brief_all(found, settings, output=output, **waits)
+        briefing = brief_all(found, settings, output=output, server=target, **waits)
         return asyncio.run(asyncio.wait_for(briefing, limit))
 
     return run
@@ -341,12 +338,13 @@ class RecordingTerminal:
     also notes the order in which tickets finish."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        from jira_brief.render import TerminalOutput
+        from jira_brief.publish.labels import labels_in
+        from jira_brief.publish.terminal import TerminalOutput
 
         self.out: list[str] = []
         self.err: list[str] = []
         self.finished: list[str] = []
-        self.terminal = TerminalOutput(list(keys), self.out.append, self.err.append)
+        self.terminal = TerminalOutput(list(keys), self.out.append, self.err.append, labels_in("en"))
 
     def text(self, key: str, chunk: str) -> None:
         self.terminal.text(key, chunk)

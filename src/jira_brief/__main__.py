@@ -1,5 +1,5 @@
 """`python -m jira_brief` runs the CLI."""
 
-from jira_brief.cli import main
+from jira_brief.commands.main import main
 
 main()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jira_brief.demo import build_server
+from jira_brief.jira.demo.server import build_server
 from tests.conftest import GitRepo, assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI, default_responder

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.e2e.test_github import GITHUB_TOKEN, LLM_KEY, PR, REPO, World
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.mcp_http import ServedMCP

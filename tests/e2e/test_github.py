@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jira_brief.cli import main
-from jira_brief.comment import MARKER, ZWJ
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.commands.main import main
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
+from jira_brief.publish.comment import MARKER
+from jira_brief.publish.neutralize import ZWJ
 from tests.fakes.github_server import MAX_COMMENT_CHARS, FakeGitHub
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
@@ -536,11 +537,11 @@ def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
     import asyncio
     import threading
 
-    from jira_brief.action import ActionOptions, run_github
-    from jira_brief.github_api import connect
-    from jira_brief.pipeline import brief_all
-    from jira_brief.runner import Runner
-    from jira_brief.settings import load_settings
+    from jira_brief.brief.pipeline import brief_all
+    from jira_brief.config.load import load_settings
+    from jira_brief.forges.github.action import ActionOptions, run_github
+    from jira_brief.forges.github.api import connect, token_from
+    from jira_brief.forges.github.runner import Runner
 
     start = threading.Barrier(count)
     codes: dict[int, int] = {}
@@ -560,7 +561,7 @@ def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
             settings,
             runner,
             ActionOptions(),
-            connect=lambda: connect(settings.github_token, runner.api_url, write_spacing=0),
+            connect=lambda: connect(token_from(env), runner.api_url, write_spacing=0),
             brief=brief,
             environ=env,
         )

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jira_brief.cli import main
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.commands.main import main
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.conftest import CONSOLE_SCRIPT, STARTUP_VARIABLE, GitRepo, measure_startup
 from tests.fakes.mcp_http import ServedMCP, free_port
 from tests.fakes.openai_server import FakeOpenAI

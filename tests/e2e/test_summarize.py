@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jira_brief.cli import main
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.commands.main import main
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.conftest import assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP, free_port
 from tests.fakes.openai_server import FakeOpenAI
@@ -98,7 +98,7 @@ import json, os, sys
 from pathlib import Path
 
 Path(sys.argv[1]).write_text(json.dumps(dict(os.environ)), encoding="utf-8")
-from jira_brief.demo import build_server
+from jira_brief.jira.demo.server import build_server
 
 build_server().run()
 """

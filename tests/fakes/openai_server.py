@@ -95,7 +95,7 @@ _Action = _Fail | _Hang | _Cut | _CallTool | _Reply
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
     """What the model says: text (with optional reasoning) or a single tool call."""
 
     content: str | None = None
@@ -253,11 +253,11 @@ class FakeOpenAI:
         # Clamped because Event.wait(-1) would block forever.
         return not self._stopping.wait(max(seconds, 0.0))
 
-    def _answer(self, body: dict[str, Any], action: _Action | None) -> _Answer:
+    def _answer(self, body: dict[str, Any], action: _Action | None) -> Answer:
         """The model's answer for a request that is not a failure or a cut; a reasoning flavour thinks first."""
         thought = REASONING if self.flavour.reasoning else None
         if isinstance(action, _Reply):
-            return _Answer(content=action.text, reasoning=action.reasoning or thought, finish=action.finish_reason)
+            return Answer(content=action.text, reasoning=action.reasoning or thought, finish=action.finish_reason)
         if isinstance(action, _CallTool):
             with self._lock:
                 call_id = openai_flavours.new_call_id(self.flavour, next(self._ids), self._random)
@@ -266,8 +266,8 @@ class FakeOpenAI:
                 "type": "function",
                 "function": {"name": action.name, "arguments": json.dumps(action.arguments)},
             }
-            return _Answer(tool_call=call, reasoning=thought)
-        return _Answer(content=self.responder(body), reasoning=thought)
+            return Answer(tool_call=call, reasoning=thought)
+        return Answer(content=self.responder(body), reasoning=thought)
 
 
 def default_responder(body: dict[str, Any]) -> str:
@@ -506,7 +506,7 @@ def _error_type(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request_error"
 
 
-def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, int]:
+def _usage(body: dict[str, Any], answer: Answer) -> dict[str, int]:
     """Token estimates (4 characters a token) that benchmarks use to compare prompt sizes."""
     prompt = len(json.dumps(body["messages"]) + json.dumps(body.get("tools") or [])) // 4
     completion = answer.size // 4
@@ -514,7 +514,7 @@ def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
-def _completion(flavour: Flavour, meta: dict[str, Any], body: dict[str, Any], answer: _Answer) -> dict[str, Any]:
+def _completion(flavour: Flavour, meta: dict[str, Any], body: dict[str, Any], answer: Answer) -> dict[str, Any]:
     """A non-streaming chat.completion object."""
     message = openai_flavours.message(flavour, answer.content, answer.reasoning, answer.tool_call)
     finish = answer.finish_reason
@@ -637,7 +637,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, _completion(self.fake.flavour, meta, body, answer))
 
-    def _stream(self, meta: dict[str, Any], body: dict[str, Any], answer: _Answer, *, cut: bool) -> None:
+    def _stream(self, meta: dict[str, Any], body: dict[str, Any], answer: Answer, *, cut: bool) -> None:
         """Send the answer as server-sent events, the way OpenAI streams chat completions."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         deltas = openai_flavours.deltas(self.fake.flavour, answer.content, answer.reasoning, answer.tool_call)

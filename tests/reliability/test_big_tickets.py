@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.conftest import EngineEnv
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("engine_env")
 
 STDIO_SERVER = """
 import json, sys
-from jira_brief.demo import build_server
+from jira_brief.jira.demo.server import build_server
 build_server(json.loads(open(sys.argv[1], encoding="utf-8").read())).run()
 """
 

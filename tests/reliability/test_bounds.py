@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from jira_brief.demo import build_server
-from jira_brief.sources import MESSAGE_CAP
+from jira_brief.jira.demo.server import build_server
+from jira_brief.keys.texts import MESSAGE_CAP
 from tests.conftest import CONSOLE_SCRIPT, EngineEnv, assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
@@ -41,7 +41,7 @@ def huge_message(path: Path, size: int = 100 << 20) -> Path:
 def startup_seconds() -> float:
     """Python plus what a briefing run imports, on this machine right now (budgets add it)."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import jira_brief.cli, openai, mcp"], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", "import jira_brief.commands.main, openai, mcp"], check=True, timeout=60)
     return time.monotonic() - started
 
 

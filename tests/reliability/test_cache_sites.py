@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.conftest import EngineEnv
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI

@@ -11,7 +11,7 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from jira_brief.comment import sanitize
+from jira_brief.publish.neutralize import sanitize
 
 JIRA = "acme.atlassian.net"
 HOSTS = frozenset({JIRA})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jira_brief.demo import build_server
+from jira_brief.jira.demo.server import build_server
 from tests.conftest import CONSOLE_SCRIPT, GitRepo
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI

@@ -12,8 +12,8 @@ from typing import Any
 import certifi
 from click.testing import CliRunner
 
-from jira_brief.cli import main
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.commands.main import main
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.conftest import assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP
 
@@ -104,7 +104,7 @@ def test_json_with_no_key_is_an_empty_list(run_process: Any, engine_env: Any) ->
 
 
 def test_a_ca_bundle_adds_to_the_system_store(engine_env: Any) -> None:
-    from jira_brief.network import ssl_context
+    from jira_brief.config.network import ssl_context
 
     pem = Path(certifi.where()).read_text(encoding="ascii")
     first = pem[pem.index("-----BEGIN CERTIFICATE-----") : pem.index("-----END CERTIFICATE-----") + 25]

@@ -14,7 +14,7 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from jira_brief.demo import build_server, load_demo_tickets
+from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.fakes.mcp_http import ServedMCP, free_port
 
 pytestmark = pytest.mark.usefixtures("engine_env")
@@ -112,7 +112,7 @@ CRASHING_SERVER = """\
 import json, os
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
-from jira_brief.demo import load_demo_tickets
+from jira_brief.jira.demo.server import load_demo_tickets
 
 tickets = load_demo_tickets()
 server = MCPServer("crashing", log_level="WARNING")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jira_brief.cli import main
-from jira_brief.demo import build_server
+from jira_brief.commands.main import main
+from jira_brief.jira.demo.server import build_server
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 

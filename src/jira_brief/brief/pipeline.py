@@ -1,0 +1,283 @@
+"""For a list of keys: one MCP session, bounded concurrency, cache, per-ticket errors, results in key order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from jira_brief.brief.cache import BriefCache, fingerprint
+from jira_brief.brief.criteria import (
+    Change,
+    Coverage,
+    check_fingerprint,
+    check_ticket,
+    criteria,
+    unchecked,
+    verdicts_from_json,
+)
+from jira_brief.brief.diff import reduce_diff
+from jira_brief.brief.normalize import Normalizer, normalize_brief
+from jira_brief.brief.offline import offline_brief
+from jira_brief.brief.progress import Event, Notify, ignore
+from jira_brief.brief.result import BriefResult
+from jira_brief.brief.template import Template, load_template
+from jira_brief.brief.write import write_brief
+from jira_brief.config.settings import Settings
+from jira_brief.errors import JiraBriefError, LLMError
+from jira_brief.jira.session import JiraReader, open_reader
+from jira_brief.jira.ticket import Ticket
+from jira_brief.jira.transports import InProcessServer, server_label
+from jira_brief.keys.scan import FoundKey
+from jira_brief.llm.client import LLM, Sleep
+
+ANY_VERSION = "*"  # in `known`: the ticket counts as already shown whatever its version
+
+
+class Output(Protocol):
+    """Where briefs go while they are made (the terminal streams; other sinks ignore the calls)."""
+
+    def text(self, key: str, chunk: str) -> None: ...
+
+    def done(self, result: BriefResult) -> None: ...
+
+
+class _Silent:
+    def text(self, key: str, chunk: str) -> None:
+        pass
+
+    def done(self, result: BriefResult) -> None:
+        pass
+
+
+@dataclass
+class BriefRun:
+    """Shared state of one run: settings, template, cache, and the lazily opened MCP and LLM clients."""
+
+    settings: Settings
+    template: Template
+    cache: BriefCache
+    keys: tuple[str, ...]
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    server: InProcessServer | None = None  # the embedded demo Jira, when the run talks to it
+    reader: asyncio.Future[JiraReader] | None = None
+    holder: asyncio.Task[None] | None = None
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    llm: LLM | None = None
+    watched: bool = False  # someone reads the text as it comes: worth streaming
+    sleep: Sleep = asyncio.sleep  # the wait between model retries
+    change: Change | None = None  # the diff whose coverage of the criteria is checked
+    notify: Notify = ignore  # what the run waits for, for whoever shows progress
+
+    async def get_reader(self) -> JiraReader:
+        """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
+        async with self.lock:
+            if self.reader is None:
+                self.notify(Event("connect", detail=server_label(self.settings, self.server)))
+                self.reader = asyncio.get_running_loop().create_future()
+                self.holder = asyncio.create_task(self._hold_reader(self.reader))
+        return await asyncio.shield(self.reader)
+
+    async def _hold_reader(self, ready: asyncio.Future[JiraReader]) -> None:
+        """Own the MCP session in one task, as its cancel scopes require, until the run closes."""
+        try:
+            async with open_reader(self.settings, self.server) as reader:
+                ready.set_result(reader)
+                await self.closing.wait()
+        except Exception as error:  # boundary: whatever ends the session, no ticket may wait forever
+            if not ready.done():
+                failure = (
+                    error
+                    if isinstance(error, JiraBriefError)
+                    else JiraBriefError(f"the Jira MCP session failed: {type(error).__name__}: {str(error)[:200]}")
+                )
+                ready.set_exception(failure)
+
+    def get_llm(self) -> LLM:
+        if self.llm is None:
+            self.llm = LLM(self.settings, self.sleep)
+        return self.llm
+
+    async def close(self) -> None:
+        """End the MCP session; one still connecting (past a time budget) is cancelled, not awaited."""
+        self.closing.set()
+        if self.holder is not None:
+            if self.reader is not None and not self.reader.done():
+                self.holder.cancel()
+            await asyncio.wait([self.holder], timeout=5)
+        if self.llm is not None:
+            await self.llm.close()
+
+
+def _with_key(key: str, error: Exception) -> str:
+    """The error as one line that starts with the ticket it is about."""
+    text = str(error)
+    return text if text.startswith(f"{key}:") else f"{key}: {text}"
+
+
+async def _ticket(run: BriefRun, key: str, ticket_ttl: float | None) -> Ticket:
+    ticket = run.cache.recent_ticket(key, ticket_ttl) if ticket_ttl else None
+    if ticket is None:
+        reader = await run.get_reader()
+        run.notify(Event("read", key))
+        ticket = await reader.fetch(key)
+        run.cache.put_ticket(ticket)
+    return ticket
+
+
+async def _brief_one(
+    run: BriefRun, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
+) -> BriefResult:
+    """The brief, then (when a change is given) the criteria check, each cached on its own fingerprint."""
+    result = await _brief_part(run, found, output, known, ticket_ttl)
+    if run.change is not None and run.change.diff.files and result.ticket is not None and result.error is None:
+        await _check(run, run.change, result, result.ticket)
+    return result
+
+
+async def _check(run: BriefRun, change: Change, result: BriefResult, ticket: Ticket) -> None:
+    """Judge the ticket's criteria against the change; reuse a published or cached check when it still holds."""
+    settings = run.settings
+    items = criteria(ticket)
+    if settings.check == "off" or not items:
+        return
+    excerpt = reduce_diff(change.diff, items, settings.diff_budget)
+    if not settings.llm_enabled:
+        result.coverage = unchecked(items, excerpt, settings.language)
+        return
+    check = check_fingerprint(ticket, settings.model, settings.language, excerpt)
+    stored = run.cache.get_check(check)
+    verdicts = verdicts_from_json(stored, items) if stored is not None else None
+    if verdicts is not None or change.published.get(ticket.key) == check:
+        result.coverage = Coverage(
+            verdicts or (),
+            len(excerpt.shown),
+            excerpt.total,
+            fingerprint=check,
+            unchanged=change.published.get(ticket.key) == check,
+            language=settings.language,
+        )
+        return
+    result.coverage = await check_ticket(run.get_llm(), ticket, items, change.diff, excerpt, check, result.usage)
+    if result.coverage.error is None:
+        run.cache.put_check(check, ticket.key, result.coverage.as_json())
+
+
+async def _brief_part(
+    run: BriefRun, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
+) -> BriefResult:
+    result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
+    try:
+        result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
+        run.notify(Event("ticket", found.key, ticket=ticket))
+    except JiraBriefError as error:
+        result.error = _with_key(found.key, error)
+        return result
+    result.fingerprint = fingerprint(ticket, run.settings, run.template.digest, result.offline)
+    if known.get(found.key) in (result.fingerprint, ANY_VERSION):
+        result.unchanged = True
+        return result
+    cached = run.cache.get_brief(result.fingerprint)
+    if cached is not None:
+        result.brief, result.cached = normalize_brief(cached, run.template.headings), True
+        output.text(found.key, result.brief)
+        return result
+    if result.offline:
+        result.brief = normalize_brief(offline_brief(ticket, run.template), run.template.headings)
+        output.text(found.key, result.brief)
+        return result
+    try:
+        reader = await run.get_reader()
+        # Only the first ticket is read as it is written; the others wait their turn on screen, and
+        # streaming them would cost CPU per chunk for nothing.
+        streamed = Normalizer(run.template.headings)
+        sink = (
+            (lambda chunk: output.text(found.key, streamed.feed(chunk)))
+            if run.watched and found.key == run.keys[0]
+            else None
+        )
+        run.notify(Event("write", found.key))
+        written = await write_brief(
+            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
+        )
+        if sink is not None:
+            output.text(found.key, streamed.close())
+        # The cache keeps the published form; normalizing is idempotent, so older raw entries read the same.
+        result.brief = normalize_brief(written, run.template.headings)
+        if not result.brief.strip():  # e.g. only the TICKET line, which the summary line already shows
+            raise LLMError("the model's brief had nothing but the ticket's key and title; try again")
+        run.cache.put_brief(result.fingerprint, found.key, result.brief)
+    except JiraBriefError as error:
+        result.error = _with_key(found.key, error)
+        result.brief = normalize_brief(offline_brief(ticket, run.template), run.template.headings)
+        result.offline = True
+    return result
+
+
+async def brief_all(
+    found: Sequence[FoundKey],
+    settings: Settings,
+    *,
+    output: Output | None = None,
+    known: Mapping[str, str] | None = None,
+    ticket_ttl: float | None = None,
+    budget: float | None = None,
+    sleep: Sleep = asyncio.sleep,
+    change: Change | None = None,
+    progress: Notify | None = None,
+    server: InProcessServer | None = None,
+) -> list[BriefResult]:
+    """Brief every key, `settings.concurrency` at a time; results come back in key order.
+
+    `known` maps keys to fingerprints already shown (a re-run skips them); `ticket_ttl` reuses a ticket
+    fetched that recently without asking the server; `budget` bounds the whole run in seconds; `sleep`
+    waits between model retries (tests pass one that does not really wait); `change` is the diff the
+    tickets' acceptance criteria are checked against; `progress` hears what the run waits for; `server` is
+    an in-process MCP server to read from (the embedded demo Jira) instead of the configured one."""
+    run = BriefRun(
+        settings,
+        load_template(settings),
+        BriefCache(settings, server),
+        tuple(k.key for k in found),
+        server=server,
+        watched=output is not None,
+        sleep=sleep,
+        change=change,
+        notify=progress or ignore,
+    )
+    output = output or _Silent()
+    finished = 0
+    limit = asyncio.Semaphore(settings.concurrency)
+
+    async def one(item: FoundKey) -> BriefResult:
+        async with limit:
+            try:
+                result = await _brief_one(run, item, output, known or {}, ticket_ttl)
+            except Exception as error:  # boundary: one ticket's unexpected failure must not sink the others
+                result = BriefResult(
+                    item.key, item.source, error=f"{item.key}: unexpected {type(error).__name__}: {str(error)[:200]}"
+                )
+        nonlocal finished
+        finished += 1
+        run.notify(Event("done", item.key, done=finished, total=len(found), ticket=result.ticket))
+        output.done(result)
+        return result
+
+    tasks = [asyncio.create_task(one(item)) for item in found]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=budget)
+        return [_settle(task, item, budget) for task, item in zip(tasks, found, strict=True)]
+    finally:
+        await run.close()
+
+
+def _settle(task: asyncio.Task[BriefResult], item: FoundKey, budget: float | None) -> BriefResult:
+    """The task's result, or a clear failure for one that ran past the time budget."""
+    if task.done() and not task.cancelled():
+        return task.result()
+    task.cancel()
+    return BriefResult(
+        item.key, item.source, late=True, error=f"{item.key}: not ready within the {budget:g} s time budget"
+    )

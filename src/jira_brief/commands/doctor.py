@@ -1,0 +1,230 @@
+"""`jira-brief doctor`: check each configured part and print a fix for each problem."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from jira_brief.commands.options import DOCTOR_SETTINGS, for_terminal, setting_options, settings_from
+from jira_brief.config.network import describe_tls
+from jira_brief.config.settings import Settings
+from jira_brief.errors import JiraBriefError
+from jira_brief.jira.demo.server import build_server
+from jira_brief.jira.issue_tool import NoIssueToolError
+from jira_brief.jira.session import JiraReader, open_reader
+from jira_brief.jira.tools import write_verb
+from jira_brief.jira.transports import InProcessServer, server_label
+from jira_brief.llm.client import LLM, Usage, played_call
+
+OK, BAD, INFO = "ok  ", "FAIL", "    "
+
+
+async def check_mcp(
+    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+) -> int:
+    """Connect, list tools, find the get-issue tool, show what is offered and what is refused; with
+    `key`, read that ticket and say what was understood. Returns the number of problems seen."""
+    if server is None and not (settings.mcp_url or settings.mcp_command):
+        say(
+            f"{BAD} MCP: no server configured. Fix: set --mcp-url URL or --mcp-command 'mcp-atlassian' "
+            "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
+        )
+        return 1
+    say(f"{INFO} MCP: connecting to {server_label(settings, server)}…")  # a stdio server may take seconds to start
+    try:
+        async with open_reader(settings, server) as reader:
+            say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
+            say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
+            say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
+            writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
+            say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")
+            for name in writes:
+                say(f"{INFO}   {name}: {reader.refused[name]}")
+            if key is None:
+                say(f"{INFO} to see what a ticket read gives, run `jira-brief doctor KEY`")
+                return 0
+            return await check_ticket(reader, key, say)
+    except NoIssueToolError as error:
+        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        list_tools(error.tools, say)
+        return 1
+    except JiraBriefError as error:
+        say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
+        return 1
+
+
+def _call_text(name: str, arguments: dict[str, Any]) -> str:
+    return f"{name}(" + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()) + ")"
+
+
+def list_tools(tools: list[Any], say: Callable[[str], None]) -> None:
+    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool."""
+    say(f"{INFO} the server's tools ({len(tools)}):")
+    for tool in tools:
+        say(f"{INFO}   {tool.name}({', '.join(_argument(name, prop) for name, prop in _properties(tool).items())})")
+    for tool in tools:
+        properties = _properties(tool)
+        if "path" in properties:
+            fixed = json.dumps({"path": "/rest/api/2/issue/{key}"})
+            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-args '{fixed}'")
+        elif "issue" in tool.name.lower() and properties and not write_verb(tool.name):
+            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-arg {next(iter(properties))}")
+
+
+def _properties(tool: Any) -> dict[str, Any]:
+    properties = (tool.input_schema or {}).get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def _argument(name: str, prop: Any) -> str:
+    prop = prop if isinstance(prop, dict) else {}
+    kind = prop.get("type") or "any"
+    text = f"{name}: {'|'.join(kind) if isinstance(kind, list) else kind}"
+    if prop.get("enum"):
+        text += " in " + "/".join(str(option) for option in prop["enum"])
+    return text + (f" = {json.dumps(prop['default'])}" if "default" in prop else "")
+
+
+async def check_ticket(reader: JiraReader, key: str, say: Callable[[str], None]) -> int:
+    """Read one ticket as a brief would and print what was understood; 1 when it cannot be read."""
+    key = key.upper()
+    say(f"{INFO} reading {key}: {_call_text(reader.issue_tool.name, reader.issue_tool.arguments(key))}")
+    try:
+        ticket = await reader.fetch(key)
+    except JiraBriefError as error:
+        say(f"{BAD} {error}")
+        return 1
+    criteria = count_items(ticket.acceptance)
+    say(f"{OK} {ticket.key}: {ticket.title or '(no title)'}")
+    say(f"{INFO}   status: {ticket.status or '-'} · type: {ticket.type or '-'} · parent: {ticket.parent or '-'}")
+    say(
+        f"{INFO}   description: {len(ticket.description)} characters · acceptance criteria: {criteria} · "
+        f"comments: {len(ticket.comments)} · links: {len(ticket.links)}"
+    )
+    missing = [
+        name
+        for name, value in (
+            ("title", ticket.title),
+            ("status", ticket.status),
+            ("type", ticket.type),
+            ("description", ticket.description),
+            ("acceptance criteria", criteria),
+            ("comments", ticket.comments),
+            ("parent/epic", ticket.parent),
+        )
+        if not value
+    ]
+    if missing:
+        say(
+            f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, the server cut its answer: "
+            'see --issue-args in docs/mcp-servers.md (e.g. \'{"detail": "full"}\')'
+        )
+        for flag in option_flags(reader, key):
+            say(f"{INFO}   Try: {flag}")
+    return 0
+
+
+def option_flags(reader: JiraReader, key: str) -> list[str]:
+    """--issue-args for each choice argument of the get-issue tool that the read did not set."""
+    tool = next(tool for tool in reader.tools if tool.name == reader.issue_tool.name)
+    sent = reader.issue_tool.arguments(key)
+    flags = []
+    for name, prop in _properties(tool).items():
+        options = prop.get("enum") if isinstance(prop, dict) else None
+        if options and name not in sent:
+            others = "/".join(str(option) for option in options)
+            flags.append(f"--issue-args '{json.dumps({name: options[-1]})}' ({name} takes {others})")
+    return flags
+
+
+PROBE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "jira_get_issue",
+        "description": "Read one Jira issue.",
+        "parameters": {"type": "object", "properties": {"issue_key": {"type": "string"}}, "required": ["issue_key"]},
+    },
+}
+
+
+def count_items(text: str) -> int:
+    """The number of criteria in a text: its list items, else its non-empty lines."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    items = [line for line in lines if re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", line)]
+    return len(items) or len(lines)
+
+
+async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
+    """Send one tiny request shaped like a brief's (a played tool call and its result), the way briefs are
+    sent (streamed or not), so a provider that refuses our conversation is caught before the first brief."""
+    if not settings.llm_enabled:
+        say(f"{INFO} LLM: none configured; briefs are offline (set OPENAI_API_KEY / OPENAI_BASE_URL to use a model)")
+        return 0
+    llm, usage = LLM(settings), Usage()
+    where = settings.llm_base_url or "the OpenAI API"
+    say(f"{INFO} LLM: asking {where} (model {settings.model}) one short question…")
+    messages = played_call(
+        "You check a connection. Answer in one short sentence.",
+        "Is PROBE-1 open?",
+        "jira_get_issue",
+        {"issue_key": "PROBE-1"},
+        "PROBE-1: Connection check\nStatus: Open",
+    )
+    try:
+        await llm.probe(  # the arguments of a brief's first call, so what it refuses shows here
+            messages,
+            [PROBE_TOOL],
+            final=settings.max_steps == 1,
+            timeout=min(settings.timeout, 60),
+            usage=usage,
+            sink=lambda _: None,
+        )
+    except JiraBriefError as error:
+        say(f"{BAD} LLM: {error}")
+        return 1
+    finally:
+        await llm.close()
+    adapted = f"; not sent, as it refuses them: {', '.join(sorted(llm.refused))}" if llm.refused else ""
+    thought = f"; {usage.reasoning_chars} characters of reasoning set aside" if usage.reasoning_chars else ""
+    adapted += "; assistant tool calls carry reasoning_content, as it asks" if llm.reasoning_back else ""
+    say(f"{OK} LLM: {where} model {settings.model!r} answers a conversation with a played tool call{adapted}{thought}")
+    return 0
+
+
+async def run_checks(
+    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+) -> int:
+    """Every check in turn (reading `key` when given); returns the number of problems seen."""
+    say(f"{INFO} settings: loaded (see `jira-brief config` for each value and its origin)")
+    say(f"{INFO} network: {describe_tls(settings)}")
+    problems = await check_mcp(settings, say, key, server)
+    problems += await check_llm(settings, say)
+    say(f"{OK if not problems else BAD} {problems} problem(s) found")
+    return problems
+
+
+@click.command()
+@click.argument("key", required=False)
+@setting_options(*DOCTOR_SETTINGS)
+@click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
+def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
+    """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
+
+    With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
+
+    \b
+    Examples:
+      jira-brief doctor --mcp-url http://localhost:9000/mcp
+      jira-brief doctor --demo
+      jira-brief doctor PAY-142 --mcp-command mcp-atlassian
+    """
+    settings = settings_from(**options)
+    server = build_server() if use_demo else None
+    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), key, server))
+    sys.exit(1 if problems else 0)

@@ -1,0 +1,68 @@
+"""`jira-brief github`: the GitHub Action's step."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from jira_brief.brief.criteria import Change
+from jira_brief.brief.pipeline import brief_all
+from jira_brief.brief.progress import Notify
+from jira_brief.brief.result import BriefResult
+from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
+from jira_brief.keys.scan import KeyScan
+
+
+@click.command()
+@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
+@click.option("--pr-number", help="Pull request number (workflow_dispatch).")
+@click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
+@click.option(
+    "--comment",
+    "comment_mode",
+    type=click.Choice(["update", "off"]),
+    default="update",
+    help="update: keep one sticky PR comment current; off: job summary and outputs only.",
+)
+@click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
+def github(
+    pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool, **options: Any
+) -> None:
+    """Inside GitHub Actions: brief the PR's tickets into one sticky comment, the job summary and outputs.
+
+    Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
+    GITHUB_STEP_SUMMARY and GITHUB_OUTPUT, as the runner sets them; the PR's title, branch and
+    commits come from the API. Keys count from pr-title, branch and commits unless --sources says.
+
+    \b
+    Example (a workflow step; the action.yml of this repository runs it for you):
+      jira-brief github --mcp-url "$JIRA_MCP_URL"
+    """
+    # PyGithub (~150 ms) loads only for this command.
+    from jira_brief.forges.github.action import ActionOptions, run_github
+    from jira_brief.forges.github.api import connect, token_from
+    from jira_brief.forges.github.runner import Runner
+
+    settings = settings_from(**options)
+    if settings.origin("sources") == "default":
+        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
+    runner = Runner.from_environment(os.environ)
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
+
+    code = run_github(
+        settings,
+        runner,
+        ActionOptions(pr_number, explicit_keys, comment_mode, fail_on_error),
+        connect=lambda: connect(token_from(os.environ), runner.api_url),
+        brief=brief,
+        environ=os.environ,
+    )
+    sys.exit(code)

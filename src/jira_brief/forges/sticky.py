@@ -1,0 +1,241 @@
+"""One sticky comment per review, whatever the forge: found by marker AND author, sections of unchanged
+tickets reused by fingerprint (no model call, no edit), overlapping runs converging on one comment, and
+sections dropped from the end until the comment fits the forge's limit.
+
+Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), the briefs as a function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from jira_brief.brief.criteria import Change
+from jira_brief.brief.diff import Diff
+from jira_brief.brief.progress import Event, Notify
+from jira_brief.brief.result import BriefResult
+from jira_brief.forges.base import CommentThread, ForgeError, Posted, Review
+from jira_brief.keys.scan import KeyScan
+from jira_brief.keys.texts import source_kind
+from jira_brief.publish.comment import (
+    MARKER,
+    Document,
+    Section,
+    Style,
+    heading_for,
+    known_fingerprints,
+    parse_sections,
+    render_document,
+    render_section,
+)
+from jira_brief.publish.coverage import published_check
+from jira_brief.publish.labels import Labels
+from jira_brief.publish.neutralize import jira_hosts
+
+# Rounds of list-then-write when concurrent runs keep deleting the comment we meant to edit.
+PUBLISH_ATTEMPTS = 3
+# Keys a note names before "… and 7,990 more": notes are capped like sections, so any input fits.
+NAMES_SHOWN = 10
+# Brief these keys, given the fingerprints already published (key -> fingerprint), and check their
+# criteria against the change when there is one: one result a key.
+BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None", Notify], list[BriefResult]]
+Hide = Callable[[str], str]
+
+
+@dataclass
+class CommentOutcome:
+    """What a run produced, for the forge's log, summary and outputs."""
+
+    found: KeyScan = field(default_factory=lambda: KeyScan(()))
+    results: list[BriefResult] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    comment_url: str = ""
+    comment_action: str = ""  # created, updated or unchanged
+    notice: str | None = None
+    problem: str | None = None
+
+
+def review_texts(review: Review, commits: Sequence[tuple[str, str]], sources: Sequence[str]) -> list[tuple[str, str]]:
+    """(source, text) pairs of a review, in listing order, keeping only `sources`."""
+    texts = [("pr-title", review.title), ("branch", review.branch), ("pr-body", review.body)]
+    texts += [(f"commit {sha[:7]}", message) for sha, message in commits]
+    return [(source, text) for source, text in texts if text and source_kind(source) in sources]
+
+
+def find_ours(thread: CommentThread, marker: str = MARKER) -> list[Posted]:
+    """Our comments, oldest first: they start with the marker AND are by the thread's own user (someone
+    else's comment that copies the marker is never ours)."""
+    marked = [posted for posted in thread.listing() if posted.body.startswith(marker)]
+    if not marked:
+        return []
+    me = thread.identity()
+    if me is None:
+        return []
+    return sorted((posted for posted in marked if posted.author.lower() == me.lower()), key=lambda p: p.id)
+
+
+def remove(thread: CommentThread, ours: Sequence[Posted]) -> None:
+    """Delete these comments of ours; one already deleted (by a concurrent run) is done, not an error."""
+    for posted in ours:
+        thread.delete(posted)
+
+
+def publish(thread: CommentThread, body: str, ours: list[Posted], marker: str = MARKER) -> tuple[Posted, str]:
+    """Keep exactly one comment of ours with `body`, whatever other runs do at the same time: the oldest
+    (every run picks the same one) is edited only if it differs, and the others are deleted. Our comment
+    gone before we could edit it (another run removed it) sends us back to the listing."""
+    for _ in range(PUBLISH_ATTEMPTS):
+        if not ours:
+            return _create(thread, body, marker), "created"
+        keep = ours[0]
+        remove(thread, ours[1:])
+        if keep.body.replace("\r\n", "\n") == body:
+            return keep, "unchanged"
+        if not thread.edit(keep, body):
+            ours = find_ours(thread, marker)
+            continue
+        return dataclasses.replace(keep, body=body), "updated"
+    return _create(thread, body, marker), "created"
+
+
+def _create(thread: CommentThread, body: str, marker: str) -> Posted:
+    """Post, then list again: a failed POST may have stored the comment, and a concurrent run may have
+    posted too. The oldest of ours survives, so of several runs that all posted, each agrees on the one
+    to keep."""
+    created = thread.create(body)
+    ours = find_ours(thread, marker)
+    if not ours:
+        again = created or thread.create(body)
+        if again is None:
+            raise ForgeError("the forge failed twice while storing the comment; try again later")
+        return again
+    return publish(thread, body, ours, marker)[0]
+
+
+def named(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
+    """Names for a note, at most `shown` of them, then how many more ("… and 7,990 more")."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {rest:,} more" if rest > 0 else "")
+
+
+def dropped_note(found: KeyScan, limit: int, labels: Labels) -> list[str]:
+    if not found.dropped:
+        return []
+    names = named([key.key for key in found.dropped])
+    return ["> " + labels.say("dropped", count=f"{len(found.dropped):,}", limit=limit, keys=names)]
+
+
+def no_key_notice(sources: Sequence[str], review_noun: str) -> str:
+    return f"No Jira key found in this {review_noun} (looked in: {', '.join(sources)})."
+
+
+def hidden(result: BriefResult, hide: Hide) -> BriefResult:
+    """The result with secrets hidden before it is rendered: neutralizing may split a secret (a joiner
+    after "@" or "#"), and then no later pass would recognize it."""
+    ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
+    return dataclasses.replace(
+        result,
+        ticket=ticket,
+        brief=result.brief and hide(result.brief),
+        error=result.error and hide(result.error),
+        coverage=result.coverage and result.coverage.with_text(hide),
+    )
+
+
+@dataclass(frozen=True)
+class Sticky:
+    """Keeping our comment on one review current: the forge's rules (its words, limit and references in
+    `style`, `limit` and `size`), the briefs, and how secrets are hidden."""
+
+    style: Style
+    brief: BriefKeys
+    hide: Hide
+    notify: Notify
+    sources: Sequence[str]
+    max_keys: int
+    limit: int
+    size: Callable[[str], int] = len
+
+    def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
+        """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
+        it. `outcome` fills as the run goes, so what was made before a forge failure is still reported."""
+        found = outcome.found
+        ours = find_ours(thread) if thread else []
+        if not found.keys:
+            outcome.notes.append(no_key_notice(self.sources, self.style.labels.review))
+            if thread and ours:
+                remove(thread, ours)
+            return
+        old = parse_sections(ours[0].body) if ours else {}
+        outcome.results, outcome.sections = self.sections(found, old, _change(diff, old))
+        outcome.notes.extend(dropped_note(found, self.max_keys, self.style.labels))
+        if thread is None:
+            return
+        body = self.hide(self.document(outcome).text)
+        self.notify(Event("post", detail=f"{self.style.labels.review} comment"))
+        posted, outcome.comment_action = publish(thread, body, ours)
+        outcome.comment_url = posted.url
+
+    def sections(
+        self, found: KeyScan, old: dict[str, Section], change: Change | None
+    ) -> tuple[list[BriefResult], list[Section]]:
+        """Brief the keys; a ticket whose fingerprint is unchanged keeps its old section and costs no model
+        call. When only the change moved on, the old brief is kept and the section is rendered again
+        with the new check (an unchanged check keeps its published block)."""
+        briefed = self.brief(found, known_fingerprints(old), change, self.notify)
+        results = [_reused(hidden(result, self.hide), old.get(result.key)) for result in briefed]
+        hosts = jira_hosts(results)
+        sections = []
+        for result in results:
+            section = old.get(result.key)
+            if section is not None and _unchanged(result):
+                sections.append(section)
+            else:
+                sections.append(render_section(result, hosts, self.style, _check_block(result, section)))
+        return results, sections
+
+    def document(self, outcome: CommentOutcome) -> Document:
+        """The comment: header, sections, notes, under the forge's limit."""
+        return render_document(
+            outcome.sections,
+            heading=heading_for(outcome.results, self.style),
+            notes=outcome.notes,
+            marker=MARKER,
+            limit=self.limit,
+            size=self.size,
+            labels=self.style.labels,
+        )
+
+
+def _change(diff: Diff | None, old: dict[str, Section]) -> Change | None:
+    """The review's diff, and the checks the comment already shows (key -> fingerprint)."""
+    if diff is None:
+        return None
+    published = {key: found.fingerprint for key, section in old.items() if (found := published_check(section.text))}
+    return Change(diff, published)
+
+
+def _unchanged(result: BriefResult) -> bool:
+    return result.unchanged and (result.coverage is None or result.coverage.unchanged)
+
+
+def _reused(result: BriefResult, section: Section | None) -> BriefResult:
+    """An unchanged brief takes its published text from the old section, an unchanged check its verdicts."""
+    if section is None:
+        return result
+    coverage = result.coverage
+    published = published_check(section.text)
+    if coverage is not None and coverage.unchanged and published:
+        coverage = dataclasses.replace(coverage, verdicts=published.verdicts)
+    brief = section.brief if result.unchanged else result.brief
+    return dataclasses.replace(result, brief=brief, coverage=coverage)
+
+
+def _check_block(result: BriefResult, section: Section | None) -> str | None:
+    """The check block as published, when the check still holds (it is reused as it is)."""
+    if section is None or result.coverage is None or not result.coverage.unchanged:
+        return None
+    published = published_check(section.text)
+    return published.block if published else None
