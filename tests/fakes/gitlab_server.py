@@ -1589,7 +1589,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(reply.body, str):
             payload = reply.body.encode()
         else:
-            payload = json.dumps(reply.body).encode()
+            payload = json.dumps(reply.body, separators=(",", ":")).encode()  # compact, as Rails writes it
         self.send_response(reply.status)
         if reply.status != 204:
             charset = "" if reply.content_type == "application/json" else "; charset=utf-8"

@@ -458,7 +458,7 @@ def test_job_token_reads_the_merge_request_but_cannot_comment_or_ask_who_it_is(f
         list(mr.commits())
 
     assert mr.title == "Checkout rework" and listed == []
-    assert (create.value.response_code, create.value.response_body) == (401, b'{"message": "401 Unauthorized"}')
+    assert (create.value.response_code, create.value.response_body) == (401, b'{"message":"401 Unauthorized"}')
     assert whoami.value.error_message == "401 Unauthorized"
     assert (commits.value.response_code, commits.value.error_message) == (404, "404 Project Not Found")
     assert {r.auth for r in fake.requests} == {"JOB-TOKEN"}
