@@ -63,8 +63,14 @@ Facts this fake reproduces, with their sources (checked in 2026):
   entities such as ``&nbsp;`` show literally; a link reference definition ``[x]: url`` renders nothing;
   tables, fenced code and ``~~strike~~`` work. A mention is ``@{account_id}`` and renders as
   ``<span class="ap-mention" data-atlassian-id="...">@Name</span>`` (mattermost-plugin-bitbucket fixtures;
-  a plain ``@name`` mentions nobody, mindcockpit-ai/cognitive-core issue #204). Bare http(s) URLs are
-  linked here, which is the stricter assumption for a test of where a comment links.
+  a plain ``@name`` mentions nobody, mindcockpit-ai/cognitive-core issue #204).
+
+Assumptions, where no source said (each is the stricter choice for a client under test): bare http(s)
+URLs in a comment become links; only a comment's author may edit or delete it (403 otherwise); a 404
+for a missing pull request or comment says "Resource not found"; X-RateLimit-NearLimit turns "true"
+once less than a fifth of the allowance is left; a diffstat page holds at most 500 entries; an
+anonymous write answers the plain-text 401. Issue, commit and Jira-key autolinks depend on each
+repository's link settings and are not reproduced.
 """
 
 from __future__ import annotations

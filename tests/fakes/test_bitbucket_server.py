@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,9 @@ from tests.fakes.bitbucket_server import (
 )
 
 PULL = "/repositories/acme/shop/pullrequests/7"
+# One TLS context for every client: httpx2 builds one per Client otherwise (~80 ms each), and the fake
+# is plain HTTP anyway.
+TLS = ssl.create_default_context()
 COMMENTS = PULL + "/comments"
 
 
@@ -51,7 +55,7 @@ def fake() -> Iterator[FakeBitbucket]:
 def client(fake: FakeBitbucket, *, basic: bool = False, token: str | None = None) -> httpx2.Client:
     """httpx2 against the fake's /2.0, as the access token's bot (default) or the API-token account."""
     auth = fake.basic_auth() if basic else f"Bearer {token or fake.access_token}"
-    return httpx2.Client(base_url=fake.api_url, headers={"Authorization": auth})
+    return httpx2.Client(base_url=fake.api_url, headers={"Authorization": auth}, verify=TLS)
 
 
 def cloud(fake: FakeBitbucket, **options: Any) -> Cloud:
@@ -193,6 +197,19 @@ def test_deleted_comments_stay_listed_blank_until_filtered_out(fake: FakeBitbuck
     assert [c["id"] for c in live] == [kept]
 
 
+def test_inline_comments_and_replies_are_listed_with_their_anchor(fake: FakeBitbucket) -> None:
+    top = fake.add_comment(7, "general")
+    inline = fake.add_comment(7, "nit", inline={"path": "shop/cart.py", "to": 2})
+    reply = fake.add_comment(7, "agreed", parent=top)
+
+    with client(fake) as http:
+        newest_first = http.get(COMMENTS, params={"sort": "-created_on"}).json()["values"]
+
+    assert [c["id"] for c in newest_first] == [reply, inline, top]
+    assert newest_first[1]["inline"] == {"path": "shop/cart.py", "to": 2} and "inline" not in newest_first[2]
+    assert newest_first[0]["parent"]["id"] == top and "parent" not in newest_first[2]
+
+
 def test_access_token_comments_as_its_own_bot_which_cannot_read_user(fake: FakeBitbucket) -> None:
     with client(fake) as http:
         created = post(http, "hello").json()
@@ -260,7 +277,7 @@ def test_post_without_content_raw_is_400(fake: FakeBitbucket) -> None:
 
 
 def test_wrong_basic_credentials_get_a_plain_text_401(fake: FakeBitbucket) -> None:
-    with httpx2.Client(base_url=fake.api_url, auth=(fake.email, "wrong")) as http:
+    with httpx2.Client(base_url=fake.api_url, auth=(fake.email, "wrong"), verify=TLS) as http:
         refused = http.get(PULL)
 
     assert refused.status_code == 401 and refused.headers["content-type"] == "text/plain"
@@ -278,7 +295,7 @@ def test_unknown_bearer_token_gets_a_json_401(fake: FakeBitbucket) -> None:
 def test_other_repositories_and_anonymous_callers_see_the_same_404(fake: FakeBitbucket) -> None:
     with client(fake) as http:
         other = http.get("/repositories/acme/secret/pullrequests/7")
-    with httpx2.Client(base_url=fake.api_url) as anonymous:
+    with httpx2.Client(base_url=fake.api_url, verify=TLS) as anonymous:
         hidden = anonymous.get(PULL)
 
     assert other.status_code == hidden.status_code == 404
@@ -288,7 +305,7 @@ def test_other_repositories_and_anonymous_callers_see_the_same_404(fake: FakeBit
 def test_public_repository_is_readable_but_not_writable_anonymously() -> None:
     with FakeBitbucket(private=False) as fake:
         fake.add_pull(7, title="t", source_branch="b")
-        with httpx2.Client(base_url=fake.api_url) as anonymous:
+        with httpx2.Client(base_url=fake.api_url, verify=TLS) as anonymous:
             read = anonymous.get(PULL)
             write = post(anonymous, "hi")
 
