@@ -12,9 +12,11 @@ Facts this fake reproduces, with their sources (checked in 2026):
   a missing scope answers 403 "Your credentials lack one or more required privilege scopes." with
   ``detail: {"granted": [...], "required": [...]}`` (atlassian-python-api issue #1260, where a dict
   ``detail`` broke its error handling). A 500 answers "Something went wrong" with an ``id``
-  (jira.atlassian.com/browse/BCLOUD-22703). PUT with a key the schema does not know answers 400
+  (jira.atlassian.com/browse/BCLOUD-22703). A POST or PUT with a key the schema does not know answers 400
   ``{"message": "Bad request", "fields": {"pending": "extra keys not allowed"}}`` (MatanYemini/bitbucket-mcp
-  PR #132, checked against the live API).
+  PR #132, checked against the live API; jenkins-x/jx issue #3076 for POST). A missing resource answers
+  404 "Resource not found" (iterative/cml PR #581), and so does a PUT on a comment that is gone
+  (mibexsoftware/sonar-bitbucket-plugin issue #110).
 - Not every error is JSON. Wrong Basic credentials answer 401 in text/plain "Login failed due to incorrect
   login credentials or method. ..." (renovatebot/renovate issue #20533, GearPlug/bitbucket-python issue
   #10). A rate-limited request answers 429 in text/plain "Rate limit for this resource has been exceeded"
@@ -66,11 +68,12 @@ Facts this fake reproduces, with their sources (checked in 2026):
   a plain ``@name`` mentions nobody, mindcockpit-ai/cognitive-core issue #204).
 
 Assumptions, where no source said (each is the stricter choice for a client under test): bare http(s)
-URLs in a comment become links; only a comment's author may edit or delete it (403 otherwise); a 404
-for a missing pull request or comment says "Resource not found"; X-RateLimit-NearLimit turns "true"
-once less than a fifth of the allowance is left; a diffstat page holds at most 500 entries; an
-anonymous write answers the plain-text 401. Issue, commit and Jira-key autolinks depend on each
-repository's link settings and are not reproduced.
+URLs in a comment become links; only a comment's author may edit or delete it (403 otherwise);
+X-RateLimit-NearLimit turns "true" once less than a fifth of the allowance is left; a diffstat page
+holds at most 500 entries; an anonymous write answers the plain-text 401; all raw HTML is escaped,
+although Atlassian closed BCLOUD-6930 ("Support some or all HTML in Markdown") as shipped without
+saying which tags or which pages. Issue, commit and Jira-key autolinks depend on each repository's
+link settings and are not reproduced.
 """
 
 from __future__ import annotations
@@ -124,8 +127,8 @@ NO_REPOSITORY = (
 LACKS_SCOPES = "Your credentials lack one or more required privilege scopes."
 RATE_LIMITED = "Rate limit for this resource has been exceeded"
 TOO_BIG = "<h1>Bad Request (400)</h1>"
-# Messages of answers this fake gives but no source spelled out; the status codes are the usual ones.
 NOT_FOUND = "Resource not found"
+# The message of an answer no source spelled out; the status code is the usual one.
 NOT_YOURS = "You can only edit or delete your own comments"
 
 _REPO = r"/repositories/(?P<workspace>[^/]+)/(?P<slug>[^/]+)"
