@@ -755,7 +755,8 @@ class FakeBitbucket:
 
     def _pull_of_spec(self, spec: str, query: dict[str, str]) -> _Pull | _Reply:
         """The pull request a diff spec names: by from_pullrequest_id, checked against the spec."""
-        pull = self._pulls.get(int(query.get("from_pullrequest_id", "0") or 0))
+        pull_id = query.get("from_pullrequest_id", "")
+        pull = self._pulls.get(int(pull_id)) if pull_id.isdigit() else None
         if pull is not None and unquote(spec) == unquote(self._spec(pull)):
             return pull
         return _error(404, NOT_FOUND)
