@@ -8,8 +8,10 @@ Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), th
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
@@ -28,6 +30,7 @@ from jira_brief.publish.comment import (
     parse_sections,
     render_document,
     render_section,
+    utf8_size,
 )
 from jira_brief.publish.coverage import published_check
 from jira_brief.publish.labels import Labels
@@ -55,6 +58,27 @@ class CommentOutcome:
     comment_action: str = ""  # created, updated or unchanged
     notice: str | None = None
     problem: str | None = None
+
+    def exit_code(self, fail_on_error: bool) -> int:
+        """1 when the forge refused or failed, or (asked for) when a ticket failed; else 0."""
+        failed = any(result.error for result in self.results)
+        return 1 if self.problem or (fail_on_error and failed) else 0
+
+
+def briefs_json(outcome: CommentOutcome, limit: int | None = None) -> list[dict[str, Any]]:
+    """The `briefs` of a run (the Action's output, a CI job's jira-brief.json): each result's JSON shape with
+    the brief as published (sanitized); past `limit` UTF-8 bytes the last briefs give way (null) first."""
+    rows = [
+        result.as_json(section.brief or "") for result, section in zip(outcome.results, outcome.sections, strict=True)
+    ]
+    size = utf8_size(json.dumps(rows, ensure_ascii=False))
+    for row in reversed(rows):
+        if limit is None or size <= limit:
+            break
+        if row.get("brief"):
+            size -= utf8_size(json.dumps(row["brief"], ensure_ascii=False)) - len("null")
+            row["brief"] = None
+    return rows
 
 
 def review_texts(review: Review, commits: Sequence[tuple[str, str]], sources: Sequence[str]) -> list[tuple[str, str]]:

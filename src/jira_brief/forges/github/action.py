@@ -8,11 +8,9 @@ keys" function as arguments, so tests hand it fakes; the sticky comment itself i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from github import Github
 from github.PullRequest import PullRequest
@@ -26,7 +24,7 @@ from jira_brief.forges.github.api import github_errors
 from jira_brief.forges.github.event import PullRequestEvent, read_event
 from jira_brief.forges.github.forge import COMMENT_LIMIT, GitHubPull
 from jira_brief.forges.github.runner import Report, Runner
-from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, review_texts
+from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json, review_texts
 from jira_brief.jira.transports import check_server_configured
 from jira_brief.keys.scan import scan
 from jira_brief.publish.comment import Style, heading_for, render_document, utf8_size
@@ -145,22 +143,6 @@ def fork_notice() -> str:
     )
 
 
-def _briefs_json(outcome: CommentOutcome) -> list[dict[str, Any]]:
-    """The `briefs` output: each result's JSON shape, with the brief as published (sanitized); when
-    that would pass GitHub's output limit, the last briefs give way (null) first."""
-    rows = [
-        result.as_json(section.brief or "") for result, section in zip(outcome.results, outcome.sections, strict=True)
-    ]
-    size = utf8_size(json.dumps(rows, ensure_ascii=False))
-    for row in reversed(rows):
-        if size <= OUTPUT_LIMIT:
-            break
-        if row.get("brief"):
-            size -= utf8_size(json.dumps(row["brief"], ensure_ascii=False)) - len("null")
-            row["brief"] = None
-    return rows
-
-
 def finish(report: Report, outcome: CommentOutcome, labels: Labels) -> None:
     """Log, annotations, job summary and outputs for whatever the run produced."""
     for result in outcome.results:
@@ -189,7 +171,7 @@ def finish(report: Report, outcome: CommentOutcome, labels: Labels) -> None:
     for note in outcome.notes:
         report.line(f"jira-brief: {note.lstrip('> ')}")
     report.summary(document.text)
-    report.outputs(outcome.found.names, outcome.comment_url, _briefs_json(outcome))
+    report.outputs(outcome.found.names, outcome.comment_url, briefs_json(outcome, OUTPUT_LIMIT))
 
 
 def run_github(
@@ -227,5 +209,4 @@ def run_github(
         raise UsageError("GITHUB_REPOSITORY is not set: run inside GitHub Actions, or set it to OWNER/REPO")
     outcome = ActionJob(settings, runner, report, event, options.comment_mode, connect, brief, labels).run(target)
     finish(report, outcome, labels)
-    failed = any(result.error for result in outcome.results)
-    return 1 if outcome.problem or (options.fail_on_error and failed) else 0
+    return outcome.exit_code(options.fail_on_error)
