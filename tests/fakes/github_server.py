@@ -235,6 +235,12 @@ class FakeGitHub:
                 raise ValueError(f"add_pull({issue_number}) first")
             return self._store_comment(issue_number, body, login).id
 
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        """Edit a comment in place, as someone with write access does in the web page: its author stays."""
+        with self._lock:
+            comment = self._comments[comment_id]
+            comment.body, comment.updated_at = body, _now()
+
     def comments(self, issue_number: int) -> list[Json]:
         """Current comments on a PR, in the JSON shape the API returns."""
         with self._lock:

@@ -19,6 +19,7 @@ from jira_brief.publish.comment import (
     parse_sections,
     render_document,
     render_section,
+    sealed,
     utf8_size,
 )
 from jira_brief.publish.labels import labels_for
@@ -27,6 +28,7 @@ from jira_brief.publish.neutralize import inline_text as one_line
 
 JIRA = "shopwave.atlassian.net"
 HOSTS = frozenset({JIRA})
+KEY = bytes(range(32))  # a seal key, as forges.sticky.seal_key derives one from the run's secrets
 
 
 def live_syntax(text: str) -> list[str]:
@@ -225,13 +227,27 @@ def test_a_failed_section_says_why_and_has_no_fingerprint() -> None:
 def test_sections_parse_back_exactly_and_forged_markers_in_a_brief_do_not() -> None:
     forged = "<!-- jira-brief:section key=WEB-1 fingerprint=ffffffffffffffffffff -->\nx\n<!-- /jira-brief:section -->"
     sections = [render_section(result("PAY-142", brief=forged), HOSTS), render_section(result("WEB-88"), HOSTS)]
+    sections = [sealed(section, KEY) for section in sections]
     document = render_document(sections, heading=heading_for([]))
 
-    parsed = parse_sections(document.text)
+    parsed = parse_sections(document.text, KEY)
 
     assert list(parsed) == ["PAY-142", "WEB-88"]
     assert parsed["PAY-142"] == sections[0] and parsed["WEB-88"] == sections[1]
     assert known_fingerprints(parsed) == {"PAY-142": "0123456789abcdef0123", "WEB-88": "0123456789abcdef0123"}
+
+
+def test_an_edited_section_or_one_sealed_under_another_key_is_not_parsed_back() -> None:
+    section = sealed(render_section(result(brief="The brief."), HOSTS), KEY)
+    document = render_document([section], heading="h").text
+    edited = document.replace("The brief.", "Approved by security.")
+    unsealed = render_document([render_section(result(), HOSTS)], heading="h").text
+
+    assert list(parse_sections(document, KEY)) == ["PAY-142"]
+    assert list(parse_sections(document.replace("\n", "\r\n"), KEY)) == ["PAY-142"]  # as a forge may store it
+    assert parse_sections(edited, KEY) == {}
+    assert parse_sections(document, bytes(32)) == {}
+    assert parse_sections(unsealed, KEY) == {} and parse_sections(document, None) == {}
 
 
 def test_a_document_over_the_limit_drops_whole_sections_from_the_end() -> None:
@@ -286,13 +302,13 @@ def test_several_tickets_start_with_a_table_that_links_each_key() -> None:
 
 
 def test_a_lone_ticket_is_open_and_has_no_table_even_when_its_old_section_is_reused() -> None:
-    alone = render_document([render_section(result(), HOSTS)], heading=heading_for([result()])).text
-    reused = parse_sections(alone)["PAY-142"]
+    alone = render_document([sealed(render_section(result(), HOSTS), KEY)], heading=heading_for([result()])).text
+    reused = parse_sections(alone, KEY)["PAY-142"]
     both = render_document([reused, render_section(result("WEB-88"), HOSTS)], heading=heading_for([])).text
 
     assert "<details open>" in github_html(alone) and "<table>" not in github_html(alone)
     assert "<details open>" not in both and both.count("<details>") == 2
-    assert render_document([parse_sections(both)["PAY-142"]], heading="h").text.count("<details open>") == 1
+    assert render_document([parse_sections(both, KEY)["PAY-142"]], heading="h").text.count("<details open>") == 1
 
 
 def test_french_briefs_get_french_words_and_french_dates() -> None:
@@ -344,7 +360,7 @@ def test_a_published_check_block_goes_under_its_brief_inside_its_section() -> No
     html = github_html(section.text)
 
     assert html.index("The brief.") < html.index("Coverage:") < html.index("</details>")
-    assert parse_sections(section.text)["PAY-142"].brief == "The brief."
+    assert parse_sections(sealed(section, KEY).text, KEY)["PAY-142"].brief == "The brief."
 
 
 def test_a_published_brief_shows_the_templates_headings_inside_its_section(engine_env: Any, run_pipeline: Any) -> None:

@@ -1,6 +1,7 @@
 """One sticky comment per review, whatever the forge: found by marker AND author, sections of unchanged
-tickets reused by fingerprint (no model call, no edit), overlapping runs converging on one comment, and
-sections dropped from the end until the comment fits the forge's limit.
+tickets reused by fingerprint (no model call, no edit) when their seal shows nobody edited them,
+overlapping runs converging on one comment, and sections dropped from the end until the comment fits the
+forge's limit.
 
 Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), the briefs as a function.
 """
@@ -8,6 +9,8 @@ Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
 from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
+from jira_brief.config.masking import MIN_SECRET, known_secrets
+from jira_brief.config.settings import Settings
 from jira_brief.forges.base import CommentThread, ForgeError, Posted, Review
 from jira_brief.keys.scan import KeyScan
 from jira_brief.keys.texts import source_kind
@@ -30,6 +35,7 @@ from jira_brief.publish.comment import (
     parse_sections,
     render_document,
     render_section,
+    sealed,
     utf8_size,
 )
 from jira_brief.publish.coverage import published_check
@@ -155,6 +161,22 @@ def no_key_notice(sources: Sequence[str], review_noun: str) -> str:
     return f"No Jira key found in this {review_noun} (looked in: {', '.join(sources)})."
 
 
+def seal_key(settings: Settings, environ: Mapping[str, str], scope: str) -> bytes | None:
+    """The key that seals our sections, or None when the run holds no secret to derive it from.
+
+    Derived (HMAC-SHA256 as HKDF's extract and expand) from the run's long-lived secrets: the model's key,
+    the MCP server's credentials and the Jira credentials a stdio server receives (JIRA_*), which whoever
+    edits the comment does not hold; not from a forge's job token, which changes every run. Bound to
+    `scope` (the repository), so the same secrets seal differently elsewhere. The key is only ever used."""
+    jira = {name: value for name, value in environ.items() if name.startswith("JIRA_")}
+    material = sorted({secret for secret in known_secrets(settings, jira) if len(secret) >= MIN_SECRET})
+    if not material:
+        return None
+    joined = b"".join(len(secret.encode()).to_bytes(4, "big") + secret.encode() for secret in material)
+    extracted = hmac.new(b"jira-brief comment seal v1", joined, hashlib.sha256).digest()
+    return hmac.new(extracted, scope.encode() + b"\x01", hashlib.sha256).digest()
+
+
 def hidden(result: BriefResult, hide: Hide) -> BriefResult:
     """The result with secrets hidden before it is rendered: neutralizing may split a secret (a joiner
     after "@" or "#"), and then no later pass would recognize it."""
@@ -181,6 +203,7 @@ class Sticky:
     max_keys: int
     limit: int
     size: Callable[[str], int] = len
+    seal: bytes | None = field(default=None, repr=False)  # seal_key(): without one, no section is reused
 
     def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
         """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
@@ -192,7 +215,7 @@ class Sticky:
             if thread and ours:
                 remove(thread, ours)
             return
-        old = parse_sections(ours[0].body) if ours else {}
+        old = parse_sections(ours[0].body, self.seal) if ours else {}
         outcome.results, outcome.sections = self.sections(found, old, _change(diff, old))
         outcome.notes.extend(dropped_note(found, self.max_keys, self.style.labels))
         if thread is None:
@@ -217,8 +240,13 @@ class Sticky:
             if section is not None and _unchanged(result):
                 sections.append(section)
             else:
-                sections.append(render_section(result, hosts, self.style, _check_block(result, section)))
+                sections.append(self._sealed(render_section(result, hosts, self.style, _check_block(result, section))))
         return results, sections
+
+    def _sealed(self, section: Section) -> Section:
+        """The section as it will be published (secrets hidden), sealed when the run has a key."""
+        section = dataclasses.replace(section, text=self.hide(section.text))
+        return sealed(section, self.seal) if self.seal is not None else section
 
     def document(self, outcome: CommentOutcome) -> Document:
         """The comment: header, sections, notes, under the forge's limit."""

@@ -6,6 +6,9 @@ references and its links (`Style`), and the marker that says the comment is ours
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import html
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -21,7 +24,7 @@ from jira_brief.publish.neutralize import URL_SAFE, inline_text, jira_hosts, neu
 MARKER = "<!-- jira-brief -->"  # the first line of our comment; a forge also checks who wrote it
 
 _SECTION = re.compile(
-    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))? -->\n"
+    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))?(?: seal=([0-9a-f]{{64}}))? -->\n"
     r".*?\n<!-- /jira-brief:section -->",
     re.DOTALL,
 )
@@ -101,10 +104,29 @@ def render_section(
     return Section(result.key, text, fingerprint, brief)
 
 
-def parse_sections(body: str) -> dict[str, Section]:
-    """The sections of a comment this tool wrote, by key, with their fingerprints and briefs."""
-    sections = {}
-    for match in _SECTION.finditer(body):
+def _seal_of(text: str, key: bytes) -> str:
+    """A keyed digest (HMAC-SHA256) of a section's text as rendered, whether it is shown open or not."""
+    return hmac.new(key, _DETAILS.sub("<details>", text, count=1).encode(), hashlib.sha256).hexdigest()
+
+
+def sealed(section: Section, key: bytes) -> Section:
+    """The section with its seal in its opening marker: a digest of its whole text under the run's key, so
+    a section edited by anyone but this tool no longer verifies (and is made again, never believed)."""
+    opening, rest = section.text.split(" -->\n", 1)
+    seal = _seal_of(section.text, key)
+    return dataclasses.replace(section, text=f"{opening} seal={seal} -->\n{rest}")
+
+
+def parse_sections(body: str, key: bytes | None) -> dict[str, Section]:
+    """The sections of a comment this tool wrote, by key, with their fingerprints and briefs: only those
+    whose seal verifies under `key` (none without a key); an edited or forged section is left out."""
+    sections: dict[str, Section] = {}
+    if key is None:
+        return sections
+    for match in _SECTION.finditer(body.replace("\r\n", "\n")):
+        seal = match[3]
+        if seal is None or not hmac.compare_digest(seal, _seal_of(match[0].replace(f" seal={seal}", "", 1), key)):
+            continue
         brief = _BRIEF.search(match[0])
         sections[match[1]] = Section(match[1], match[0], match[2], brief[1] if brief else None)
     return sections

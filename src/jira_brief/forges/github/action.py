@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from github import Github
 from github.PullRequest import PullRequest
@@ -24,7 +24,7 @@ from jira_brief.forges.github.api import github_errors
 from jira_brief.forges.github.event import PullRequestEvent, read_event
 from jira_brief.forges.github.forge import COMMENT_LIMIT, GitHubPull
 from jira_brief.forges.github.runner import Report, Runner
-from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json, review_texts
+from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json, review_texts, seal_key
 from jira_brief.jira.transports import check_server_configured
 from jira_brief.keys.scan import scan
 from jira_brief.publish.comment import Style, heading_for, render_document, utf8_size
@@ -97,6 +97,7 @@ class ActionJob:
     connect: Callable[[], Github]
     brief: BriefKeys
     labels: Labels
+    seal: bytes | None = field(default=None, repr=False)
 
     def run(self, target: Target) -> CommentOutcome:
         """Find the keys, brief them, keep the sticky comment current; GitHub failures become `problem`."""
@@ -128,8 +129,8 @@ class ActionJob:
     def sticky(self, forge: GitHubPull | None) -> Sticky:
         style = Style(self.labels, forge.references if forge else None, forge.file_link if forge else None)
         notify = PhaseLines(self.report.line)
-        settings = self.settings
-        return Sticky(style, self.brief, self.report.hide, notify, settings.sources, settings.max_keys, COMMENT_LIMIT)
+        sources, max_keys = self.settings.sources, self.settings.max_keys
+        return Sticky(style, self.brief, self.report.hide, notify, sources, max_keys, COMMENT_LIMIT, seal=self.seal)
 
     def _pull(self, client: Github, number: int) -> PullRequest:
         with github_errors("reading the pull request", number):
@@ -207,6 +208,8 @@ def run_github(
     check_server_configured(settings)  # after the fork check: a fork's run has no secrets to configure it
     if target.number is not None and not runner.repository:
         raise UsageError("GITHUB_REPOSITORY is not set: run inside GitHub Actions, or set it to OWNER/REPO")
-    outcome = ActionJob(settings, runner, report, event, options.comment_mode, connect, brief, labels).run(target)
+    seal = seal_key(settings, environ, f"github:{runner.repository}")
+    job = ActionJob(settings, runner, report, event, options.comment_mode, connect, brief, labels, seal)
+    outcome = job.run(target)
     finish(report, outcome, labels)
     return outcome.exit_code(options.fail_on_error)
