@@ -90,6 +90,11 @@ def test_mangled_headings_are_published_as_the_templates_h4_headings(style: str,
         ("• une carte", "- une carte"),
         ("Le contexte : voir PAY-100", "Le contexte : voir PAY-100"),
         ("- Contexte", "- Contexte"),
+        (
+            "Contexte : le montant est de 12. Ensuite on paie.",
+            "#### Contexte\n\nle montant est de 12. Ensuite on paie.",
+        ),
+        ("2) Objectif : 3) étapes", "#### Objectif\n\n3) étapes"),
     ],
 )
 def test_what_models_write_and_what_is_published(written: str, published: str) -> None:

@@ -143,3 +143,19 @@ def test_config_shows_that_secrets_are_set_but_not_their_values(run_process: Any
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     for name in ("llm-api-key", "mcp-headers", "proxy", "github-token"):
         assert "********" in lines[name], lines[name]
+
+
+def test_a_secret_the_model_repeats_is_hidden_before_the_brief_is_rewritten_or_cached(
+    run_process: Any, engine_env: Any
+) -> None:
+    written = f"CONTEXTE : le montant est de 12. La clé {OPENAI_KEY} est dans le ticket.\n1. OBJECTIF : payer"
+    with FakeOpenAI(api_key=OPENAI_KEY, responder=lambda body: written) as fake, ServedMCP(build_server()) as mcp:
+        done = run(
+            run_process, engine_env, secret_env(fake), "summarize", "PAY-142", "--mcp-url", mcp.url, "--format", "json"
+        )
+    [item] = json.loads(done.stdout)
+    assert "le montant est de 12. La clé ******** est dans le ticket." in item["brief"]
+    cached = [
+        path.read_text(encoding="utf-8", errors="replace") for path in engine_env.cache_dir.rglob("*") if path.is_file()
+    ]
+    assert cached and not any(OPENAI_KEY in text for text in cached)

@@ -98,7 +98,8 @@ class Normalizer:
             text = atx[2]
         elif text.startswith(("- ", "+ ", "* ", ">", "|")):
             return None
-        text = _NUMBER.sub("", text, count=1)
+        number = _NUMBER.match(text)  # only a heading's own number, at its start: never a figure of the text
+        text = text[number.end() :] if number else text
         head, colon, rest = text.partition(":")
         if not colon:
             head, colon, rest = text.partition("：")

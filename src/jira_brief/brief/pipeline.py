@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +25,7 @@ from jira_brief.brief.progress import Event, Notify, ignore
 from jira_brief.brief.result import BriefResult
 from jira_brief.brief.template import Template, load_template
 from jira_brief.brief.write import write_brief
+from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError, LLMError
 from jira_brief.jira.session import JiraReader, open_reader
@@ -69,6 +71,12 @@ class BriefRun:
     sleep: Sleep = asyncio.sleep  # the wait between model retries
     change: Change | None = None  # the diff whose coverage of the criteria is checked
     notify: Notify = ignore  # what the run waits for, for whoever shows progress
+    hide: Callable[[str], str] = str  # the run's masking, applied to a brief before anything rewrites it
+
+    def published(self, text: str) -> str:
+        """A brief as written (by the model, offline or cached), secrets hidden first, then normalized:
+        rewriting before masking could cut a secret so that no later pass recognizes it."""
+        return normalize_brief(self.hide(text), self.template.headings)
 
     async def get_reader(self) -> JiraReader:
         """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
@@ -180,11 +188,11 @@ async def _brief_part(
         return result
     cached = run.cache.get_brief(result.fingerprint)
     if cached is not None:
-        result.brief, result.cached = normalize_brief(cached, run.template.headings), True
+        result.brief, result.cached = run.published(cached), True
         output.text(found.key, result.brief)
         return result
     if result.offline:
-        result.brief = normalize_brief(offline_brief(ticket, run.template), run.template.headings)
+        result.brief = run.published(offline_brief(ticket, run.template))
         output.text(found.key, result.brief)
         return result
     try:
@@ -204,13 +212,13 @@ async def _brief_part(
         if sink is not None:
             output.text(found.key, streamed.close())
         # The cache keeps the published form; normalizing is idempotent, so older raw entries read the same.
-        result.brief = normalize_brief(written, run.template.headings)
+        result.brief = run.published(written)
         if not result.brief.strip():  # e.g. only the TICKET line, which the summary line already shows
             raise LLMError("the model's brief had nothing but the ticket's key and title; try again")
         run.cache.put_brief(result.fingerprint, found.key, result.brief)
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
-        result.brief = normalize_brief(offline_brief(ticket, run.template), run.template.headings)
+        result.brief = run.published(offline_brief(ticket, run.template))
         result.offline = True
     return result
 
@@ -245,6 +253,7 @@ async def brief_all(
         sleep=sleep,
         change=change,
         notify=progress or ignore,
+        hide=masker(settings, os.environ),
     )
     output = output or _Silent()
     finished = 0

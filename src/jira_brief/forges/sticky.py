@@ -178,12 +178,11 @@ def seal_key(settings: Settings, environ: Mapping[str, str], scope: str) -> byte
 
 
 def hidden(result: BriefResult, hide: Hide) -> BriefResult:
-    """The result with secrets hidden before it is rendered: neutralizing may split a secret (a joiner
-    after "@" or "#"), and then no later pass would recognize it."""
-    ticket = result.ticket and dataclasses.replace(result.ticket, title=hide(result.ticket.title))
+    """The result with secrets hidden in every text before it is rendered: neutralizing may split a secret
+    (a joiner after "@" or "#"), and then no later pass would recognize it."""
     return dataclasses.replace(
         result,
-        ticket=ticket,
+        ticket=result.ticket and result.ticket.with_text(hide),
         brief=result.brief and hide(result.brief),
         error=result.error and hide(result.error),
         coverage=result.coverage and result.coverage.with_text(hide),

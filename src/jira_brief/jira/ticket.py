@@ -4,7 +4,8 @@ the model reads, under a size budget."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,22 @@ class Ticket:
     def facts(self) -> str:
         """type · status · priority · assignee, as far as the ticket says."""
         return " · ".join(filter(None, [self.type, self.status, self.priority, self.assignee]))
+
+    def with_text(self, change: Callable[[str], str]) -> Ticket:
+        """The same ticket with `change` applied to every text it holds but its key and `updated` (a sink
+        hides secrets this way before anything is escaped or rewritten)."""
+        changed: dict[str, object] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("key", "updated", "related_keys") or not value:
+                continue
+            if isinstance(value, str):
+                changed[item.name] = change(value)
+            elif item.name == "comments":
+                changed[item.name] = tuple(Comment(change(c.author), c.created, change(c.body)) for c in value)
+            else:
+                changed[item.name] = tuple(change(text) for text in value)
+        return replace(self, **changed)  # type: ignore[arg-type]
 
     @property
     def version(self) -> str:

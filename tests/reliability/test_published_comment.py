@@ -1,8 +1,10 @@
-"""Our own comment, edited by someone else, is never believed: a section whose text no longer matches its
-seal (a keyed digest under the run's secrets) is made again, whatever fingerprint it still shows.
+"""What a run publishes on a pull request, attacked: our own comment edited by someone else is never
+believed (a section whose text no longer matches its seal, a keyed digest under the run's secrets, is
+made again whatever fingerprint it still shows), and a secret in any ticket field is hidden everywhere,
+the base64 data of the check's hidden marker included.
 
 Whole `jira-brief github` runs against FakeGitHub, FakeOpenAI and the demo Jira (the world of
-tests/e2e/test_coverage_github.py); the edit is made in place, as a user with write access makes it."""
+tests/e2e/test_coverage_github.py); an edit is made in place, as a user with write access makes it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +89,30 @@ def test_an_edited_brief_is_written_again_and_an_untouched_comment_still_costs_n
     body = world.ours()[0]["body"]
     assert "Approved by security." not in body and "Brief for PAY-142." in body
     assert "Approved by security." not in run.outputs["briefs"]
+
+
+def published(world: World, run: Any) -> str:
+    """Everything the run let out: log, summary, outputs, the comment and its check's decoded data."""
+    body = world.ours()[0]["body"]
+    data = re.findall(r"<!-- jira-brief:check fingerprint=[0-9a-f]+ data=([A-Za-z0-9+/=]*) -->", body)
+    decoded = [base64.b64decode(item).decode() for item in data]
+    return "\n".join([run.stdout, run.stderr, run.summary, json.dumps(run.outputs), body, *decoded])
+
+
+def test_a_secret_in_the_status_assignee_and_a_criterion_is_hidden_everywhere(pay_142: World) -> None:
+    world = pay_142
+    ticket = world.tickets["PAY-142"]
+    ticket["status"]["name"] = f"Blocked by {LLM_KEY}"
+    ticket["assignee"] = {"display_name": f"{LLM_KEY} (bot)"}
+    ticket["customfield_10042"]["value"] = "\n".join(f"* {item}" for item in [*CRITERIA, f"Rotate {LLM_KEY}."])
+    world.llm.responder = structured(THREE_OF_FIVE)
+
+    run = world.run(open_pull(world))
+
+    assert run.code == 0, run.stderr
+    assert len(check_requests(world)) == 1  # the check ran, so its hidden data was written
+    everything = published(world, run)
+    assert "<!-- jira-brief:check" in world.ours()[0]["body"]
+    assert "Q7secret" not in everything
+    body = world.ours()[0]["body"]
+    assert r"Blocked by \*\*\*" in body and r"Rotate \*\*\*" in body
