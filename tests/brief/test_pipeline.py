@@ -118,6 +118,14 @@ def test_a_second_run_makes_no_model_call(engine_env: Any, fake_llm: Any, run_pi
     assert any(engine_env.cache_dir.rglob("*.json"))  # it lives in JIRA_BRIEF_CACHE_DIR
 
 
+def test_an_offline_brief_is_cached_like_a_model_brief(engine_env: Any, run_pipeline: Any) -> None:
+    settings = engine_env.settings(llm="none")
+    [first] = run_pipeline(["PAY-142"], settings)
+    [second] = run_pipeline(["PAY-142"], settings)
+    assert first.offline and not first.cached
+    assert second.offline and second.cached and second.brief == first.brief
+
+
 def test_no_cache_calls_the_model_again(engine_env: Any, fake_llm: Any, run_pipeline: Any) -> None:
     run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm))
     [again] = run_pipeline(["PAY-142"], engine_env.llm_settings(fake_llm, cache=False))

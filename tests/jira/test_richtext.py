@@ -177,6 +177,9 @@ WIKI_CASES = [
     ("table", "||Name||Value||\n|a|b|", "| Name | Value |\n| --- | --- |\n| a | b |"),
     ("strike", "the -old- way", "the ~~old~~ way"),
     ("words with hyphens stay", "re-run the pre-commit hook", "re-run the pre-commit hook"),
+    ("monospace JSON keeps its braces", 'send {{{"amount": 12}}}', 'send `{"amount": 12`}'),
+    ("an unclosed mention stays text", "[~[~jsmith]", "[~@jsmith"),
+    ("colour marks go", "{color:red}{color:#ff0000}late{color}", "late"),
 ]
 
 

@@ -236,10 +236,12 @@ def _is_json(text: str) -> bool:
 
 def _json_object(text: str) -> dict[str, Any]:
     """The answer's JSON object, tolerating reasoning and a Markdown fence around it."""
-    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S).strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.S)
+    # A block cannot hold another "<think>", so each is read once however many openers there are.
+    text = re.sub(r"<think>(?:(?!<think>).)*?</think>", "", text, flags=re.S).strip()
+    if len(text) >= 6 and text.startswith("```") and text.endswith("```"):
+        text = text[3:-3].removeprefix("json").strip()
     try:
-        data = json.loads(fenced[1] if fenced else text)
+        data = json.loads(text)
     except ValueError:
         raise LLMError("the model's coverage answer is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("criteria"), list):

@@ -15,11 +15,25 @@ from collections.abc import Sequence
 
 LEVEL = "####"
 DROPPED = frozenset({"ticket"})  # the key/title line the summary already shows
-_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
-_NUMBER = re.compile(r"(?:\d{1,2}|[IVX]{1,4}|[A-Ga-g])[.)][ \t]+")
-_BULLET = re.compile(r"( *)[•◦▪‣●][ \t]+")
+# Every pattern here sees the model's text: each is anchored and never backtracks over a run twice
+# (a line of 32,000 spaces must not cost seconds).
+_ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]++(.*+))?")
+_NUMBER = re.compile(r"(?:\d{1,2}|[IVX]{1,4}|[A-Ga-g])[.)][ \t]++")
+_BULLET = re.compile(r"( *+)[•◦▪‣●][ \t]++")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _BOLD_LINE = re.compile(r"(?:\*\*|__)([^*_]+?)(?:\*\*|__)[ \t]*")
+
+
+def atx_title(line: str) -> str | None:
+    """The text of an ATX heading (`## Title ##`), without its closing hashes; None for another line."""
+    found = _ATX.fullmatch(line)
+    if found is None:
+        return None
+    title = (found[1] or "").rstrip(" \t")
+    bare = title.rstrip("#")
+    if bare != title and (not bare or bare[-1] in " \t"):  # a closing sequence is set off by a blank
+        title = bare.rstrip(" \t")
+    return title
 
 
 def fold(text: str) -> str:
@@ -84,18 +98,19 @@ class Normalizer:
             return []
         # Other headings, and bold lines standing for them, become italic: a sub-heading that reads as one
         # but cannot be mistaken for a section of the template (GitHub shows bold and h4 alike).
-        other = _ATX.fullmatch(line) or _BOLD_LINE.fullmatch(line.strip())
-        if other:
-            title = other[2] if other.re is _ATX else other[1]
+        bold = _BOLD_LINE.fullmatch(line.strip())
+        title = atx_title(line) if bold is None else bold[1]
+        if title is not None:
             return ["", f"*{title.strip()}*" if title.strip() else "", ""]
-        return [_BULLET.sub(r"\1- ", line, count=1)]
+        bullet = _BULLET.match(line)
+        return [f"{bullet[1]}- {line[bullet.end() :]}" if bullet else line]
 
     def _heading(self, line: str) -> tuple[str, str] | None:
         """(template heading, text after it on the same line) when `line` names a heading not yet seen."""
         text = line.strip()
-        atx = _ATX.fullmatch(line)
-        if atx:
-            text = atx[2]
+        atx = atx_title(line)
+        if atx is not None:
+            text = atx
         elif text.startswith(("- ", "+ ", "* ", ">", "|")):
             return None
         number = _NUMBER.match(text)  # only a heading's own number, at its start: never a figure of the text

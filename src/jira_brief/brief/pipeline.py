@@ -191,8 +191,9 @@ async def _brief_part(
         result.brief, result.cached = run.published(cached), True
         output.text(found.key, result.brief)
         return result
-    if result.offline:
+    if result.offline:  # cached too: a huge ticket costs its reading once, not on every commit
         result.brief = run.published(offline_brief(ticket, run.template))
+        run.cache.put_brief(result.fingerprint, found.key, result.brief)
         output.text(found.key, result.brief)
         return result
     try:

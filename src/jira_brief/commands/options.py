@@ -131,7 +131,7 @@ def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:
     return found
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")  # a run at once: a ticket of them costs one match
 
 
 def for_terminal(text: str, settings: Settings | None) -> str:

@@ -32,10 +32,14 @@ URL_SETTINGS = ("llm_base_url", "mcp_url", "proxy")
 # scheme://userinfo@ — userinfo ends at the last "@" before the host's end ("/", "?", "#", space, quote).
 # Rendered text may carry the zero-width joiners publish.neutralize inserts (in "http\u200d://", after
 # "&"), so each shape allows one where neutralizing puts it.
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-\u200d]*://)(?P<userinfo>[^\s/?#@\"'<>]+)@")
+# Each starts where a run of its characters starts (a lookbehind, not \b), so that no text makes it
+# scan one run again from each of its characters.
+_USERINFO = re.compile(
+    r"(?P<scheme>(?<![A-Za-z0-9+.\-\u200d])[A-Za-z][A-Za-z0-9+.\-\u200d]*+://)(?P<userinfo>[^\s/?#@\"'<>]+)@"
+)
 _QUERY = re.compile(
-    r"(?P<name>[?&;]\u200d?(?:[A-Za-z0-9_.\-\[\]]*?)(?:token|key|secret|passw(?:or)?d|pwd|auth|signature|credential)"
-    r"[A-Za-z0-9_.\-\[\]]*=)(?P<value>[^&;#\s\"'<>]+)",
+    r"(?P<name>[?&;]\u200d?(?=[A-Za-z0-9_.\-\[\]]*?(?:token|key|secret|passw(?:or)?d|pwd|auth|signature|credential))"
+    r"[A-Za-z0-9_.\-\[\]]*+=)(?P<value>[^&;#\s\"'<>]+)",
     re.IGNORECASE,
 )
 _HEADER = re.compile(

@@ -180,7 +180,8 @@ def _marked(text: str, marks: Any) -> str:
 BLOCK_START = re.compile(r"^\{(code|noformat)(?::([^}]*))?\}(.*)$")
 LIST_ITEM = re.compile(r"^([*#-]+)\s+(.*)$")
 HEADING = re.compile(r"^h([1-6])\.\s*(.*)$")
-CODE_SPAN = re.compile(r"\{\{(.+?)\}\}")
+# {{monospace}}: no "{{" or "}}" inside, so a run of braces is read once, not once per brace.
+CODE_SPAN = re.compile(r"\{\{((?:[^{}\n]|\{(?!\{)|\}(?!\}))++)\}\}")
 
 
 def wiki_to_markdown(text: str) -> str:
@@ -265,11 +266,13 @@ def _wiki_inline(text: str) -> str:
 
 
 def _wiki_marks(text: str) -> str:
-    text = re.sub(r"\[~(?:accountid:)?([^\]]+)\]", r"@\1", text)
-    text = re.sub(r"\[([^|\]\[]+)\|((?:https?|mailto|ftp):[^\]\s]+)\]", r"[\1](\2)", text)
-    text = re.sub(r"\[((?:https?|mailto):[^\]\s|]+)\]", r"<\1>", text)
+    # No bracketed part may hold "[" (nor a {color} part "{"): each match then ends before the next
+    # one could start, and a ticket of 16,000 "[~" is read once.
+    text = re.sub(r"\[~(?:accountid:)?([^\][]+)\]", r"@\1", text)
+    text = re.sub(r"\[([^|\]\[]+)\|((?:https?|mailto|ftp):[^\][\s]+)\]", r"[\1](\2)", text)
+    text = re.sub(r"\[((?:https?|mailto):[^\][\s|]+)\]", r"<\1>", text)
     text = re.sub(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])", r"**\1**", text)
     text = re.sub(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])", r"*\1*", text)
     text = re.sub(r"(?<![\w-])-(?=\S)([^-\n]+?)(?<=\S)-(?![\w-])", r"~~\1~~", text)
-    text = re.sub(r"\{color(?::[^}]*)?\}", "", text)
+    text = re.sub(r"\{color(?::[^{}]*)?\}", "", text)
     return text.replace("\\\\", "\n")

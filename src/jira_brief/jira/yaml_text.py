@@ -116,7 +116,7 @@ def _scalar(text: str) -> Any:
         if text in ("{}", "[]"):
             return {} if text == "{}" else []
         raise ValueError("flow collections, anchors and tags are not read")
-    text = re.sub(r"\s+#.*$", "", text)
+    text = re.sub(r"(?<!\s)\s++#.*$", "", text)  # from the start of a blank run only: linear
     lowered = text.lower()
     if lowered in ("null", "~", ""):
         return None

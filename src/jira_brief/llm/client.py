@@ -266,7 +266,7 @@ def _readable(value: Any, depth: int = 0) -> str:
                 return _readable(json.loads(value), depth + 1)
             except ValueError:
                 pass
-        return re.sub(r"<[^>]+>", " ", value)  # an HTML error page from a proxy keeps only its words
+        return re.sub(r"<[^<>]+>", " ", value)  # an HTML error page from a proxy keeps only its words
     if isinstance(value, list):
         return "; ".join(filter(None, (_readable(item, depth + 1) for item in value[:3])))
     if isinstance(value, dict):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from jira_brief.brief.result import BriefResult
 from jira_brief.keys.scan import KEY_TEXT
-from jira_brief.publish.coverage import FileLink, render_coverage
+from jira_brief.publish.coverage import FileLink, marked_blocks, render_coverage
 from jira_brief.publish.labels import Labels, labels_in
 from jira_brief.publish.neutralize import URL_SAFE, inline_text, jira_hosts, neutralize, sanitize
 
@@ -25,10 +25,10 @@ MARKER = "<!-- jira-brief -->"  # the first line of our comment; a forge also ch
 
 _SECTION = re.compile(
     rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))?(?: seal=([0-9a-f]{{64}}))? -->\n"
-    r".*?\n<!-- /jira-brief:section -->",
-    re.DOTALL,
 )
-_BRIEF = re.compile(r"<!-- jira-brief:brief -->\n(.*?)\n<!-- /jira-brief:brief -->", re.DOTALL)
+_SECTION_CLOSING = "<!-- /jira-brief:section -->"
+_BRIEF = re.compile(r"<!-- jira-brief:brief -->\n")
+_BRIEF_CLOSING = "<!-- /jira-brief:brief -->"
 UNLIMITED = 1 << 62  # render_document's limit when the place showing it has none
 _DETAILS = re.compile(r"^<details(?: open)?>$", re.MULTILINE)
 
@@ -123,13 +123,19 @@ def parse_sections(body: str, key: bytes | None) -> dict[str, Section]:
     sections: dict[str, Section] = {}
     if key is None:
         return sections
-    for match in _SECTION.finditer(body.replace("\r\n", "\n")):
+    for match, text in marked_blocks(body.replace("\r\n", "\n"), _SECTION, _SECTION_CLOSING):
         seal = match[3]
-        if seal is None or not hmac.compare_digest(seal, _seal_of(match[0].replace(f" seal={seal}", "", 1), key)):
+        if seal is None or not hmac.compare_digest(seal, _seal_of(text.replace(f" seal={seal}", "", 1), key)):
             continue
-        brief = _BRIEF.search(match[0])
-        sections[match[1]] = Section(match[1], match[0], match[2], brief[1] if brief else None)
+        sections[match[1]] = Section(match[1], text, match[2], _brief_in(text))
     return sections
+
+
+def _brief_in(text: str) -> str | None:
+    """The brief a section's text carries, as it was published."""
+    for opening, block in marked_blocks(text, _BRIEF, _BRIEF_CLOSING):
+        return block[len(opening[0]) : -len(_BRIEF_CLOSING) - 1]
+    return None
 
 
 def known_fingerprints(sections: dict[str, Section]) -> dict[str, str]:

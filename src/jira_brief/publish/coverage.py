@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from jira_brief.brief.criteria import NOT_CHECKED, Coverage, Evidence, Verdict, verdicts_from_json
@@ -39,10 +39,20 @@ def touched_line(key: str, coverage: Coverage) -> str:
     return f"{key}: {touched}/{len(coverage.verdicts)} criteria touched by this commit"
 
 
-_CHECK_BLOCK = re.compile(
-    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n.*?\n<!-- /jira-brief:check -->",
-    re.S,
-)
+_CHECK_OPENING = re.compile(r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n")
+CHECK_CLOSING = "<!-- /jira-brief:check -->"
+
+
+def marked_blocks(text: str, opening: re.Pattern[str], closing: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Each block of `text` that `opening` starts and a `closing` line ends: (the opening, the whole block).
+    One pass over the text: a lazy `.*?` up to the closing would scan the rest again for every opening."""
+    position = 0
+    while (start := opening.search(text, position)) is not None:
+        end = text.find("\n" + closing, start.end())
+        if end < 0:
+            return
+        position = end + 1 + len(closing)
+        yield start, text[start.start() : position]
 
 
 def _plain(text: str) -> str:
@@ -84,7 +94,7 @@ def render_coverage(coverage: Coverage, labels: Labels | None = None, file_link:
         # the block still has them for the JSON output.
         data = base64.b64encode(json.dumps(coverage.as_json(), ensure_ascii=False).encode()).decode()
         opening = f"<!-- jira-brief:check fingerprint={coverage.fingerprint} data={data} -->"
-        lines = [opening, *lines, "<!-- /jira-brief:check -->"]
+        lines = [opening, *lines, CHECK_CLOSING]
     return "\n".join(lines)
 
 
@@ -99,14 +109,14 @@ class Published:
 
 def published_check(section_text: str) -> Published | None:
     """The check a published section carries, if any (and if its data reads back)."""
-    match = _CHECK_BLOCK.search(section_text)
+    match, block = next(marked_blocks(section_text, _CHECK_OPENING, CHECK_CLOSING), (None, ""))
     if match is None:
         return None
     try:
         verdicts = verdicts_from_json(json.loads(base64.b64decode(match[2], validate=True)))
     except ValueError:
         return None
-    return Published(match[1], match[0], verdicts) if verdicts is not None else None
+    return Published(match[1], block, verdicts) if verdicts is not None else None
 
 
 def coverage_text(coverage: Coverage, labels: Labels | None = None) -> str:

@@ -13,7 +13,8 @@ from importlib import resources
 
 from jira_brief.errors import UsageError
 
-_LABELS_BLOCK = re.compile(r"<!--\s*jira-brief:labels\s*\n(.*?)-->", re.DOTALL)
+# The block holds no other "<!--": each opening is read up to the next one at most, never again.
+_LABELS_BLOCK = re.compile(r"<!--\s*jira-brief:labels\s*\n((?:(?!<!--).)*?)-->", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
 
 

@@ -72,7 +72,7 @@ _INCLUDE_ALIASES = {"comment": "comments", "worklog": "worklogs"}
 _PATTERNS = {"issue_key": ISSUE_KEY_PATTERN, "project_key": PROJECT_KEY_PATTERN}
 _BOUNDS = {"get_issue.comment_limit": {"ge": 0, "le": 100}}
 _KEY_RE = re.compile(r"\b[A-Z][A-Z0-9_]+-\d+\b")
-_PROJECT_RE = re.compile(r'\bproject\s*(?:=\s*"?(\w+)|in\s*\(([^)]*)\))', re.IGNORECASE)
+_PROJECT_RE = re.compile(r'\bproject\s*(?:=\s*"?(\w+)|in\s*\(([^()]*)\))', re.IGNORECASE)
 
 
 def load_demo_tickets() -> dict[str, dict[str, Any]]:
