@@ -21,7 +21,8 @@ class ServedMCP:
     `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
     every request, to play a slow server; `sse_answers` answers every request as a server-sent event,
     as servers on the 2025 protocol (mcp<2, so mcp-atlassian) always do, where this SDK's server
-    answers a quick request with plain JSON."""
+    answers a quick request with plain JSON; `flood` answers each tool call with an `application/json`
+    body that never completes its message, `flood` bytes long (a broken or hostile server)."""
 
     def __init__(
         self,
@@ -31,9 +32,10 @@ class ServedMCP:
         require_token: str | None = None,
         delay: float = 0.0,
         sse_answers: bool = False,
+        flood: int = 0,
     ) -> None:
         self.server, self.transport = server, transport
-        self.require_token, self.delay, self.sse_answers = require_token, delay, sse_answers
+        self.require_token, self.delay, self.sse_answers, self.flood = require_token, delay, sse_answers, flood
         self.port = free_port()
         path = "/sse" if transport == "sse" else "/mcp"
         self.url = f"http://127.0.0.1:{self.port}{path}"
@@ -44,6 +46,8 @@ class ServedMCP:
         app = self.server.sse_app() if self.transport == "sse" else self.server.streamable_http_app()
         if self.sse_answers:
             app = _as_server_sent_events(app)
+        if self.flood:
+            app = _flooding_tool_calls(app, self.flood)
         if not (self.require_token or self.delay):
             return app
         import anyio
@@ -118,3 +122,38 @@ def _as_server_sent_events(app: Any) -> Any:
         await app(scope, receive, rewrite)
 
     return wrapped
+
+
+FLOOD_PIECE = 1 << 20
+
+
+def _flooding_tool_calls(app: Any, size: int) -> Any:
+    """`app` answering each tools/call with a 200 `application/json` body of `size` bytes whose JSON never
+    closes, sent as fast as the client reads it; every other request goes to `app` as it came."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        received = [await receive()]
+        while received[-1].get("more_body"):
+            received.append(await receive())
+        if b'"tools/call"' not in b"".join(message.get("body", b"") for message in received):
+            replay = iter(received)
+            await app(scope, lambda: _next_or_wait(replay, receive), send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        opening = b'{"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "'
+        await send({"type": "http.response.body", "body": opening, "more_body": True})
+        for _ in range(size // FLOOD_PIECE):
+            await send({"type": "http.response.body", "body": b"a" * FLOOD_PIECE, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return wrapped
+
+
+async def _next_or_wait(replay: Any, receive: Any) -> Any:
+    """The request's messages as they were read, then whatever comes next (a disconnect)."""
+    for message in replay:
+        return message
+    return await receive()

@@ -91,7 +91,18 @@ class _Reply:
     finish_reason: str | None = None
 
 
-_Action = _Fail | _Hang | _Cut | _CallTool | _Reply
+@dataclass(frozen=True)
+class _Trickle:
+    """Answer without end: `piece` after piece, one every `every` seconds, `count` of them (None: until
+    the client hangs up or the server stops)."""
+
+    piece: str
+    every: float
+    count: int | None
+    reasoning: bool
+
+
+_Action = _Fail | _Hang | _Cut | _CallTool | _Reply | _Trickle
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,13 @@ class FakeOpenAI:
     def cut_stream(self) -> None:
         """Drop the next call's connection: after two deltas if streaming, else before answering."""
         self._enqueue(_Cut())
+
+    def trickle(self, piece: str, *, every: float, count: int | None = None, reasoning: bool = False) -> None:
+        """Make the next call answer without end, as a stuck or hostile endpoint does: streamed, one delta
+        carrying `piece` (as `reasoning_content` when `reasoning`) every `every` seconds; not streamed, a
+        200 whose JSON body never ends, `piece` by piece at the same pace. `count` pieces, then the
+        connection drops (None: until the client hangs up)."""
+        self._enqueue(_Trickle(piece, every, count, reasoning))
 
     def call_tool(self, name: str, arguments: dict[str, Any], times: int = 1) -> None:
         """Make the next `times` calls answer with a call to tool `name`, declared or not."""
@@ -622,6 +640,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(action, _Hang) and not self.fake._sleep(action.seconds):
             return
+        if isinstance(action, _Trickle):
+            self._trickle(body, action)
+            return
         cut = isinstance(action, _Cut)
         if cut and not body.get("stream"):
             return  # HTTP/1.0: returning closes the socket with no response at all
@@ -662,6 +683,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         if not cut:
             self.wfile.write(b"data: [DONE]\n\n")
+
+    def _trickle(self, body: dict[str, Any], action: _Trickle) -> None:
+        """An answer that keeps arriving: SSE deltas, or the inside of a JSON string that never closes."""
+        meta = {"id": self.fake._new_id("chatcmpl-fake"), "created": int(time.time()), "model": body["model"]}
+        self.send_response(200)
+        if body.get("stream"):
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.end_headers()
+            delta = (
+                {"content": None, "reasoning_content": action.piece} if action.reasoning else {"content": action.piece}
+            )
+            piece = f"data: {json.dumps(_chunk(meta, delta, None, False))}\n\n".encode()
+        else:
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            message = {"role": "assistant", "content": ""}
+            whole = json.dumps({**meta, "object": "chat.completion", "choices": [{"index": 0, "message": message}]})
+            self.wfile.write(whole[: whole.rindex('""') + 1].encode())  # up to the content's opening quote
+            piece = json.dumps(action.piece)[1:-1].encode()
+        sent = 0
+        while (action.count is None or sent < action.count) and self.fake._sleep(action.every):
+            self.wfile.write(piece)
+            sent += 1
 
     def _authorized(self) -> bool:
         """Check the Bearer key; on failure send OpenAI's 401 (never echoing the key) and say so."""

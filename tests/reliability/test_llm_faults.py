@@ -138,3 +138,28 @@ def test_one_ticket_failing_does_not_stop_the_others(
     assert [r.ok for r in results] == [False, True, True]
     assert [r.brief.startswith("Brief for") for r in results] == [False, True, True]
     assert len(screen.err) == 1 and fake_llm.calls == 3
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
+def test_an_answer_that_keeps_arriving_is_bounded_by_timeout(
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any, stream: bool
+) -> None:
+    fake_llm.trickle("x" * 1024, every=0.1)  # 10 KiB/s for as long as the client listens
+    result, screen, seconds = brief_once(
+        run_pipeline, engine_env.llm_settings(fake_llm, timeout=2, stream=stream), terminal
+    )
+    assert seconds < 6, seconds  # --timeout 2 by the wall clock (the red team saw 64 s against --timeout 10)
+    line = assert_fell_back_offline(result, screen)
+    assert "--timeout 2" in line
+
+
+def test_20_mb_of_reasoning_is_read_in_linear_time_and_capped(
+    engine_env: Any, fake_llm: FakeOpenAI, run_pipeline: Any, terminal: Any
+) -> None:
+    fake_llm.trickle("r" * 1024, every=0, count=20_000, reasoning=True)
+    result, screen, seconds = brief_once(
+        run_pipeline, engine_env.llm_settings(fake_llm, timeout=120, stream=True), terminal
+    )
+    assert seconds < 20, seconds  # the red team saw 122 s of CPU for the same flood
+    line = assert_fell_back_offline(result, screen)
+    assert "more than 16 MiB" in line

@@ -4,7 +4,9 @@ or prints a traceback; tickets that can still be read are still briefed."""
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -158,3 +160,61 @@ def test_an_unreachable_proxy_is_named_not_the_server(engine_env: Any, run_pipel
         )
     assert not result.ok and "pw-5a9c" not in result.error
     assert "proxy" in result.error
+
+
+# jira-brief in a process that writes its own peak RSS (VmHWM) at exit: ru_maxrss would count the
+# parent it was started from.
+PEAK_REPORTING = """
+import atexit, pathlib, runpy, sys
+status, report = pathlib.Path("/proc/self/status"), pathlib.Path(sys.argv.pop(1))
+atexit.register(lambda: report.write_text(next(
+    line for line in status.read_text().splitlines() if line.startswith("VmHWM")).split()[1]))
+runpy.run_module("jira_brief", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_an_endless_json_answer_is_cut_at_the_message_limit(engine_env: Any, tmp_path: Path) -> None:
+    """A server answering a tool call with a JSON body that never ends: the red team's grew the process
+    to 9.4 GB before the timeout. Read up to the MCP message limit (32 MiB), then one clear line."""
+    peak = tmp_path / "peak"
+    with ServedMCP(build_server(), flood=256 << 20) as served:
+        start = time.monotonic()
+        arguments = ["summarize", "PAY-142", "--mcp-url", served.url, "--llm", "none", "--format", "json"]
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_REPORTING, str(peak), *arguments, "--timeout", "60"],
+            cwd=engine_env.cwd,
+            env=engine_env.process_env(),
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.monotonic() - start
+    [result] = json.loads(done.stdout)
+    assert done.returncode == 1 and seconds < 30, (done.returncode, seconds)
+    assert int(peak.read_text()) < 200 << 10, f"{int(peak.read_text()) >> 10} MiB"  # KiB; 110 MiB when idle
+    assert "sent more than 32 MiB in its answer" in result["error"] and served.url in result["error"]
+    assert "Traceback" not in done.stderr
+
+
+class _Arrivals:
+    """An output that notes when each result arrived, seconds after it was made."""
+
+    def __init__(self) -> None:
+        self.start, self.seconds = time.monotonic(), list[float]()
+
+    def text(self, key: str, chunk: str) -> None:
+        pass
+
+    def done(self, result: Any) -> None:
+        self.seconds.append(time.monotonic() - self.start)
+
+
+def test_a_stdio_server_that_never_answers_costs_the_ticket_its_timeout(engine_env: Any, run_pipeline: Any) -> None:
+    """The red team's --timeout 5 took 18.5 s: the SDK's handshake tried twice, each with the whole timeout."""
+    mute = shlex.join([sys.executable, "-c", "import time; time.sleep(60)"])
+    arrivals = _Arrivals()
+    results = run_pipeline(
+        KEYS, engine_env.settings(llm="none", mcp_command=mute, timeout=3), server=None, output=arrivals
+    )
+    assert max(arrivals.seconds) < 4.5, arrivals.seconds  # each ticket by its --timeout 3, connecting included
+    assert time.monotonic() - arrivals.start < 8  # and the server stopped (the SDK gives it 2 s to exit)
+    assert all("did not answer within --timeout 3 s" in result.error for result in results)

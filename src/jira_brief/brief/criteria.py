@@ -208,11 +208,10 @@ def _forced_call(count: int) -> dict[str, Any]:
     return {"tools": [tool], "tool_choice": {"type": "function", "function": {"name": TOOL_NAME}}}
 
 
-async def ask(llm: LLM, conversation: list[dict[str, Any]], count: int, usage: Usage) -> str:
-    """The model's raw answer: JSON Schema through `response_format`; a forced function call when the
-    endpoint refuses `response_format` (LLM drops a refused argument and remembers it) and the text
-    it wrote instead is not JSON. No other tool is offered."""
-    deadline = time.monotonic() + llm.settings.timeout
+async def ask(llm: LLM, conversation: list[dict[str, Any]], count: int, usage: Usage, deadline: float) -> str:
+    """The model's raw answer by `deadline` (time.monotonic()): JSON Schema through `response_format`; a
+    forced function call when the endpoint refuses `response_format` (LLM drops a refused argument and
+    remembers it) and the text it wrote instead is not JSON. No other tool is offered."""
     if "response_format" not in llm.refused:
         reply = await llm.complete(
             conversation, [], final=True, deadline=deadline, usage=usage, sink=None, extra=_response_format(count)
@@ -311,12 +310,15 @@ async def check_ticket(
     excerpt: Excerpt,
     fingerprint: str,
     usage: Usage | None = None,
+    deadline: float | None = None,
 ) -> Coverage:
-    """One check call for a ticket; a failed or invalid answer is a Coverage that says the check failed."""
+    """One check call for a ticket, done by `deadline` (time.monotonic(); --timeout from now when not given);
+    a failed or invalid answer is a Coverage that says the check failed."""
     usage, language = usage or Usage(), llm.settings.language
+    deadline = deadline if deadline is not None else time.monotonic() + llm.settings.timeout
     base = Coverage((), len(excerpt.shown), excerpt.total, fingerprint=fingerprint, language=language, usage=usage)
     try:
-        answer = await ask(llm, messages(ticket, items, excerpt, language), len(items), usage)
+        answer = await ask(llm, messages(ticket, items, excerpt, language), len(items), usage, deadline)
         return replace(base, verdicts=validate(answer, items, diff.paths))
     except LLMError as error:
         return replace(base, verdicts=unchecked(items, excerpt, language).verdicts, error=str(error), fingerprint=None)

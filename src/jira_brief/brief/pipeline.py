@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,8 +29,8 @@ from jira_brief.brief.template import Template, load_template
 from jira_brief.brief.write import write_brief
 from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
-from jira_brief.errors import JiraBriefError, LLMError
-from jira_brief.jira.session import JiraReader, open_reader
+from jira_brief.errors import JiraBriefError, LLMError, TicketError
+from jira_brief.jira.session import JiraReader, load_sdk, open_reader
 from jira_brief.jira.ticket import Ticket
 from jira_brief.jira.transports import InProcessServer, server_label
 from jira_brief.keys.scan import FoundKey
@@ -78,14 +80,29 @@ class BriefRun:
         rewriting before masking could cut a secret so that no later pass recognizes it."""
         return normalize_brief(self.hide(text), self.template.headings)
 
-    async def get_reader(self) -> JiraReader:
-        """The MCP session, opened on first need: a run whose tickets are all fresh never connects."""
+    async def get_reader(self, key: str, deadline: float) -> JiraReader:
+        """The MCP session, opened on first need (a run whose tickets are all fresh never connects), by
+        `deadline` for ticket `key`; the session goes on opening for the tickets that can still wait."""
         async with self.lock:
             if self.reader is None:
                 self.notify(Event("connect", detail=server_label(self.settings, self.server)))
                 self.reader = asyncio.get_running_loop().create_future()
                 self.holder = asyncio.create_task(self._hold_reader(self.reader))
-        return await asyncio.shield(self.reader)
+        async with self.by(deadline, key):
+            return await asyncio.shield(self.reader)
+
+    @contextlib.asynccontextmanager
+    async def by(self, deadline: float, key: str) -> AsyncIterator[None]:
+        """Jira's part of ticket `key` done by `deadline` (time.monotonic()), however slowly it answers."""
+        try:
+            async with asyncio.timeout(deadline - time.monotonic()):
+                yield
+        except TimeoutError:
+            where = server_label(self.settings, self.server)
+            raise TicketError(
+                f"{key}: {where} did not answer within --timeout {self.settings.timeout:g} s (connecting "
+                "included); check that it runs, or raise --timeout"
+            ) from None
 
     async def _hold_reader(self, ready: asyncio.Future[JiraReader]) -> None:
         """Own the MCP session in one task, as its cancel scopes require, until the run closes."""
@@ -107,6 +124,13 @@ class BriefRun:
             self.llm = LLM(self.settings, self.sleep)
         return self.llm
 
+    def load_clients(self) -> None:
+        """The MCP SDK, and the model's when a model writes: a second or two of our own CPU on a busy
+        machine, spent once and before a ticket's clock starts, since it is not the servers' time."""
+        load_sdk()
+        if self.settings.llm_enabled:
+            self.get_llm()
+
     async def close(self) -> None:
         """End the MCP session; one still connecting (past a time budget) is cancelled, not awaited."""
         self.closing.set()
@@ -118,18 +142,36 @@ class BriefRun:
             await self.llm.close()
 
 
+@dataclass
+class Clock:
+    """One ticket's --timeout by the wall clock: reading (connecting included), writing and checking
+    share it. It starts when the ticket first waits on a server, once the clients are loaded."""
+
+    run: BriefRun
+    start: float | None = None
+
+    def deadline(self) -> float:
+        if self.start is None:
+            self.run.load_clients()
+            self.start = time.monotonic()
+        return self.start + self.run.settings.timeout
+
+
 def _with_key(key: str, error: Exception) -> str:
     """The error as one line that starts with the ticket it is about."""
     text = str(error)
     return text if text.startswith(f"{key}:") else f"{key}: {text}"
 
 
-async def _ticket(run: BriefRun, key: str, ticket_ttl: float | None) -> Ticket:
+async def _ticket(run: BriefRun, key: str, ticket_ttl: float | None, clock: Clock) -> Ticket:
+    """The ticket, fresh from the cache or read within the ticket's time, the connection included."""
     ticket = run.cache.recent_ticket(key, ticket_ttl) if ticket_ttl else None
     if ticket is None:
-        reader = await run.get_reader()
+        deadline = clock.deadline()
+        reader = await run.get_reader(key, deadline)
         run.notify(Event("read", key))
-        ticket = await reader.fetch(key)
+        async with run.by(deadline, key):
+            ticket = await reader.fetch(key)
         run.cache.put_ticket(ticket)
     return ticket
 
@@ -137,14 +179,16 @@ async def _ticket(run: BriefRun, key: str, ticket_ttl: float | None) -> Ticket:
 async def _brief_one(
     run: BriefRun, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
 ) -> BriefResult:
-    """The brief, then (when a change is given) the criteria check, each cached on its own fingerprint."""
-    result = await _brief_part(run, found, output, known, ticket_ttl)
+    """The brief, then (when a change is given) the criteria check, each cached on its own fingerprint;
+    --timeout is the ticket's (`Clock`), by the wall clock: reading, writing and checking share it."""
+    clock = Clock(run)
+    result = await _brief_part(run, found, output, known, ticket_ttl, clock)
     if run.change is not None and run.change.diff.files and result.ticket is not None and result.error is None:
-        await _check(run, run.change, result, result.ticket)
+        await _check(run, run.change, result, result.ticket, clock)
     return result
 
 
-async def _check(run: BriefRun, change: Change, result: BriefResult, ticket: Ticket) -> None:
+async def _check(run: BriefRun, change: Change, result: BriefResult, ticket: Ticket, clock: Clock) -> None:
     """Judge the ticket's criteria against the change; reuse a published or cached check when it still holds."""
     settings = run.settings
     items = criteria(ticket)
@@ -167,17 +211,24 @@ async def _check(run: BriefRun, change: Change, result: BriefResult, ticket: Tic
             language=settings.language,
         )
         return
-    result.coverage = await check_ticket(run.get_llm(), ticket, items, change.diff, excerpt, check, result.usage)
+    deadline = clock.deadline()
+    llm = run.get_llm()
+    result.coverage = await check_ticket(llm, ticket, items, change.diff, excerpt, check, result.usage, deadline)
     if result.coverage.error is None:
         run.cache.put_check(check, ticket.key, result.coverage.as_json())
 
 
 async def _brief_part(
-    run: BriefRun, found: FoundKey, output: Output, known: Mapping[str, str], ticket_ttl: float | None
+    run: BriefRun,
+    found: FoundKey,
+    output: Output,
+    known: Mapping[str, str],
+    ticket_ttl: float | None,
+    clock: Clock,
 ) -> BriefResult:
     result = BriefResult(found.key, found.source, offline=not run.settings.llm_enabled)
     try:
-        result.ticket = ticket = await _ticket(run, found.key, ticket_ttl)
+        result.ticket = ticket = await _ticket(run, found.key, ticket_ttl, clock)
         run.notify(Event("ticket", found.key, ticket=ticket))
     except JiraBriefError as error:
         result.error = _with_key(found.key, error)
@@ -197,7 +248,8 @@ async def _brief_part(
         output.text(found.key, result.brief)
         return result
     try:
-        reader = await run.get_reader()
+        deadline = clock.deadline()
+        reader = await run.get_reader(found.key, deadline)
         # Only the first ticket is read as it is written; the others wait their turn on screen, and
         # streaming them would cost CPU per chunk for nothing.
         streamed = Normalizer(run.template.headings)
@@ -208,7 +260,14 @@ async def _brief_part(
         )
         run.notify(Event("write", found.key))
         written = await write_brief(
-            run.get_llm(), reader, ticket, run.template, allowed_keys=run.keys, usage=result.usage, sink=sink
+            run.get_llm(),
+            reader,
+            ticket,
+            run.template,
+            allowed_keys=run.keys,
+            usage=result.usage,
+            sink=sink,
+            deadline=deadline,
         )
         if sink is not None:
             output.text(found.key, streamed.close())

@@ -3,6 +3,7 @@ bounded loop in which the model may call the read-only tools it is offered; ever
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -70,11 +71,13 @@ async def write_brief(
     allowed_keys: Iterable[str],
     usage: Usage,
     sink: TextSink | None,
+    deadline: float | None = None,
 ) -> str:
-    """Ask the model for the brief; it may call offered read-only tools for up to max_steps calls."""
+    """Ask the model for the brief by `deadline` (time.monotonic(); --timeout from now when not given); it
+    may call offered read-only tools for up to max_steps calls."""
     settings = llm.settings
     mcp_names = {openai_name(name): name for name in reader.offered}
-    deadline = time.monotonic() + settings.timeout
+    deadline = deadline if deadline is not None else time.monotonic() + settings.timeout
     messages = conversation(ticket, template, settings, reader.issue_tool)
     tools = [openai_tool(tool, reader.issue_tool) for tool in reader.offered.values()]
     allowed = set(allowed_keys) | set(ticket.related_keys)
@@ -90,13 +93,12 @@ async def write_brief(
         messages.append(turn)
         for call in turn["tool_calls"]:
             name = mcp_names.get(call["function"]["name"], call["function"]["name"])
-            messages.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": call["id"],
-                    "content": await _run_tool_call(reader, name, call, allowed),
-                }
-            )
+            try:  # the model's tool calls count against the ticket's time too
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    answer = await _run_tool_call(reader, name, call, allowed)
+            except TimeoutError:
+                raise LLMError(f"the brief was not written within --timeout {settings.timeout:g} s") from None
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": answer})
     raise LLMError(
         f"the model kept calling tools for {settings.max_steps} steps without writing the brief (raise --max-steps)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ssl
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,25 +63,41 @@ def tls_advice(where: str) -> str:
     return f"TLS verification failed for {where}: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """How much of one answer is read: `limit` bytes (decoded), of a whole body, or of each event of a
+    server-sent event stream when `per_event` (an MCP stream lives as long as the session)."""
+
+    limit: int
+    what: str  # who answers, for the error: "the model at …", "the Jira MCP server at …"
+    per_event: bool = False
+
+
 def http_client(
     settings: Settings,
     *,
+    body: BodyLimit,
     headers: dict[str, str] | None = None,
     timeout: float = 30.0,
     read_timeout: float | None = None,
     event_hooks: dict[str, list[Any]] | None = None,
 ) -> httpx2.AsyncClient:
-    """An httpx2 client with our TLS and proxy settings; HTTPS_PROXY/NO_PROXY apply unless --proxy."""
+    """An httpx2 client with our TLS and proxy settings (HTTPS_PROXY/NO_PROXY apply unless --proxy) that
+    reads every response body incrementally, up to `body`: a server cannot make us hold more."""
     import httpx2
 
+    from jira_brief.config.bodies import ENCODINGS, capping  # with httpx2, only once a client is made
+
     proxy = settings.proxy.reveal() if isinstance(settings.proxy, Secret) else None
+    hooks = {**(event_hooks or {})}
+    hooks["response"] = [capping(body.limit, body.what, body.per_event), *hooks.get("response", [])]
     return httpx2.AsyncClient(
         verify=ssl_context(settings),
         proxy=proxy,
         trust_env=True,
-        headers=headers,
+        headers={"Accept-Encoding": ", ".join(name for name in ENCODINGS if name != "identity"), **(headers or {})},
         timeout=httpx2.Timeout(timeout, read=read_timeout if read_timeout is not None else timeout),
-        event_hooks=event_hooks,
+        event_hooks=hooks,
     )
 
 

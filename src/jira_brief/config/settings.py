@@ -170,7 +170,9 @@ class Settings:
     )
     max_steps: int = setting(3, Spec(v.integer(1, 10), "most model calls per ticket"))
     concurrency: int = setting(4, Spec(v.integer(1, 32), "tickets worked on at once"))
-    timeout: float = setting(120.0, Spec(v.seconds, "seconds per ticket, retries included"))
+    timeout: float = setting(
+        120.0, Spec(v.seconds, "seconds per ticket by the clock: connecting, retries, check included")
+    )
     stream: bool = setting(True, Spec(v.boolean, "print the brief as it is written"))
     cache: bool = setting(True, Spec(v.boolean, "reuse briefs of unchanged tickets"))
     cache_dir: str | None = setting(

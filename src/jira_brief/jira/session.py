@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -102,6 +103,12 @@ class JiraReader:
         return text, getattr(result, "structured_content", None)
 
 
+def load_sdk() -> None:
+    """Import the MCP SDK now (up to a second or two of CPU on a busy machine), before any wait on a
+    server is timed; opening a session imports it anyway."""
+    from mcp import Client  # noqa: F401  (loaded on purpose: see above)
+
+
 @asynccontextmanager
 async def open_reader(settings: Settings, server: InProcessServer | None = None) -> AsyncIterator[JiraReader]:
     """Connect once (to `server` when one runs in this process, else as the settings say), list the tools,
@@ -128,6 +135,7 @@ def _our_error(error: BaseException) -> JiraBriefError | None:
 async def _reader(settings: Settings, server: InProcessServer | None) -> AsyncIterator[JiraReader]:
     from mcp import Client  # the MCP SDK only once a session opens: `keys` and idle hooks never load it
 
+    _quiet_sdk_logs()
     label = server_label(settings, server)
     statuses: list[int] = []
     stderr: list[IO[str]] = []
@@ -147,6 +155,14 @@ async def _reader(settings: Settings, server: InProcessServer | None) -> AsyncIt
         issue_tool = await _with_cloud_id(client, find_issue_tool(tools, settings), tools, label)
         offered, refused = choose_tools(tools, issue_tool.name, settings)
         yield JiraReader(client, issue_tool, tools, offered, refused, settings, label)
+
+
+def _quiet_sdk_logs() -> None:
+    """The SDK logs the failures it hands us, tracebacks included; with no logging set up they would reach
+    stderr beside our one line. A NullHandler keeps them from there, and for a host that set logging up."""
+    sdk = logging.getLogger("mcp")
+    if not any(isinstance(handler, logging.NullHandler) for handler in sdk.handlers):
+        sdk.addHandler(logging.NullHandler())
 
 
 async def _with_cloud_id(client: Client, issue_tool: IssueTool, tools: list[Tool], label: str) -> IssueTool:

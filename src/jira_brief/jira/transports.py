@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
-from jira_brief.config.network import http_client
+from jira_brief.config.network import BodyLimit, http_client
 from jira_brief.config.settings import Settings, mask_url
 from jira_brief.errors import UsageError
 
-# One server-sent event over streamable HTTP may carry this much (the SDK's default, 1 MiB, is less than
-# one big ticket with its comments); still bounded, so a broken server cannot take all the memory.
+# One MCP message may carry this much, as one server-sent event or one JSON body (the SDK's default, 1 MiB,
+# is less than one big ticket with its comments); still bounded, so a broken server cannot take all the
+# memory: past it, the answer is not read further.
 MAX_SSE_EVENT = 32 << 20
 STDIO_ENV_PREFIXES = ("JIRA_",)
 STDIO_ENV_NAMES = (
@@ -114,6 +115,7 @@ async def transport(
     if server is not None:
         return server
     headers = {name: secret.reveal() for name, secret in settings.mcp_headers}
+    body = BodyLimit(MAX_SSE_EVENT, f"the Jira MCP server at {server_label(settings)}", per_event=True)
     if settings.mcp_url:
         use_sse = settings.mcp_transport == "sse" or (
             settings.mcp_transport == "auto" and settings.mcp_url.rstrip("/").endswith("/sse")
@@ -126,7 +128,7 @@ async def transport(
                 headers=headers,
                 timeout=settings.timeout,
                 httpx_client_factory=lambda headers=None, timeout=None, auth=None: http_client(
-                    settings, headers=headers, timeout=settings.timeout, read_timeout=300.0
+                    settings, body=body, headers=headers, timeout=settings.timeout, read_timeout=300.0
                 ),
             )
         from mcp.client.streamable_http import streamable_http_client  # as above: the SDK only when connecting
@@ -138,6 +140,7 @@ async def transport(
         client = await stack.enter_async_context(
             http_client(
                 settings,
+                body=body,
                 headers=headers,
                 timeout=settings.timeout,
                 read_timeout=300.0,

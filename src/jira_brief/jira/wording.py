@@ -63,6 +63,8 @@ def describe_error(error: BaseException, where: str, http_status: int | None = N
                 "check the proxy (--proxy / HTTPS_PROXY, NO_PROXY) and --mcp-url"
             )
         return f"cannot reach the Jira MCP server at {where}; check that it runs and --mcp-url is right"
+    if "sent more than" in text:  # our cap on an answer (config/bodies.py), wrapped by the SDK
+        return f"the Jira MCP server at {where} {text[text.index('sent more than') :]}; no ticket needs that much"
     if "Timeout" in name or "timed out" in text.lower():
         return f"the Jira MCP server at {where} timed out; it may be overloaded, try again or raise --timeout"
     if status is not None:

@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jira_brief.config.network import http_client, tls_advice, tls_failure
+from jira_brief.config.network import BodyLimit, http_client, tls_advice, tls_failure
 from jira_brief.config.settings import Settings
 from jira_brief.errors import LLMError
 from jira_brief.llm.replies import ContentReader, TextSink, ToolCalls, new_call_id, usable_call_id
 
 MAX_ATTEMPTS = 4
+# One answer, streamed or not, is read up to this much: a brief is a few KB, and a reasoning model's
+# thoughts streamed token by token (a few hundred bytes of JSON a token) stay well under it.
+MAX_ANSWER = 16 << 20
 # Request arguments we can do without when an endpoint refuses them (Azure, o-series, vLLM, Mistral…).
 OPTIONAL_ARGUMENTS = ("stream_options", "parallel_tool_calls", "tool_choice", "response_format", "temperature")
 Sleep = Callable[[float], Awaitable[None]]
@@ -79,8 +82,14 @@ class LLM:
             api_key=settings.llm_api_key.reveal() if settings.llm_api_key else "not-needed",
             base_url=settings.llm_base_url or None,
             max_retries=0,  # we retry ourselves, within the ticket's time budget
-            http_client=http_client(settings, timeout=settings.timeout),
+            http_client=http_client(
+                settings, timeout=settings.timeout, body=BodyLimit(MAX_ANSWER, f"the model at {self.where}")
+            ),
         )
+
+    @property
+    def where(self) -> str:
+        return self.settings.llm_base_url or "the OpenAI API"
 
     async def close(self) -> None:
         await self.client.close()
@@ -157,6 +166,8 @@ class LLM:
                 wait, timed_out = _retry_after(error.response.headers) or min(8.0, 2.0 ** (attempt - 1)), False
             except openai.APITimeoutError:
                 wait, timed_out = min(8.0, 2.0 ** (attempt - 1)), True
+            except TimeoutError:  # the wall clock ran out while the answer was still arriving
+                break
             except openai.APIConnectionError as error:
                 if tls_failure(error) or attempt >= 2:  # refused twice: the endpoint is down, say so now
                     raise LLMError(self.explain(error)) from None
@@ -190,7 +201,29 @@ class LLM:
         sink: TextSink | None,
         extra: dict[str, Any] | None = None,
     ) -> Reply:
-        """One model call, no retries: streamed to `sink` when streaming is on and there is a sink."""
+        """One model call, no retries: streamed to `sink` when streaming is on and there is a sink; `timeout`
+        bounds it by the wall clock, however slowly the answer keeps arriving."""
+        from jira_brief.config.bodies import BodyTooLarge  # loaded with the SDK's httpx2 already
+
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._answer(
+                    messages, tools, final=final, timeout=timeout, usage=usage, sink=sink, extra=extra
+                )
+        except BodyTooLarge as error:
+            raise LLMError(str(error)) from None
+
+    async def _answer(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        final: bool,
+        timeout: float,
+        usage: Usage,
+        sink: TextSink | None,
+        extra: dict[str, Any] | None,
+    ) -> Reply:
         request: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -208,7 +241,8 @@ class LLM:
             usage.add(response.usage)
             return _reply_of(response, usage)
         stream = await self.create({**request, "stream": True, "stream_options": {"include_usage": True}})
-        return await _read_stream(stream, usage, sink)
+        async with stream:  # closed however reading ends (a timeout included): the connection is freed
+            return await _read_stream(stream, usage, sink)
 
     async def probe(
         self,
@@ -232,7 +266,7 @@ class LLM:
         """One line for an LLM failure, with what to do; never the key, never the raw server text for auth."""
         import openai
 
-        where = self.settings.llm_base_url or "the OpenAI API"
+        where = self.where
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return f"the LLM at {where} refused the API key ({error.status_code}); check OPENAI_API_KEY"
         if isinstance(error, openai.NotFoundError):
@@ -332,8 +366,6 @@ async def _read_stream(stream: Any, usage: Usage, sink: TextSink) -> Reply:
         raise LLMError("the model's answer was cut off (the stream ended without a finish reason); try again")
     answer = reader.close()
     usage.reasoning_chars += answer.reasoning_chars
-    for call in calls.calls:
-        call["function"]["arguments"] = call["function"]["arguments"] or "{}"
     return Reply(answer.text, calls.calls, finish_reason, answer.reasoning, answer.reasoning_field)
 
 

@@ -94,6 +94,7 @@ class ContentReader:
     def __init__(self, sink: TextSink | None = None) -> None:
         self.answer, self.sink = Answer(), sink
         self.parts: list[str] = []
+        self.reasoning: list[str] = []  # joined once at the end: growing a string chunk by chunk is quadratic
         self.think = ThinkFilter(self._text)
 
     def feed(self, message: Any) -> None:
@@ -112,13 +113,14 @@ class ContentReader:
     def close(self) -> Answer:
         self.think.close()
         self.answer.text = "".join(self.parts).strip()
+        self.answer.reasoning = "".join(self.reasoning)
         self.answer.reasoning_chars += self.think.dropped
         return self.answer
 
     def _reasoning(self, text: str, name: str | None) -> None:
         self.answer.reasoning_chars += len(text)
         if name:
-            self.answer.reasoning += text
+            self.reasoning.append(text)
             self.answer.reasoning_field = name
 
     def _text(self, text: str) -> None:
@@ -128,31 +130,52 @@ class ContentReader:
 
 
 @dataclass
+class _Call:
+    """One tool call as its deltas arrive: its name and arguments in pieces, joined once at the end."""
+
+    id: str = ""
+    name: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ToolCalls:
     """Tool calls assembled from deltas: by `index` when there is one, else by id or continuing the last."""
 
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[_Call] = field(default_factory=list)
     slots: dict[Any, int] = field(default_factory=dict)
 
     def feed(self, part: Any) -> None:
         index, call_id = getattr(part, "index", None), getattr(part, "id", None) or ""
         function = getattr(part, "function", None)
         key = ("index", index) if index is not None else ("id", call_id) if call_id else None
-        named_again = bool(getattr(function, "name", None)) and bool(self.calls and self.calls[-1]["function"]["name"])
-        if key is None and self.calls and not named_again:
-            slot = len(self.calls) - 1  # an id-less, index-less piece continues the call before it
+        named_again = bool(getattr(function, "name", None)) and bool(self.parts and any(self.parts[-1].name))
+        if key is None and self.parts and not named_again:
+            slot = len(self.parts) - 1  # an id-less, index-less piece continues the call before it
         elif key in self.slots:
             slot = self.slots[key]
         else:
-            self.calls.append({"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
-            slot = len(self.calls) - 1
+            self.parts.append(_Call())
+            slot = len(self.parts) - 1
             if key is not None:
                 self.slots[key] = slot
-        call = self.calls[slot]
-        call["id"] = call_id or call["id"]
+        call = self.parts[slot]
+        call.id = call_id or call.id
         if function is not None:
-            call["function"]["name"] += getattr(function, "name", None) or ""
-            call["function"]["arguments"] += getattr(function, "arguments", None) or ""
+            call.name.append(getattr(function, "name", None) or "")
+            call.arguments.append(getattr(function, "arguments", None) or "")
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """The calls as the API takes them back; arguments "{}" when none came."""
+        return [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": "".join(call.name), "arguments": "".join(call.arguments) or "{}"},
+            }
+            for call in self.parts
+        ]
 
 
 def new_call_id(taken: set[str]) -> str:
