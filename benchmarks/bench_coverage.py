@@ -90,7 +90,7 @@ async def one_check(settings: Any, diff: Diff) -> float:
     try:
         started = time.perf_counter()
         excerpt = reduce_diff(diff, items, settings.diff_budget)
-        coverage = await check_ticket(llm, TICKET, items, diff, excerpt, "0" * 20)
+        coverage = await check_ticket(llm, TICKET, items, excerpt, "0" * 20)
         elapsed = time.perf_counter() - started
     finally:
         await llm.close()

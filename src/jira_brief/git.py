@@ -5,11 +5,24 @@ git failing (not a repository, an unknown range) is an answer (None), not an err
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from jira_brief.errors import UsageError
 
 SCISSORS = "------------------------ >8 ------------------------"
+# git's diff output is read up to this much: far more than the excerpt a model reads (--diff-budget
+# characters), enough to name the files left out; past it git is stopped and the check says so.
+MAX_DIFF_BYTES = 8 << 20
+READ_SIZE = 1 << 16
+
+
+@dataclass(frozen=True)
+class DiffText:
+    """`git diff` output as read: its text, and the byte count it was cut at when git had more."""
+
+    text: str
+    cut: int | None = None
 
 
 def run_git(args: list[str], cwd: Path | None = None) -> str | None:
@@ -66,12 +79,39 @@ def commit_messages(revision_range: str, cwd: Path | None = None) -> list[tuple[
     return commits
 
 
-def change_diff(spec: str, cwd: Path | None = None) -> str:
-    """`git diff RANGE`, or the staged changes for "staged" (the index a commit hook sees), as unified text."""
+def change_diff(spec: str, cwd: Path | None = None, limit: int = MAX_DIFF_BYTES) -> DiffText:
+    """`git diff RANGE`, or the staged changes for "staged" (the index a commit hook sees), as unified text,
+    read as git writes it and never past `limit` bytes: a 500 MB change costs the time and memory of 8 MiB."""
     if not spec.strip() or spec.startswith("-"):
         raise UsageError(f"--diff takes a range such as origin/main...HEAD, or 'staged'; got {spec[:40]!r}")
     options = ["diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", "-M"]
-    text = run_git([*options, "--cached"] if spec == "staged" else [*options, spec, "--"], cwd)
-    if text is None:
+    read = _read_capped([*options, "--cached"] if spec == "staged" else [*options, spec, "--"], cwd, limit)
+    if read is None:
         raise UsageError(f"git diff {spec} failed: run inside a git repository and name a range git knows")
-    return text
+    data, cut = read
+    return DiffText(data.decode("utf-8", "replace"), limit if cut else None)
+
+
+def _read_capped(args: list[str], cwd: Path | None, limit: int) -> tuple[bytes, bool] | None:
+    """(git's output up to `limit` bytes, whether there was more: then git is stopped), or None when git
+    fails."""
+    try:
+        process = subprocess.Popen(
+            ["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+        )
+    except FileNotFoundError:
+        raise UsageError("git is not installed or not on PATH; install git or pass the text directly") from None
+    chunks: list[bytes] = []
+    size, cut = 0, False
+    with process:
+        assert process.stdout is not None
+        while chunk := process.stdout.read(READ_SIZE):  # unbuffered: what git has written so far
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                cut = True
+                process.kill()
+                break
+    if process.returncode != 0 and not cut:
+        return None
+    return b"".join(chunks)[:limit], cut

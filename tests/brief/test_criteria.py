@@ -71,22 +71,45 @@ def test_validation_keeps_real_files_and_turns_unbacked_claims_into_not_seen() -
     raw = answer(
         (1, "covered", [("shop/split.py", "1-2"), ("shop/secret.py", "1")], "constants added"),
         (2, "covered", [("README.md", "")], "said so"),
-        (3, "partly", [("shop/refund.py", "around line 1")], "only the call"),
+        (3, "partly", [("shop/refund.py", "around line 1"), ("shop/refund.py", "1")], "only the call"),
     )
-    verdicts = validate(raw, ITEMS, DIFF.paths)
+    verdicts = validate(raw, ITEMS, reduce_diff(DIFF, ITEMS))
     assert [v.status for v in verdicts] == ["covered", "not_seen", "partly"]
     assert verdicts[0].evidence == (Evidence("shop/split.py", "1-2"),)
     assert verdicts[1].evidence == ()
-    assert verdicts[2].evidence == (Evidence("shop/refund.py", None),)
+    assert verdicts[2].evidence == (Evidence("shop/refund.py", "1"),)  # a citation needs its lines
+
+
+def test_evidence_must_be_a_file_and_lines_the_model_was_shown() -> None:
+    """The red team's "11 of 11 covered, judged on 7 of 11": citations of files left out of the excerpt."""
+    hunks = "".join(f"@@ -{n},1 +{n},1 @@\n-old = {n}\n+new = {n}\n" for n in range(1, 400, 20))
+    diff = Diff(
+        (
+            *DIFF.files,
+            file_of_github("package-lock.json", "modified", '@@ -1 +1 @@\n-"v": 2\n+"v": 3\n'),
+            file_of_github("vendor/lib/pay.py", "added", "@@ -0,0 +1 @@\n+def pay(): ...\n"),
+            file_of_github("shop/logo.png", "added", None),
+            file_of_github("shop/long.py", "modified", hunks),
+        )
+    )
+    excerpt = reduce_diff(diff, ITEMS, budget=420)
+    assert "shop/long.py" in excerpt.shown and excerpt.shows("shop/long.py", "1")
+    assert not excerpt.shows("shop/long.py", "381")  # a hunk that did not fit the budget
+    cited = [("package-lock.json", "1"), ("vendor/lib/pay.py", "1"), ("shop/logo.png", "1"), ("shop/long.py", "381")]
+    raw = answer(*[(n, "covered", [cite], "see there") for n, cite in enumerate(cited[:3], 1)])
+    assert [v.status for v in validate(raw, ITEMS, excerpt)] == ["not_seen"] * 3
+    unseen = validate(answer((1, "covered", [cited[3]], "far down")), ITEMS, excerpt)
+    assert unseen[0].status == "not_seen" and unseen[0].evidence == ()
 
 
 def test_a_criterion_the_model_skipped_is_not_seen_and_garbage_is_an_error() -> None:
-    verdicts = validate(answer((2, "covered", [("shop/split.py", "2")], "min")), ITEMS, DIFF.paths)
+    excerpt = reduce_diff(DIFF, ITEMS)
+    verdicts = validate(answer((2, "covered", [("shop/split.py", "2")], "min")), ITEMS, excerpt)
     assert [v.status for v in verdicts] == ["not_seen", "covered", "not_seen"]
     with pytest.raises(LLMError, match="not JSON"):
-        validate("All three are covered!", ITEMS, DIFF.paths)
+        validate("All three are covered!", ITEMS, excerpt)
     with pytest.raises(LLMError, match="none of the criteria"):
-        validate(answer((9, "covered", [], "x")), ITEMS, DIFF.paths)
+        validate(answer((9, "covered", [], "x")), ITEMS, excerpt)
 
 
 def run_check(fake: Any, engine_env: Any, **flags: Any) -> Coverage:
@@ -96,7 +119,7 @@ def run_check(fake: Any, engine_env: Any, **flags: Any) -> Coverage:
     async def go() -> Coverage:
         llm = LLM(settings)
         try:
-            return await check_ticket(llm, TICKET, ITEMS, DIFF, excerpt, "f" * 20)
+            return await check_ticket(llm, TICKET, ITEMS, excerpt, "f" * 20)
         finally:
             await llm.close()
 

@@ -223,10 +223,15 @@ class FakeGitHub:
         with self._lock:
             self._pulls[number] = pull
 
-    def set_files(self, number: int, files: dict[str, str | None]) -> None:
-        """The pull request's changed files as path -> patch (None: binary or too large, so no `patch`)."""
+    def set_files(self, number: int, files: dict[str, str | None], renamed: dict[str, str] | None = None) -> None:
+        """The pull request's changed files as path -> patch (None: binary or too large, so no `patch`);
+        `renamed` maps a path to the one it was renamed from (with no patch: a rename alone, as GitHub
+        lists it)."""
+        renamed = renamed or {}
         with self._lock:
-            self._pulls[number].files = [self._file_json(path, patch) for path, patch in files.items()]
+            self._pulls[number].files = [
+                self._file_json(path, patch, renamed.get(path)) for path, patch in files.items()
+            ]
 
     def add_comment(self, issue_number: int, body: str, *, login: str) -> int:
         """Store a pre-existing comment by `login` on a PR; returns its id."""
@@ -568,8 +573,9 @@ class FakeGitHub:
             "parents": [{"sha": self._commit_sha(pull, index - 1)}] if index else [],
         }
 
-    def _file_json(self, path: str, patch: str | None) -> Json:
-        """One entry of pulls/{n}/files; `patch` is absent for binary files and very large diffs, as on GitHub."""
+    def _file_json(self, path: str, patch: str | None, previous: str | None = None) -> Json:
+        """One entry of pulls/{n}/files; `patch` is absent for binary files, very large diffs and renames
+        that change nothing, as on GitHub."""
         lines = (patch or "").splitlines()
         added = sum(1 for line in lines if line.startswith("+"))
         removed = sum(1 for line in lines if line.startswith("-"))
@@ -585,6 +591,8 @@ class FakeGitHub:
             "raw_url": f"{WEB_URL}/{self.repo}/raw/{sha}/{path}",
             "contents_url": f"{self.url}/repos/{self.repo}/contents/{path}?ref={sha}",
         }
+        if previous is not None:
+            entry.update(status="renamed", previous_filename=previous)
         return {**entry, "patch": patch} if patch is not None else entry
 
     def _comment_json(self, comment: _Comment) -> Json:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from jira_brief.jira.demo.server import build_server, load_demo_tickets
-from tests.e2e.test_coverage_github import CRITERIA, THREE_OF_FIVE, check_requests, open_pull, structured
+from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, check_requests, open_pull, structured
 from tests.e2e.test_github import GITHUB_TOKEN, LLM_KEY, REPO, World
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.mcp_http import ServedMCP
@@ -116,3 +116,37 @@ def test_a_secret_in_the_status_assignee_and_a_criterion_is_hidden_everywhere(pa
     assert "Q7secret" not in everything
     body = world.ours()[0]["body"]
     assert r"Blocked by \*\*\*" in body and r"Rotate \*\*\*" in body
+
+
+def test_evidence_from_files_the_model_never_read_covers_nothing(pay_142: World) -> None:
+    """The red team's "11 of 11 covered, judged on 7 of 11": verdicts citing the lock file, a vendored or
+    binary file, or lines of a shown file that were not shown."""
+    world = pay_142
+    files = {**FILES, "vendor/pay/split.py": "@@ -0,0 +1 @@\n+SPLIT = True\n", "shop/split.png": None}
+    cited = [("package-lock.json", "1"), ("vendor/pay/split.py", "1"), ("shop/split.png", "1")]
+    cited += [("shop/split_payment.py", "40-60"), ("shop/refund.py", "")]
+    world.llm.responder = structured([(n, "covered", [cite], "see the change") for n, cite in enumerate(cited, 1)])
+
+    run = world.run(open_pull(world, files))
+
+    assert run.code == 0, run.stderr
+    body = world.ours()[0]["body"]
+    assert "0 of 5 criteria covered · judged on 3 of 6 files" in body
+    [brief] = json.loads(run.outputs["briefs"])
+    assert {item["status"] for item in brief["coverage"]} == {"not_seen"}
+
+
+def test_bidirectional_overrides_never_reach_the_comment(pay_142: World) -> None:
+    world = pay_142
+    world.tickets["PAY-142"]["summary"] = "Split payments \u202eslootlatipac\u202c"
+    evil = "shop/refund_\u202egpj.py"
+    files = {**FILES, evil: "@@ -0,0 +1 @@\n+refund = 1\n"}
+    world.llm.responder = structured([(5, "covered", [(evil, "1")], "refund\u2066 \u2067added\u2069")])
+
+    run = world.run(open_pull(world, files))
+
+    assert run.code == 0, run.stderr
+    body = world.ours()[0]["body"]
+    assert "shop/refund\\_gpj.py" in body and "Split payments slootlatipac" in body  # still named, plainly
+    controls = [chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+    assert not any(char in body + run.summary for char in controls)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -87,6 +87,7 @@ class Coverage:
     unchanged: bool = False  # the published check still holds: nothing to redo or re-render
     language: str = "en"
     usage: Usage = field(default_factory=Usage, compare=False)
+    cut: int | None = None  # the change was cut at this many bytes: files past it were not judged
 
     @property
     def checked(self) -> bool:
@@ -147,7 +148,7 @@ def check_fingerprint(ticket: Ticket, model: str, language: str, excerpt: Excerp
 def unchecked(items: Sequence[str], excerpt: Excerpt, language: str) -> Coverage:
     """The criteria listed without a verdict (no model configured)."""
     verdicts = tuple(Verdict(item, NOT_CHECKED) for item in items)
-    return Coverage(verdicts, len(excerpt.shown), excerpt.total, language=language)
+    return Coverage(verdicts, len(excerpt.shown), excerpt.total, language=language, cut=excerpt.cut)
 
 
 def schema(count: int) -> dict[str, Any]:
@@ -267,30 +268,33 @@ def verdicts_from_json(rows: Any, items: Sequence[str] | None = None) -> tuple[V
     return verdicts
 
 
-def _evidence(raw: Any, files: Collection[str]) -> tuple[Evidence, ...]:
-    """Cited files that are files of the diff (anything else is dropped), each with a sane line range."""
+def _evidence(raw: Any, excerpt: Excerpt) -> tuple[Evidence, ...]:
+    """Citations of a file and lines the model was shown (anything else is dropped: a lock, vendored or
+    binary file it never read, lines of a hunk left out, no lines at all)."""
     kept: dict[str, Evidence] = {}
     for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict) or item.get("file") not in files:
+        if not isinstance(item, dict) or not isinstance(item.get("file"), str):
             continue
         lines = str(item.get("lines") or "").replace(" ", "").replace("–", "-")
-        kept.setdefault(item["file"], Evidence(item["file"], lines if _LINES.match(lines) else None))
+        if _LINES.match(lines) and excerpt.shows(item["file"], lines):
+            kept.setdefault(item["file"], Evidence(item["file"], lines))
     return tuple(kept.values())
 
 
-def _verdict(criterion: str, raw: dict[str, Any] | None, files: Collection[str]) -> Verdict:
+def _verdict(criterion: str, raw: dict[str, Any] | None, excerpt: Excerpt) -> Verdict:
     if raw is None:
         return Verdict(criterion, "not_seen", (), "")
     status = str(raw.get("status")) if raw.get("status") in STATUSES else "not_seen"
-    evidence = _evidence(raw.get("evidence"), files) if status != "not_seen" else ()
+    evidence = _evidence(raw.get("evidence"), excerpt) if status != "not_seen" else ()
     if not evidence:
         status = "not_seen"  # a claim the change cannot back is not a verdict
     reason = " ".join(str(raw.get("reason") or "").split())[:MAX_REASON]
     return Verdict(criterion, status, evidence, reason)
 
 
-def validate(answer: str, items: Sequence[str], files: Collection[str]) -> tuple[Verdict, ...]:
-    """The verdicts of a raw answer, one a criterion in order; LLMError when it is not an answer at all."""
+def validate(answer: str, items: Sequence[str], excerpt: Excerpt) -> tuple[Verdict, ...]:
+    """The verdicts of a raw answer, one a criterion in order, judged only on what `excerpt` showed the
+    model; LLMError when it is not an answer at all."""
     data = _json_object(answer)
     by_number: dict[int, dict[str, Any]] = {}
     for raw in data["criteria"]:
@@ -299,14 +303,13 @@ def validate(answer: str, items: Sequence[str], files: Collection[str]) -> tuple
             by_number.setdefault(number, raw)
     if data["criteria"] and not by_number:
         raise LLMError("the model's coverage answer names none of the criteria")
-    return tuple(_verdict(item, by_number.get(number), files) for number, item in enumerate(items, 1))
+    return tuple(_verdict(item, by_number.get(number), excerpt) for number, item in enumerate(items, 1))
 
 
 async def check_ticket(
     llm: LLM,
     ticket: Ticket,
     items: Sequence[str],
-    diff: Diff,
     excerpt: Excerpt,
     fingerprint: str,
     usage: Usage | None = None,
@@ -316,9 +319,10 @@ async def check_ticket(
     a failed or invalid answer is a Coverage that says the check failed."""
     usage, language = usage or Usage(), llm.settings.language
     deadline = deadline if deadline is not None else time.monotonic() + llm.settings.timeout
-    base = Coverage((), len(excerpt.shown), excerpt.total, fingerprint=fingerprint, language=language, usage=usage)
+    shown, total = len(excerpt.shown), excerpt.total
+    base = Coverage((), shown, total, fingerprint=fingerprint, language=language, usage=usage, cut=excerpt.cut)
     try:
         answer = await ask(llm, messages(ticket, items, excerpt, language), len(items), usage, deadline)
-        return replace(base, verdicts=validate(answer, items, diff.paths))
+        return replace(base, verdicts=validate(answer, items, excerpt))
     except LLMError as error:
         return replace(base, verdicts=unchecked(items, excerpt, language).verdicts, error=str(error), fingerprint=None)

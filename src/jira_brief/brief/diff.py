@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from jira_brief.git import DiffText
 
 DEFAULT_BUDGET = 24_000
 HUNK_LINES = 80  # a hunk longer than this keeps its head and tail
@@ -95,9 +97,11 @@ class FileDiff:
 
 @dataclass(frozen=True)
 class Diff:
-    """The files of a change, in the order git or GitHub listed them."""
+    """The files of a change, in the order git or GitHub listed them; `cut` is the size (bytes) past which
+    git's output was not read, when it was cut (the files after it are not known)."""
 
     files: tuple[FileDiff, ...]
+    cut: int | None = None
 
     @property
     def paths(self) -> frozenset[str]:
@@ -113,6 +117,14 @@ class Excerpt:
     total: int
     left_out: tuple[tuple[str, str], ...]  # (path, why)
     trimmed: tuple[str, ...] = ()
+    spans: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)  # new-file lines shown
+    cut: int | None = None  # the change was cut at this many bytes (Diff.cut)
+
+    def shows(self, path: str, lines: str) -> bool:
+        """Whether the model was shown `path` and lines ("12" or "12-30") of its new version."""
+        start, _, end = lines.partition("-")
+        first, last = int(start), int(end or start)
+        return any(low <= last and first <= high for low, high in self.spans.get(path, ()))
 
     @property
     def digest(self) -> str:
@@ -120,11 +132,14 @@ class Excerpt:
 
     def left_out_note(self) -> str:
         """One paragraph for the prompt naming what the model does not see; empty when it sees it all."""
-        if not self.left_out and not self.trimmed:
+        if not self.left_out and not self.trimmed and self.cut is None:
             return ""
         named = [f"{path} ({why})" for path, why in self.left_out[:NAMED_LEFT_OUT]]
         more = len(self.left_out) - len(named)
         parts = [f"Judged on {len(self.shown)} of {self.total} files."]
+        if self.cut is not None:
+            cut = max(1, self.cut >> 20)
+            parts.append(f"The change was cut after {cut} MiB: the files past it are not shown or counted.")
         if named:
             parts.append("Not shown: " + ", ".join(named) + (f", and {more} more." if more else "."))
         if self.trimmed:
@@ -193,11 +208,13 @@ def _file_of_git(block: str) -> FileDiff | None:
     return FileDiff(path, status, hunks, binary, old if old != path else None)
 
 
-def parse_git_diff(text: str) -> Diff:
-    """The files of `git diff` output (no colour, no external diff driver)."""
+def parse_git_diff(output: str | DiffText) -> Diff:
+    """The files of `git diff` output (no colour, no external diff driver); of output cut at a size, the
+    files as far as they were read (the last one may stop short: its hunks say which lines it shows)."""
+    text, cut = (output.text, output.cut) if isinstance(output, DiffText) else (output, None)
     starts = [match.start() for match in _GIT_FILE.finditer(text)]
     blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=False)]
-    return Diff(tuple(item for item in map(_file_of_git, blocks) if item is not None))
+    return Diff(tuple(item for item in map(_file_of_git, blocks) if item is not None), cut)
 
 
 def skip_reason(item: FileDiff) -> str | None:
@@ -243,24 +260,50 @@ def _trim(hunk: Hunk) -> tuple[Hunk, bool]:
     return Hunk(hunk.header, lines), True
 
 
+def _heading(item: FileDiff) -> str:
+    """A file's line in the excerpt: path, status, and where it was renamed from (a rename alone says so)."""
+    unchanged = ", content unchanged" if item.status == "renamed" and not item.hunks and not item.binary else ""
+    moved = f" (renamed from {item.old_path}{unchanged})" if item.old_path else ""
+    return f"### {item.path} [{item.status}]{moved}"
+
+
 def render_file(item: FileDiff, hunks: Sequence[Hunk]) -> str:
     """A file as the model reads it: its path and status, then its hunks."""
-    moved = f" (renamed from {item.old_path})" if item.old_path else ""
-    body = "\n".join(f"{hunk.header}\n" + "\n".join(hunk.lines) for hunk in hunks)
-    return f"### {item.path} [{item.status}]{moved}\n{body}".rstrip() + "\n"
+    body = "\n".join(_rendered(hunk) for hunk in hunks)
+    return f"{_heading(item)}\n{body}".rstrip() + "\n"
 
 
-def _fit(item: FileDiff, room: int) -> tuple[str, bool] | None:
-    """The file rendered with long hunks trimmed, then as many hunks as fit `room`; None if not even one."""
+def _rendered(hunk: Hunk) -> str:
+    return f"{hunk.header}\n" + "\n".join(hunk.lines)
+
+
+def _spans(hunk: Hunk, trimmed: bool) -> list[tuple[int, int]]:
+    """The new-file lines a hunk shows: all of them, or its head and its tail when it was trimmed."""
+    number, numbers = hunk.new_lines[0], list[int | None]()
+    for line in hunk.lines:
+        numbers.append(number if line[:1] in (" ", "+") else None)
+        number += 1 if line[:1] in (" ", "+") else 0
+    parts = [numbers[:HUNK_HEAD], numbers[-HUNK_TAIL:]] if trimmed else [numbers]
+    kept = [[n for n in part if n is not None] for part in parts]
+    return [(min(part), max(part)) for part in kept if part]
+
+
+def _fit(item: FileDiff, room: int) -> tuple[str, bool, tuple[tuple[int, int], ...]] | None:
+    """The file rendered with long hunks trimmed, then as many hunks as fit `room` (each hunk rendered
+    once: linear in the file's size), and the new-file lines it shows; None if not even one hunk fits."""
     trimmed = [_trim(hunk) for hunk in item.hunks]
-    hunks = [hunk for hunk, _ in trimmed]
-    was_trimmed = any(flag for _, flag in trimmed)
-    text = render_file(item, hunks)
-    while len(text) > room and len(hunks) > 1:
-        hunks.pop()
-        was_trimmed = True
-        text = render_file(item, hunks)
-    return (text, was_trimmed) if len(text) <= room else None
+    texts = [_rendered(hunk) for hunk, _ in trimmed]
+    size, count = len(_heading(item)) + 2, 0  # the heading, its newline and the final one
+    while count < len(texts) and size + len(texts[count]) + (count > 0) <= room:
+        size += len(texts[count]) + (count > 0)
+        count += 1
+    count = max(count, min(1, len(texts)))  # a file shows at least its first hunk, or nothing
+    kept = trimmed[:count]
+    text = render_file(item, [hunk for hunk, _ in kept])
+    if len(text) > room:
+        return None
+    spans = tuple(span for (_, flag), hunk in zip(kept, item.hunks, strict=False) for span in _spans(hunk, flag))
+    return text, count < len(texts) or any(flag for _, flag in kept), spans
 
 
 def reduce_diff(diff: Diff, criteria: Iterable[str], budget: int = DEFAULT_BUDGET) -> Excerpt:
@@ -278,16 +321,18 @@ def reduce_diff(diff: Diff, criteria: Iterable[str], budget: int = DEFAULT_BUDGE
     parts: list[str] = []
     shown: list[str] = []
     trimmed: list[str] = []
+    spans: dict[str, tuple[tuple[int, int], ...]] = {}
     used = 0
     for item in ranked:
         fitted = _fit(item, budget - used)
         if fitted is None:
             left_out.append((item.path, "over the size budget"))
             continue
-        text, was_trimmed = fitted
+        text, was_trimmed, spans[item.path] = fitted
         parts.append(text)
         shown.append(item.path)
         used += len(text)
         if was_trimmed:
             trimmed.append(item.path)
-    return Excerpt("\n".join(parts), tuple(shown), len(diff.files), tuple(left_out), tuple(trimmed))
+    shown_text = "\n".join(parts)
+    return Excerpt(shown_text, tuple(shown), len(diff.files), tuple(left_out), tuple(trimmed), spans, diff.cut)

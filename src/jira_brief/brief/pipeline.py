@@ -209,11 +209,12 @@ async def _check(run: BriefRun, change: Change, result: BriefResult, ticket: Tic
             fingerprint=check,
             unchanged=change.published.get(ticket.key) == check,
             language=settings.language,
+            cut=excerpt.cut,
         )
         return
     deadline = clock.deadline()
     llm = run.get_llm()
-    result.coverage = await check_ticket(llm, ticket, items, change.diff, excerpt, check, result.usage, deadline)
+    result.coverage = await check_ticket(llm, ticket, items, excerpt, check, result.usage, deadline)
     if result.coverage.error is None:
         run.cache.put_check(check, ticket.key, result.coverage.as_json())
 

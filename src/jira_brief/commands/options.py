@@ -131,7 +131,8 @@ def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:
     return found
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")  # a run at once: a ticket of them costs one match
+# Control characters, and bidirectional ones (a file name must read as it is): a run at once.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
 
 
 def for_terminal(text: str, settings: Settings | None) -> str:

@@ -21,14 +21,17 @@ ICONS = {"covered": "✅", "partly": "🟡", "not_seen": "⬜", NOT_CHECKED: "�
 def summary_line(coverage: Coverage) -> str:
     """ "3 of 5 criteria covered, 1 partly", and on how many files it was judged (in the section's language)."""
     covered, partly, total = coverage.count("covered"), coverage.count("partly"), len(coverage.verdicts)
+    cut = max(1, coverage.cut >> 20) if coverage.cut is not None else None
     if coverage.language == "fr":
         text = f"{covered} critère{'s' if covered > 1 else ''} sur {total} couvert{'s' if covered > 1 else ''}"
         text += f", {partly} en partie" if partly else ""
         judged = f" · jugé sur {coverage.judged} fichiers sur {coverage.total}"
+        said = f" · changement coupé après {cut} Mio : les fichiers suivants ne sont pas jugés" if cut else ""
     else:
         text = f"{covered} of {total} criteria covered" + (f", {partly} partly" if partly else "")
         judged = f" · judged on {coverage.judged} of {coverage.total} files"
-    return text + (judged if coverage.judged < coverage.total else "")
+        said = f" · change cut after {cut} MiB: the files past it were not judged" if cut else ""
+    return text + (judged if coverage.judged < coverage.total else "") + said
 
 
 def touched_line(key: str, coverage: Coverage) -> str:
@@ -36,7 +39,8 @@ def touched_line(key: str, coverage: Coverage) -> str:
     if coverage.error:
         return f"{key}: criteria check failed ({coverage.error})"
     touched = coverage.count("covered") + coverage.count("partly")
-    return f"{key}: {touched}/{len(coverage.verdicts)} criteria touched by this commit"
+    cut = f" (the change was cut after {max(1, coverage.cut >> 20)} MiB)" if coverage.cut is not None else ""
+    return f"{key}: {touched}/{len(coverage.verdicts)} criteria touched by this commit{cut}"
 
 
 _CHECK_OPENING = re.compile(r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n")

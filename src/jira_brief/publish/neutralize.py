@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 from jira_brief.brief.result import BriefResult
 
 ZWJ = "\u200d"
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they make a file name
+# or a title read as something else ("gpj.exe" shown as "exe.jpg"); nothing published keeps them.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 # Where a ZWJ goes so the character starts no syntax: raw HTML, comments and autolinks (<tag, </,
 # <!, <?), entities that could spell "@" or "#" (&#64;), link and image ends ("](", "][", "]:" of
@@ -48,8 +51,8 @@ URL_SAFE = ":/?#=&%~+,;@!$'*.-_"
 
 def neutralize(text: str, extra: re.Pattern[str] | None = None) -> str:
     """`text` with a ZWJ wherever a character would start a mention, reference, link or HTML (and, with
-    `extra`, wherever that pattern matches: a forge's own references)."""
-    text = _NEUTRALIZE.sub(ZWJ, text)
+    `extra`, wherever that pattern matches: a forge's own references); bidirectional controls removed."""
+    text = _NEUTRALIZE.sub(ZWJ, text.translate(BIDI_CONTROLS))
     return extra.sub(ZWJ, text) if extra is not None else text
 
 
@@ -103,7 +106,7 @@ def sanitize(text: str, hosts: Collection[str] = (), extra: re.Pattern[str] | No
 
     Code blocks opened at the start of a line are kept as code (neutralized the same way, which is
     invisible there) and closed if the text leaves one open, so it cannot swallow what follows."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.translate(BIDI_CONTROLS).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
     fence: str | None = None
     for line in lines:

@@ -22,9 +22,11 @@ MAX_PULL_FILES = 3000
 
 
 def file_of_github(path: str, status: str, patch: str | None, previous: str | None = None) -> FileDiff:
-    """A file of `GET /repos/{o}/{r}/pulls/{n}/files`: no `patch` means binary or too large to show."""
+    """A file of `GET /repos/{o}/{r}/pulls/{n}/files`: no `patch` means binary or too large to show, but
+    for a removal or a rename (a rename alone has no patch: its content did not change)."""
     hunks = parse_hunks(patch) if patch else ()
-    return FileDiff(path, status, hunks, binary=not patch and status != "removed", old_path=previous)
+    binary = not patch and status not in ("removed", "renamed")
+    return FileDiff(path, status, hunks, binary=binary, old_path=previous)
 
 
 def files_tab_link(pull_url: str, path: str, lines: str | None) -> str:
