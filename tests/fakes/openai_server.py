@@ -79,7 +79,7 @@ class _CallTool:
     """Answer with one tool call instead of text."""
 
     name: str
-    arguments: dict[str, Any]
+    arguments: dict[str, Any] | str  # a str is sent as it is (what a model may write that is not JSON)
 
 
 @dataclass(frozen=True)
@@ -235,9 +235,10 @@ class FakeOpenAI:
         connection drops (None: until the client hangs up)."""
         self._enqueue(_Trickle(piece, every, count, reasoning))
 
-    def call_tool(self, name: str, arguments: dict[str, Any], times: int = 1) -> None:
+    def call_tool(self, name: str, arguments: dict[str, Any] | str, times: int = 1) -> None:
         """Make the next `times` calls answer with a call to tool `name`, declared or not."""
-        self._enqueue(*[_CallTool(name, dict(arguments))] * times)
+        sent = arguments if isinstance(arguments, str) else dict(arguments)
+        self._enqueue(*[_CallTool(name, sent)] * times)
 
     def reply(self, text: str, *, reasoning: str | None = None, finish_reason: str | None = None) -> None:
         """Make the next call answer `text`, with reasoning if `reasoning` is given (`reasoning_content`
@@ -282,7 +283,12 @@ class FakeOpenAI:
             call = {
                 "id": call_id,
                 "type": "function",
-                "function": {"name": action.name, "arguments": json.dumps(action.arguments)},
+                "function": {
+                    "name": action.name,
+                    "arguments": action.arguments
+                    if isinstance(action.arguments, str)
+                    else json.dumps(action.arguments),
+                },
             }
             return Answer(tool_call=call, reasoning=thought)
         return Answer(content=self.responder(body), reasoning=thought)
@@ -459,7 +465,7 @@ def _validate_tool_call(where: str, call: dict[str, Any]) -> str | None:
         return f"Invalid type for '{where}.function.arguments': expected a JSON string."
     try:
         json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"Invalid '{where}.function.arguments': not valid JSON."
     return None
 

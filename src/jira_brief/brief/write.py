@@ -107,7 +107,7 @@ async def write_brief(
 async def _run_tool_call(reader: Reader, name: str, call: dict[str, Any], allowed: set[str]) -> str:
     try:
         arguments = json.loads(call["function"]["arguments"] or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past what Python's parser reads: not arguments either
         return "Error: the tool arguments are not valid JSON."
     if not isinstance(arguments, dict):
         return "Error: the tool arguments must be a JSON object."

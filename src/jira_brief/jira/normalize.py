@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ ACCEPTANCE_NAME = re.compile(
 )
 EPIC_LINK_NAME = re.compile(r"^epic[\s_-]*link$|^lien[\s_-]*d.?[ée]pic$", re.I)
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-\d+$")
+# Levels of wrapping (a key of WRAPPERS, a one-item list) searched for the issue: real servers use two or three.
+MAX_WRAPPING = 12
 # Keys under which servers wrap the issue they return.
 WRAPPERS = ("structuredContent", "structured_content", "data", "issue", "result", "ticket", "item")
 
@@ -59,12 +62,28 @@ def _text(value: Any, wiki: bool = False) -> str:
     if isinstance(value, str):
         return wiki_to_markdown(value) if wiki else value.strip()
     if isinstance(value, list):
-        return "\n".join(filter(None, (_text(item, wiki) for item in value)))
+        return "\n".join(filter(None, (_text(item, wiki) for item in _flat(value))))
     if isinstance(value, dict):
         if "type" in value and ("content" in value or value.get("type") == "text"):
             return adf_to_markdown(value)
         return _name(value) or ""
     return str(value)
+
+
+def _flat(values: list[Any]) -> Iterator[Any]:
+    """The items of a list and of the lists inside it, in order, however deep (read without recursion)."""
+    stack = [iter(values)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, list):
+            stack.append(iter(item))
+        else:
+            yield item
+
+
+_END = object()
 
 
 def _issue_ref(value: Any) -> tuple[str | None, str]:
@@ -202,6 +221,8 @@ def issue_in_answer(text: str, structured: Any, key: str) -> dict[str, Any]:
             return found
     try:
         payload = json.loads(text)
+    except RecursionError:
+        raise TicketError(f"{key}: the answer is JSON nested deeper than it can be read; check the server") from None
     except ValueError:
         as_yaml = read_yaml(text)
         return (find_issue(as_yaml, key) if as_yaml is not None else None) or text_issue(text, key)
@@ -212,11 +233,14 @@ def issue_in_answer(text: str, structured: Any, key: str) -> dict[str, Any]:
 
 
 def find_issue(payload: Any, key: str, depth: int = 0) -> dict[str, Any] | None:
-    """The issue in a payload: itself, in a known wrapper, one level down, or the only item of a list."""
+    """The issue in a payload: itself, in a known wrapper, one level down, or the only item of a list;
+    no deeper than MAX_WRAPPING levels (an answer wrapped hundreds of times holds no issue we read)."""
+    if depth > MAX_WRAPPING:
+        return None
     if isinstance(payload, list):
         matching = [item for item in payload if isinstance(item, dict) and str(item.get("key", "")).upper() == key]
         items = matching or payload
-        return find_issue(items[0], key, depth) if len(items) == 1 else None
+        return find_issue(items[0], key, depth + 1) if len(items) == 1 else None
     if not isinstance(payload, dict):
         return None
     error = payload_error(payload)

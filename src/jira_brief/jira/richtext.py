@@ -10,15 +10,50 @@ from datetime import UTC, datetime
 from typing import Any
 
 PANEL_LABELS = {"info": "Info", "note": "Note", "warning": "Warning", "error": "Error", "success": "Success"}
+# Nodes nested deeper than this (real documents stay under ten) keep their text, flattened, and a note:
+# the conversion recurses, and a hostile document of 600 levels must not reach Python's recursion limit.
+MAX_ADF_DEPTH = 40
+CUT_NOTE = f"[nested deeper than {MAX_ADF_DEPTH} levels: shown as plain text]"
 
 
 def adf_to_markdown(document: Any) -> str:
     """Markdown from an ADF document (or any ADF node); unknown nodes keep their text."""
     if isinstance(document, list):
-        return _blocks(document)
+        return _blocks([_within(node) for node in document if isinstance(node, dict)])
     if not isinstance(document, dict):
         return "" if document is None else str(document)
-    return _block(document).strip()
+    return _block(_within(document)).strip()
+
+
+def _within(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with each node at MAX_ADF_DEPTH replaced by a paragraph of its text (read without
+    recursion) and CUT_NOTE; the nodes above are copied, the input is left as it is."""
+    top = dict(document)
+    stack = [(top, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children = _children(node)
+        if not children:
+            continue
+        if depth + 1 >= MAX_ADF_DEPTH:
+            node["content"] = [_flattened(child) for child in children]
+            continue
+        node["content"] = copied = [dict(child) if isinstance(child, dict) else child for child in children]
+        stack.extend((child, depth + 1) for child in copied if isinstance(child, dict))
+    return top
+
+
+def _flattened(node: Any) -> dict[str, Any]:
+    """A paragraph holding the text of `node` and all below it, in document order, then CUT_NOTE."""
+    texts, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if isinstance(current.get("text"), str):
+                texts.append(current["text"])
+            stack.extend(reversed(_children(current)))
+    text = " ".join(" ".join(texts).split())
+    return {"type": "paragraph", "content": [{"type": "text", "text": f"{text} {CUT_NOTE}".strip()}]}
 
 
 def _children(node: dict[str, Any]) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError
@@ -13,6 +13,8 @@ from jira_brief.errors import JiraBriefError
 if TYPE_CHECKING:
     from mcp.types import Tool
 
+# How deep (in JSON levels) a tool's schemas may nest; real ones stay under twenty.
+MAX_SCHEMA_DEPTH = 64
 READ_VERBS = frozenset({"get", "search", "list", "read", "fetch", "find", "lookup", "query", "view", "describe"})
 WRITE_VERBS = frozenset(
     {
@@ -108,6 +110,28 @@ def declared_writer(tool: Tool) -> bool:
     return annotations is not None and getattr(annotations, "read_only_hint", None) is not True
 
 
+def schema_depth(schema: Any, limit: int) -> int:
+    """How deep a JSON schema (or any JSON value) nests, counted up to `limit` + 1, without recursion."""
+    deepest, stack = 0, [(schema, 0)]
+    while stack and deepest <= limit:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def check_schemas(tool: Tool) -> None:
+    """A tool we call must have schemas of a sane depth: the MCP SDK checks its answers against them
+    recursively (a schema nested 100 deep ends in a RecursionError), and the model reads them."""
+    for name, schema in (("input", tool.input_schema), ("output", getattr(tool, "output_schema", None))):
+        if schema_depth(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+            raise ServerError(
+                f"the MCP server's tool {tool.name!r} has an {name} schema nested deeper than "
+                f"{MAX_SCHEMA_DEPTH} levels; jira-brief does not call it: fix the server or choose another tool"
+            )
+
+
 def choose_tools(tools: Sequence[Tool], issue_tool: str, settings: Settings) -> tuple[dict[str, Tool], dict[str, str]]:
     """(offered, refused): the get-issue tool plus --allow-tool ones; every other tool with its reason."""
     refused = {tool.name: reason for tool in tools if (reason := refusal(tool))}
@@ -119,6 +143,7 @@ def choose_tools(tools: Sequence[Tool], issue_tool: str, settings: Settings) -> 
                 "only read tools can be offered to the model"
             )
         if tool.name == issue_tool or tool.name in settings.allow_tools:
+            check_schemas(tool)
             offered[tool.name] = tool
             refused.pop(tool.name, None)
         elif tool.name not in refused:

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+MAX_DEPTH = 64  # nested further, the text is not the YAML this reader knows (each level is a call)
 PAIR = re.compile(r"""^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[][^:]*?)\s*:(?:\s+(.*))?$""")
 
 
@@ -31,6 +32,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.lines = text.replace("\t", "    ").splitlines()
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> tuple[int, str] | None:
         """(indent, content) of the next line that holds data; blank, comment and `---` lines are skipped."""
@@ -47,7 +49,13 @@ class _Reader:
         if found is None or found[0] < indent:
             return None
         level, content = found
-        return self.sequence(level) if _is_item(content) else self.mapping(level)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        try:
+            return self.sequence(level) if _is_item(content) else self.mapping(level)
+        finally:
+            self.depth -= 1
 
     def sequence(self, level: int) -> list[Any]:
         items: list[Any] = []
@@ -58,7 +66,7 @@ class _Reader:
                 items.append(self.node(level + 1))
             elif PAIR.match(rest):  # "- key: value" opens a mapping two columns in
                 self.lines[self.index] = " " * (level + 2) + rest
-                items.append(self.mapping(level + 2))
+                items.append(self.node(level + 2))
             else:
                 self.index += 1
                 items.append(_scalar(rest))
