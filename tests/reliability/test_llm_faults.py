@@ -10,7 +10,9 @@ import time
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from jira_brief.commands.main import main
 from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("engine_env")
@@ -163,3 +165,13 @@ def test_20_mb_of_reasoning_is_read_in_linear_time_and_capped(
     assert seconds < 20, seconds  # the red team saw 122 s of CPU for the same flood
     line = assert_fell_back_offline(result, screen)
     assert "more than 16 MiB" in line
+
+
+def test_doctor_says_a_model_that_keeps_answering_ran_past_the_timeout(engine_env: Any, fake_llm: FakeOpenAI) -> None:
+    fake_llm.trickle("x" * 1024, every=0.1)
+    env = {**engine_env.environ, "OPENAI_API_KEY": fake_llm.api_key or "", "OPENAI_BASE_URL": fake_llm.base_url}
+    start = time.monotonic()
+    done = CliRunner().invoke(main, ["doctor", "--demo", "--model", "test-model", "--timeout", "2"], env=env)
+    assert time.monotonic() - start < 8
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert f"the LLM at {fake_llm.base_url} did not answer within 2 s" in done.output

@@ -205,25 +205,6 @@ class LLM:
         bounds it by the wall clock, however slowly the answer keeps arriving."""
         from jira_brief.config.bodies import BodyTooLarge  # loaded with the SDK's httpx2 already
 
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._answer(
-                    messages, tools, final=final, timeout=timeout, usage=usage, sink=sink, extra=extra
-                )
-        except BodyTooLarge as error:
-            raise LLMError(str(error)) from None
-
-    async def _answer(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]],
-        *,
-        final: bool,
-        timeout: float,
-        usage: Usage,
-        sink: TextSink | None,
-        extra: dict[str, Any] | None,
-    ) -> Reply:
         request: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -236,6 +217,13 @@ class LLM:
             if not final:  # the parent epic and a linked ticket in one step, not two of --max-steps
                 request["parallel_tool_calls"] = True
         request.update(extra or {})
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._send(request, usage, sink)
+        except BodyTooLarge as error:
+            raise LLMError(str(error)) from None
+
+    async def _send(self, request: dict[str, Any], usage: Usage, sink: TextSink | None) -> Reply:
         if not self.settings.stream or sink is None:
             response = await self.create(request)
             usage.add(response.usage)
@@ -261,6 +249,8 @@ class LLM:
             return await self.answer(messages, tools, final=final, timeout=timeout, usage=usage, sink=sink)
         except openai.APIError as error:
             raise LLMError(self.explain(error)) from None
+        except TimeoutError:
+            raise LLMError(f"the LLM at {self.where} did not answer within {timeout:g} s") from None
 
     def explain(self, error: Exception) -> str:
         """One line for an LLM failure, with what to do; never the key, never the raw server text for auth."""
