@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jira_brief.brief.criteria import NOT_CHECKED, Coverage, Evidence, Verdict, verdicts_from_json
+from jira_brief.publish.dialect import CLOSE, CLOSED, HTML, OPEN, OPENED, Dialect
 from jira_brief.publish.labels import Labels, labels_in
 from jira_brief.publish.neutralize import inline_text
 
@@ -40,7 +41,8 @@ def touched_line(key: str, coverage: Coverage) -> str:
 
 
 _CHECK_BLOCK = re.compile(
-    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n.*?\n<!-- /jira-brief:check -->",
+    rf"{OPEN}jira-brief:check fingerprint=([0-9a-f]{{8,64}}) data=([A-Za-z0-9+/=]*){OPENED}"
+    rf".*?{CLOSE}/jira-brief:check{CLOSED}",
     re.S,
 )
 
@@ -73,19 +75,25 @@ def _verdict_line(verdict: Verdict, file_link: FileLink | None) -> str:
     return line
 
 
-def render_coverage(coverage: Coverage, labels: Labels | None = None, file_link: FileLink | None = None) -> str:
+def render_coverage(
+    coverage: Coverage, labels: Labels | None = None, file_link: FileLink | None = None, dialect: Dialect = HTML
+) -> str:
     """The section under a brief (in the words of `labels`, else of the check's language): title and
     summary, one line a criterion; every untrusted part neutralized. A successful check carries its
     fingerprint in a hidden marker, so an unchanged re-run reuses it."""
     title, head = _heading(coverage, labels or labels_in(coverage.language), _plain)
-    lines = [f"**{title}** · {head}", *(_verdict_line(v, file_link) for v in coverage.verdicts)]
+    verdicts = [_verdict_line(v, file_link) for v in coverage.verdicts]
+    text = f"**{title}** · {head}"
+    if verdicts:  # Python-Markdown (Bitbucket) starts a list only after a blank line
+        text += ("\n" if dialect.html else "\n\n") + "\n".join(verdicts)
     if coverage.fingerprint and coverage.error is None:
-        # The verdicts ride along, base64 (no "--" or ">" can end the comment), so a re-run that reuses
-        # the block still has them for the JSON output.
+        # The verdicts ride along, base64 (no "--", ">" or ")" can end the marker), so a re-run that
+        # reuses the block still has them for the JSON output.
         data = base64.b64encode(json.dumps(coverage.as_json(), ensure_ascii=False).encode()).decode()
-        opening = f"<!-- jira-brief:check fingerprint={coverage.fingerprint} data={data} -->"
-        lines = [opening, *lines, "<!-- /jira-brief:check -->"]
-    return "\n".join(lines)
+        text = dialect.wrap(
+            f"jira-brief:check fingerprint={coverage.fingerprint} data={data}", "/jira-brief:check", text
+        )
+    return text
 
 
 @dataclass(frozen=True)
