@@ -17,8 +17,8 @@ from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
 from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
-from jira_brief.forges.base import CommentThread, ForgeError, Posted, Review
-from jira_brief.keys.scan import KeyScan
+from jira_brief.forges.base import CommentThread, Forge, ForgeError, Posted, Review
+from jira_brief.keys.scan import KeyScan, scan
 from jira_brief.keys.texts import source_kind
 from jira_brief.publish.comment import (
     MARKER,
@@ -134,7 +134,10 @@ def _create(thread: CommentThread, body: str, marker: str) -> Posted:
         again = created or thread.create(body)
         if again is None:
             raise ForgeError("the forge failed twice while storing the comment; try again later")
-        return again
+        # The failed POST may have stored a comment the thread could not tell was ours before a POST
+        # answered who we are (a Bitbucket access token): now it can, so keep one.
+        ours = find_ours(thread, marker) if created is None else []
+        return publish(thread, body, ours, marker)[0] if len(ours) > 1 else again
     return publish(thread, body, ours, marker)[0]
 
 
@@ -182,11 +185,32 @@ class Sticky:
     limit: int
     size: Callable[[str], int] = len
 
+    def review(
+        self,
+        outcome: CommentOutcome,
+        forge: Forge | None,
+        keys: str,
+        projects: Sequence[str],
+        *,
+        comment: bool,
+        check: bool,
+    ) -> None:
+        """Find the keys of a review (its texts, as `sources` say) and of `keys`, then `keep` the comment
+        (when `comment`) with the criteria judged against the review's change (when `check`). Without a
+        forge only `keys` count, and no comment is kept."""
+        review = forge.review() if forge else None
+        texts: list[tuple[str, str]] = []
+        if forge is not None and review is not None:
+            texts = review_texts(review, forge.commits() if "commits" in self.sources else (), self.sources)
+        outcome.found = scan([*texts, ("input", keys)], projects, self.max_keys)
+        thread = forge.thread() if forge and comment else None
+        self.keep(outcome, thread, forge.change() if forge and check else None)
+
     def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
         """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
         it. `outcome` fills as the run goes, so what was made before a forge failure is still reported."""
-        found = outcome.found
-        ours = find_ours(thread) if thread else []
+        found, marker = outcome.found, self.style.dialect.marker
+        ours = find_ours(thread, marker) if thread else []
         if not found.keys:
             outcome.notes.append(no_key_notice(self.sources, self.style.labels.review))
             if thread and ours:
@@ -199,7 +223,7 @@ class Sticky:
             return
         body = self.hide(self.document(outcome).text)
         self.notify(Event("post", detail=f"{self.style.labels.review} comment"))
-        posted, outcome.comment_action = publish(thread, body, ours)
+        posted, outcome.comment_action = publish(thread, body, ours, marker)
         outcome.comment_url = posted.url
 
     def sections(
@@ -226,10 +250,11 @@ class Sticky:
             outcome.sections,
             heading=heading_for(outcome.results, self.style),
             notes=outcome.notes,
-            marker=MARKER,
+            marker=self.style.dialect.marker,
             limit=self.limit,
             size=self.size,
             labels=self.style.labels,
+            dialect=self.style.dialect,
         )
 
 
