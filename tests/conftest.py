@@ -30,7 +30,7 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "
 
 # Variables that would change what jira-brief or git does if they leaked from the developer or CI
 # (SSL_CERT_FILE is read as the `ca-bundle` setting).
-_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
+_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "BITBUCKET_")
 _CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
 
 

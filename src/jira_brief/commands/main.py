@@ -75,6 +75,7 @@ def _log_traceback(error: BaseException, settings: Settings | None) -> Path | No
 # Each command's module, imported when the command runs: `jira-brief keys` and a hook with nothing to do
 # never load what `summarize` needs (the start-up of a commit hook is paid on every commit).
 COMMANDS = {
+    "bitbucket": "bitbucket:bitbucket",
     "config": "config:config",
     "demo": "summarize:demo",
     "doctor": "doctor:doctor",

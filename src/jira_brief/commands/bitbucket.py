@@ -1,0 +1,78 @@
+"""`jira-brief bitbucket`: the Bitbucket Pipelines step."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jira_brief.brief.criteria import Change
+from jira_brief.brief.pipeline import brief_all
+from jira_brief.brief.progress import Notify
+from jira_brief.brief.result import BriefResult
+from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
+from jira_brief.keys.scan import KeyScan
+
+
+@click.command()
+@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
+@click.option("--pr", type=click.IntRange(min=1), help="Pull request ID (custom pipelines; else BITBUCKET_PR_ID).")
+@click.option("--keys", "explicit_keys", help="Explicit keys, e.g. 'PAY-142 WEB-88'.")
+@click.option(
+    "--comment",
+    "comment_mode",
+    type=click.Choice(["update", "off"]),
+    default="update",
+    help="update: keep one sticky pull request comment current; off: log and jira-brief.json only.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="jira-brief.json",
+    show_default=True,
+    help="Where the results go as JSON (keys, comment-url, briefs), for the step's `artifacts:`.",
+)
+@click.option("--fail-on-error", is_flag=True, help="Fail the step when a ticket or brief fails.")
+def bitbucket(
+    pr: int | None, explicit_keys: str | None, comment_mode: str, output: Path, fail_on_error: bool, **options: Any
+) -> None:
+    """Inside Bitbucket Pipelines: brief the pull request's tickets into one sticky comment and jira-brief.json.
+
+    Reads BITBUCKET_REPO_FULL_NAME and BITBUCKET_PR_ID as Pipelines sets them (a `pull-requests:`
+    pipeline), and the credentials from secured repository variables: JIRA_BRIEF_BITBUCKET_TOKEN (a
+    repository access token), or JIRA_BRIEF_BITBUCKET_EMAIL and JIRA_BRIEF_BITBUCKET_API_TOKEN. The
+    title, branch and commits come from the API. Keys count from pr-title, branch and commits unless
+    --sources says.
+
+    \b
+    Example (a step of bitbucket-pipelines.yml, see docs/bitbucket.md):
+      jira-brief bitbucket --mcp-command mcp-atlassian
+    """
+    # httpx2's client loads only for this command.
+    from jira_brief.forges.bitbucket.api import connect
+    from jira_brief.forges.bitbucket.job import JobOptions, run_bitbucket
+    from jira_brief.forges.bitbucket.pipelines import Pipeline
+
+    settings = settings_from(**options)
+    if settings.origin("sources") == "default":
+        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
+    pipeline = Pipeline.from_environment(os.environ)
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
+
+    code = run_bitbucket(
+        settings,
+        pipeline,
+        JobOptions(pr, explicit_keys, comment_mode, fail_on_error, output),
+        connect=lambda credential: connect(settings, credential, pipeline.api_url),
+        brief=brief,
+        environ=os.environ,
+    )
+    sys.exit(code)
