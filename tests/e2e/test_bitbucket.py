@@ -18,8 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jira_brief.brief.pipeline import brief_all
 from jira_brief.commands.main import main
 from jira_brief.config.load import load_settings
 from jira_brief.forges import credential_variables
 from jira_brief.forges.bitbucket.api import connect
 from jira_brief.forges.bitbucket.job import JobOptions, run_bitbucket
 from jira_brief.forges.bitbucket.pipelines import Pipeline
+from jira_brief.forges.sticky import briefer, review_settings
+from jira_brief.jira.transports import stdio_environment
 from jira_brief.publish.dialect import PLAIN
 from jira_brief.publish.neutralize import ZWJ
+from tests.e2e.forge_runs import overlapping
 from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, structured
 from tests.e2e.test_github import JIRA_HOST, LLM_KEY, briefed_keys, demo_jira
 from tests.fakes.bitbucket_server import FakeBitbucket, make_account
@@ -130,30 +131,27 @@ class World:
         )
         return self._collect(done.returncode, done.stdout, done.stderr, before)
 
-    def job(self, options: JobOptions | None = None) -> Run:
-        """The step's orchestration in this thread, with retries that do not wait (a 429 or 5xx that
-        lasts is tried four times)."""
-        env, before = self.env(), len(self.bitbucket.requests)
-        settings = dataclasses.replace(
-            load_settings({}, env, self.tmp, credential_variables()), sources=("pr-title", "branch", "commits")
-        )
+    def step(self, options: JobOptions, cache: bool = True) -> Callable[[], int]:
+        """The step's orchestration, set up for one run in this process, its retries not waiting."""
+        env = self.env()
+        settings = review_settings(load_settings({}, env, self.tmp, credential_variables()))
+        settings = dataclasses.replace(settings, cache=cache)
         pipeline = Pipeline.from_environment(env)
-        log = io.StringIO()
+        return lambda: run_bitbucket(
+            settings,
+            pipeline,
+            options,
+            connect=lambda credential: connect(settings, credential, pipeline.api_url, backoff=0),
+            brief=briefer(settings),
+            environ=env,
+        )
 
-        def brief(found: Any, known: Any, change: Any, notify: Any) -> Any:
-            return __import__("asyncio").run(
-                brief_all(found.keys, settings, known=known, change=change, progress=notify)
-            )
-
+    def job(self) -> Run:
+        """One run of `step`, its log captured: a 429 or a 5xx that lasts is tried four times at once."""
+        before, log = len(self.bitbucket.requests), io.StringIO()
+        run = self.step(JobOptions(output=self.tmp / f"jira-brief-{self.runs + 1}.json"))  # `output()` once set up
         with contextlib.redirect_stdout(log):
-            code = run_bitbucket(
-                settings,
-                pipeline,
-                options or JobOptions(output=self.output()),
-                connect=lambda credential: connect(settings, credential, pipeline.api_url, backoff=0),
-                brief=brief,
-                environ=env,
-            )
+            code = run()
         return self._collect(code, log.getvalue(), "", before)
 
     def _collect(self, code: int, stdout: str, stderr: str, before: int) -> Run:
@@ -219,6 +217,20 @@ def test_first_run_posts_one_comment_as_bitbucket_shows_it(world: World) -> None
         "jira-brief: writing briefs",
     ]
     assert "\x1b" not in run.stdout and len(lines) == 8
+    assert TOKEN not in json.dumps(world.llm.requests)  # the model never sees the credential
+
+
+def test_a_stdio_mcp_server_never_gets_the_bitbucket_credentials(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**world.env(), "JIRA_BRIEF_BITBUCKET_API_TOKEN": "api-secret-1", "JIRA_API_TOKEN": "j"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("JIRA_BRIEF_MCP_URL")
+    settings = load_settings({"mcp_command": "mcp-atlassian"}, credentials=credential_variables())
+
+    given = stdio_environment(settings)
+
+    assert given["JIRA_API_TOKEN"] == "j"
+    assert not any(name.startswith(("JIRA_BRIEF_", "BITBUCKET_")) for name in given)
+    assert TOKEN not in given.values() and "api-secret-1" not in given.values()
 
 
 def test_rerun_with_nothing_changed_makes_no_model_call_and_no_write(world: World) -> None:
@@ -355,33 +367,8 @@ def test_a_502_after_the_comment_was_stored_leaves_exactly_one(world: World) -> 
 @pytest.mark.parametrize("count", [3, 5])
 def test_overlapping_runs_leave_exactly_one_comment(world: World, count: int) -> None:
     world.pull("PAY-142 split payments", "feature/WEB-88-email")
-    start, codes = threading.Barrier(count), [-1] * count
 
-    def one(index: int) -> None:
-        env = world.env()
-        settings = dataclasses.replace(load_settings({}, env, world.tmp, credential_variables()), cache=False)
-        pipeline = Pipeline.from_environment(env)
-
-        def brief(found: Any, known: Any, change: Any, notify: Any) -> Any:
-            return __import__("asyncio").run(
-                brief_all(found.keys, settings, known=known, change=change, progress=notify)
-            )
-
-        start.wait()
-        codes[index] = run_bitbucket(
-            settings,
-            pipeline,
-            JobOptions(output=None),
-            connect=lambda credential: connect(settings, credential, pipeline.api_url, backoff=0),
-            brief=brief,
-            environ=env,
-        )
-
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    codes = overlapping(count, lambda: world.step(JobOptions(output=None), cache=False))
 
     assert codes == [0] * count
     [kept] = world.ours()

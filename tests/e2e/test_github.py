@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from jira_brief.commands.main import main
 from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
+from tests.e2e.forge_runs import overlapping
 from tests.fakes.github_server import MAX_COMMENT_CHARS, FakeGitHub
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
@@ -534,44 +535,26 @@ def test_no_mcp_server_configured_is_one_usage_error(world: World) -> None:
 def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
     """`count` runs of the step at once, each in its own thread with its own GitHub client, as
     overlapping workflow runs make them: the real orchestration, pipeline, PyGithub and fakes."""
-    import asyncio
-    import threading
-
-    from jira_brief.brief.pipeline import brief_all
     from jira_brief.config.load import load_settings
     from jira_brief.forges.github.action import ActionOptions, run_github
     from jira_brief.forges.github.api import connect, token_from
     from jira_brief.forges.github.runner import Runner
+    from jira_brief.forges.sticky import briefer, review_settings
 
-    start = threading.Barrier(count)
-    codes: dict[int, int] = {}
-
-    def one(index: int) -> None:
+    def prepare() -> Callable[[], int]:
         env = world.env(event, "pull_request")
-        settings = dataclasses.replace(
-            load_settings({}, env, world.tmp), sources=("pr-title", "branch", "commits"), cache=False
-        )
+        settings = dataclasses.replace(review_settings(load_settings({}, env, world.tmp)), cache=False)
         runner = Runner.from_environment(env)
-
-        def brief(found: Any, known: Any, change: Any, notify: Any) -> Any:
-            return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
-
-        start.wait()
-        codes[index] = run_github(
+        return lambda: run_github(
             settings,
             runner,
             ActionOptions(),
             connect=lambda: connect(token_from(env), runner.api_url, write_spacing=0),
-            brief=brief,
+            brief=briefer(settings),
             environ=env,
         )
 
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return [Run(codes.get(index, -1), "", "", "", {}, []) for index in range(count)]
+    return [Run(code, "", "", "", {}, []) for code in overlapping(count, prepare)]
 
 
 @pytest.mark.parametrize("count", [3, 5])

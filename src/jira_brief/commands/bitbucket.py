@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from jira_brief.brief.criteria import Change
-from jira_brief.brief.pipeline import brief_all
-from jira_brief.brief.progress import Notify
-from jira_brief.brief.result import BriefResult
 from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
-from jira_brief.keys.scan import KeyScan
 
 
 @click.command()
@@ -54,25 +46,20 @@ def bitbucket(
     Example (a step of bitbucket-pipelines.yml, see docs/bitbucket.md):
       jira-brief bitbucket --mcp-command mcp-atlassian
     """
-    # httpx2's client loads only for this command.
+    # httpx2's client and the pipeline load only for this command.
     from jira_brief.forges.bitbucket.api import connect
     from jira_brief.forges.bitbucket.job import JobOptions, run_bitbucket
     from jira_brief.forges.bitbucket.pipelines import Pipeline
+    from jira_brief.forges.sticky import briefer, review_settings
 
-    settings = settings_from(**options)
-    if settings.origin("sources") == "default":
-        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
+    settings = review_settings(settings_from(**options))
     pipeline = Pipeline.from_environment(os.environ)
-
-    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
-        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
-
     code = run_bitbucket(
         settings,
         pipeline,
         JobOptions(pr, explicit_keys, comment_mode, fail_on_error, output),
         connect=lambda credential: connect(settings, credential, pipeline.api_url),
-        brief=brief,
+        brief=briefer(settings),
         environ=os.environ,
     )
     sys.exit(code)

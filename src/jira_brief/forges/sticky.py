@@ -7,6 +7,7 @@ Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), th
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -15,8 +16,10 @@ from typing import Any
 
 from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
+from jira_brief.brief.pipeline import brief_all
 from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
+from jira_brief.config.settings import Settings
 from jira_brief.forges.base import CommentThread, Forge, ForgeError, Posted, Review
 from jira_brief.keys.scan import KeyScan, scan
 from jira_brief.keys.texts import source_kind
@@ -44,6 +47,24 @@ NAMES_SHOWN = 10
 # criteria against the change when there is one: one result a key.
 BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None", Notify], list[BriefResult]]
 Hide = Callable[[str], str]
+# Where a forge's run looks for keys unless `sources` is set: the review's title, branch and commits.
+REVIEW_SOURCES = ("pr-title", "branch", "commits")
+
+
+def review_settings(settings: Settings) -> Settings:
+    """The settings of a forge's run: REVIEW_SOURCES unless `sources` was set somewhere."""
+    if settings.origin("sources") != "default":
+        return settings
+    return dataclasses.replace(settings, sources=REVIEW_SOURCES)
+
+
+def briefer(settings: Settings) -> BriefKeys:
+    """How a forge's command briefs keys: the real pipeline, one MCP session a call."""
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
+
+    return brief
 
 
 @dataclass
