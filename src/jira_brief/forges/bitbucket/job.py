@@ -74,10 +74,11 @@ class BitbucketJob:
     def run(self, number: int | None, credential: Credential | None) -> CommentOutcome:
         """Find the keys, brief them, keep the sticky comment current; Bitbucket failures become `problem`."""
         outcome = CommentOutcome()
+        api = self.connect(credential) if number is not None else None
         try:
             forge = None
-            if number is not None:
-                forge = BitbucketPull.read(self.connect(credential), self.pipeline.repository, number)
+            if api is not None and number is not None:
+                forge = BitbucketPull.read(api, self.pipeline.repository, number)
                 self.report.line(f"jira-brief: read pull request #{number} of {self.pipeline.repository}")
             if forge is not None and self.options.pr is None and forge.review().is_fork:
                 outcome.notice = fork_notice(credentials=True)
@@ -89,6 +90,9 @@ class BitbucketJob:
                 self.report.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
         except ForgeError as error:
             outcome.problem = str(error)
+        finally:
+            if api is not None:
+                api.http.close()
         return outcome
 
     def sticky(self, forge: BitbucketPull | None) -> Sticky:
@@ -135,6 +139,8 @@ def comes_from_fork(api: Api, repository: str, number: int) -> bool:
         return BitbucketPull.read(api, repository, number).review().is_fork
     except BitbucketError:
         return False
+    finally:
+        api.http.close()
 
 
 def run_bitbucket(
