@@ -104,13 +104,19 @@ def _file_layer(layers: _Layers, path: Path, layer: int, trusted: bool, credenti
             skipped.append(raw_name)
             continue
         if spec.path and isinstance(value, str) and value:
-            value = str(path.parent / Path(value).expanduser())  # relative to the file, not the cwd
+            value = _trusted_path(value, path)
         layers.put(name, value, f"{path} ({raw_name})", layer)
     if skipped:
         layers.ignored.append(
             f"{path} sets {', '.join(skipped)}, ignored: they decide where your secrets go or what runs. "
             f"Read the file, then run `jira-brief trust` to allow them"
         )
+
+
+def _trusted_path(value: str, config: Path) -> str:
+    """A path a trusted file names: relative to the real folder of that file (not the cwd, and not the
+    folder of a link to it)."""
+    return str(config.resolve().parent / Path(value).expanduser())
 
 
 def _env_layer(layers: _Layers, environ: Mapping[str, str], credentials: Collection[str]) -> None:
@@ -172,6 +178,9 @@ def repository_file(cwd: Path | None, environ: Mapping[str, str]) -> tuple[Path 
     named in the environment is the user's choice; one found in the repository is not, until trusted."""
     explicit = environ.get("JIRA_BRIEF_CONFIG")
     if explicit:
+        if not Path(explicit).expanduser().is_absolute():  # else each repository would have its own trusted file
+            raise ConfigError(f"JIRA_BRIEF_CONFIG is {explicit}, a relative path; give the file's absolute path")
+        explicit = str(Path(explicit).expanduser())
         if not Path(explicit).is_file():
             raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
         return Path(explicit), "named by JIRA_BRIEF_CONFIG, trusted"
