@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from jira_brief.config.load import load_settings
 from jira_brief.errors import ConfigError, JiraBriefError
-from jira_brief.jira.transports import outside_path, stdio_program
+from jira_brief.jira.transports import outside_path, site_variables, stdio_program
 from tests.conftest import GitRepo
 
 SEEING_SERVER = """\
@@ -73,3 +74,17 @@ def test_a_stdio_server_starts_in_a_private_folder_outside_the_repository(
     assert started["mode"] == stat.S_IRWXU  # private: no one else can plant a project file in it
     assert not folder.exists()  # removed once the server stopped
     assert started["path"].split(os.pathsep) == os.environ["PATH"].split(os.pathsep)[2:]
+
+
+def test_the_site_variables_are_what_the_server_gets_but_secrets(
+    plain_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"JIRA_URL": "https://a.example.net", "JIRA_API_TOKEN": "t0k3n-abc", "HTTPS_PROXY": "x"}.items():
+        monkeypatch.setenv(name, value)
+    env = {
+        "JIRA_BRIEF_MCP_ENV": "ATLASSIAN_OAUTH_CLOUD_ID=c1\nJIRA_PERSONAL_TOKEN=pat-123",
+        "JIRA_BRIEF_MCP_COMMAND": "x",
+    }
+    found = site_variables(load_settings(environ=env))
+    assert "JIRA_URL=https://a.example.net" in found and "ATLASSIAN_OAUTH_CLOUD_ID=c1" in found
+    assert not [item for item in found if "t0k3n" in item or "pat-123" in item or item.startswith(("HTTPS", "PATH"))]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
+from jira_brief.config.masking import SECRET_VARIABLE
 from jira_brief.config.network import http_client
 from jira_brief.config.settings import Settings, mask_url
 from jira_brief.errors import ConfigError, UsageError
@@ -71,6 +72,19 @@ def stdio_environment(settings: Settings, repository: Path | None = None) -> dic
     env.update({name: secret.reveal() for name, secret in settings.mcp_env})
     env["PATH"] = outside_path(env.get("PATH", os.environ.get("PATH", "")), repository)
     return env
+
+
+def site_variables(settings: Settings) -> list[str]:
+    """What says which Jira a stdio server reads, as NAME=value: every variable it is given (JIRA_URL,
+    JIRA_USERNAME, ATLASSIAN_OAUTH_CLOUD_ID from --mcp-env…) but secrets, named like tokens and passwords
+    (a rotated token is the same site), and the network, locale and PATH ones."""
+    ignored = {*STDIO_ENV_NAMES, "PATH"}
+    environment = stdio_environment(settings)
+    return sorted(
+        f"{name}={value}"
+        for name, value in environment.items()
+        if name not in ignored and not SECRET_VARIABLE.search(name)
+    )
 
 
 def outside_path(path: str, repository: Path | None) -> str:
