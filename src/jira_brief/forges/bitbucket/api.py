@@ -184,6 +184,7 @@ class Api:
     credential: Credential | None
     backoff: float = BACKOFF
     sleep: Callable[[float], None] = time.sleep
+    attempts: int = ATTEMPTS
 
     def _url(self, path_or_url: str) -> str:
         """An API path made absolute; an absolute link must stay on the API's scheme, host and port."""
@@ -198,8 +199,8 @@ class Api:
         """Send an idempotent request, again after 429, 5xx or a network failure (bounded backoff);
         the last answer whatever it is (a streamed one still open), or one line when the network
         never answered."""
-        for attempt in range(ATTEMPTS):
-            last = attempt == ATTEMPTS - 1
+        for attempt in range(self.attempts):
+            last = attempt == self.attempts - 1
             try:
                 response = self.http.send(self.http.build_request(method, url, **options), stream=stream)
             except httpx2.TransportError as error:

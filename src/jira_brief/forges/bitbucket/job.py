@@ -8,6 +8,7 @@ forge-neutral (`forges/sticky.py`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +134,10 @@ def finish(report: Report, outcome: CommentOutcome) -> None:
 
 
 def comes_from_fork(api: Api, repository: str, number: int) -> bool:
-    """Whether the pull request comes from a fork, as far as anonymous access sees (a public repository);
-    False when it cannot be read."""
+    """Whether the pull request comes from a fork, as far as anonymous access sees (a public repository),
+    asked once; False when it cannot be read."""
     try:
-        return BitbucketPull.read(api, repository, number).review().is_fork
+        return BitbucketPull.read(dataclasses.replace(api, attempts=1), repository, number).review().is_fork
     except BitbucketError:
         return False
     finally:
