@@ -8,7 +8,6 @@ GitHub's own webhook payloads from tests/fixtures, edited to name Jira keys.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import os
@@ -173,13 +172,10 @@ class World:
 
 
 @pytest.fixture
-def world(demo_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
-    tickets, url = demo_jira
-    pristine = copy.deepcopy(tickets)
+def world(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
+    tickets, url = jira
     with FakeGitHub(token=GITHUB_TOKEN, repo=REPO) as github, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield World(github, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
 
 
 def test_first_run_posts_one_comment_with_both_tickets(world: World) -> None:

@@ -7,7 +7,6 @@ against FakeOpenAI, and the demo Jira served over loopback HTTP as an MCP server
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -25,6 +24,8 @@ from jira_brief.commands.main import main
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
 from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys
+from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, structured
+from tests.e2e.test_summarize import stdio_command
 from tests.fakes.gitlab_server import (
     MAX_NOTE_CHARS,
     MERGE_REQUEST_COMMANDS,
@@ -32,6 +33,7 @@ from tests.fakes.gitlab_server import (
     FakeGitLab,
     FileDiff,
     RecordedRequest,
+    line_code,
 )
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -152,13 +154,10 @@ class Lab:
 
 
 @pytest.fixture
-def lab(demo_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[Lab]:
-    tickets, url = demo_jira
-    pristine = copy.deepcopy(tickets)
+def lab(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[Lab]:
+    tickets, url = jira
     with FakeGitLab(token=GITLAB_TOKEN, job_token=JOB_TOKEN) as gitlab, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield Lab(gitlab, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
 
 
 def test_first_run_creates_one_note_with_both_tickets(lab: Lab) -> None:
@@ -360,7 +359,7 @@ def test_a_read_api_token_is_one_line_403_naming_the_api_scope(lab: Lab) -> None
     job = lab.run()
 
     assert job.code == 1 and lab.ours() == []
-    assert "lacks the api scope (403 insufficient_scope)" in error_line(job)
+    assert "lacks the api scope (403 insufficient_scope: The request requires higher" in error_line(job)
     assert [brief["key"] for brief in job.briefs or []] == ["PAY-142"]  # the briefs still reach the artifact
 
 
@@ -617,3 +616,59 @@ def test_quick_actions_and_references_from_a_hostile_ticket_stay_inert(lab: Lab,
     second = lab.run()
     assert second.changed_nothing  # stored exactly as sent: GitLab stripped no command from it
     assert_inert(lab)
+
+
+def test_the_criteria_check_reads_every_page_of_diffs_and_links_gitlab_line_anchors(lab: Lab) -> None:
+    lab.merge_request("PAY-142 split payments")
+    lab.tickets["PAY-142"]["customfield_10042"]["value"] = "\n".join(f"* {item}" for item in CRITERIA)
+    padding = [FileDiff.added(f"misc/module_{n:03}.py", "@@ -0,0 +1 @@\n+a = 1\n") for n in range(110)]
+    lab.gitlab.set_diffs(
+        MR,
+        [
+            FileDiff.added("shop/split_payment.py", str(FILES["shop/split_payment.py"])),
+            FileDiff.modified("shop/authorise.py", str(FILES["shop/authorise.py"])),
+            FileDiff.renamed("shop/refunds.py", "shop/refund.py", str(FILES["shop/refund.py"])),
+            FileDiff.binary("shop/card.png", new_file=True),
+            FileDiff.too_large_file("shop/fixtures.sql"),
+            *padding,
+        ],
+    )
+    lab.llm.responder = structured(THREE_OF_FIVE)
+
+    job = lab.run()
+
+    assert job.code == 0, job.stdout + job.stderr
+    assert len([r for r in job.requests if r.target.split("?")[0].endswith("/diffs")]) == 2  # 115 files
+    check = next(r for r in lab.llm.requests if "response_format" in r)["messages"][-1]["content"]
+    assert "shop/card.png (binary)" in check and "shop/fixtures.sql (binary)" in check
+    assert "shop/refund.py [renamed] (renamed from shop/refunds.py)" in check
+    [note] = lab.ours()
+    web = f"{lab.gitlab.url}/acme/shop/-/merge_requests/{MR}/diffs"
+    assert f"[shop/authorise.py (11-12)]({web}#{line_code('shop/authorise.py', 11, 11)})" in note["body"]
+    assert f"]({web}#{line_code('shop/split_payment.py', 0, 1)})" in note["body"]
+    assert "**Coverage by this PR** · 3 of 5 criteria covered" in note["body"]
+    [brief] = job.briefs or []
+    assert [item["status"] for item in brief["coverage"]] == ["covered"] * 3 + ["not_seen"] * 2
+
+
+def test_a_stdio_jira_server_never_gets_the_gitlab_tokens(lab: Lab, tmp_path: Path) -> None:
+    command, seen = stdio_command(tmp_path)
+    lab.merge_request("PAY-142 split payments")
+    lab.extra_env.update(
+        {
+            "JIRA_BRIEF_MCP_URL": "",
+            "JIRA_BRIEF_MCP_COMMAND": command,
+            "JIRA_BRIEF_GITLAB_TOKEN": GITLAB_TOKEN,  # wins over GITLAB_TOKEN
+            "GITLAB_TOKEN": "glpat-the-other-variable-0042",
+            "JIRA_URL": "https://jira.example.com",
+        }
+    )
+
+    job = lab.run()
+
+    assert job.code == 0, job.stdout + job.stderr
+    assert len(lab.ours()) == 1
+    environ = json.loads(seen.read_text(encoding="utf-8"))
+    secrets = (GITLAB_TOKEN, "glpat-the-other-variable-0042", JOB_TOKEN, LLM_KEY)
+    assert [name for name, value in environ.items() if any(secret in value for secret in secrets)] == []
+    assert environ["JIRA_URL"] == "https://jira.example.com"

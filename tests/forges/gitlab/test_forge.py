@@ -40,6 +40,8 @@ def test_references_are_neutralized_but_a_kept_jira_link_stays_whole() -> None:
     for reference in ("~bug", "!12", "%v1", "&12", "$3", "@_bot", "[[_TOC_]]"):
         assert reference not in safe.replace(jira, ""), reference
     assert safe.splitlines()[1] == f"{ZWJ}/merge"
+    quoted = sanitize("Python says:\n>>>\nnot code\n>>>  ", (), REFERENCES).splitlines()
+    assert quoted[1] == f">{ZWJ}>>" and quoted[3] == f">{ZWJ}>>  "  # no multi-line quote across sections
     assert inline_text("/close ~x", REFERENCES) == f"{ZWJ}/close \\~{ZWJ}x"
 
 

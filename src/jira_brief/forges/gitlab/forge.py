@@ -3,8 +3,8 @@ GitLab's own references and quick actions made inert, and its notes.
 
 What GitLab does with a note's text (gitlabhq: lib/banzai/filter/references, lib/gitlab/quick_actions):
 - it links `@user` `@group` `@all` (mentions notify), `#12` issues, `!12` merge requests, `~label`,
-  `%milestone`, `&12` epics, `$12` snippets, `[vulnerability:12]`-style references, and renders
-  `[[_TOC_]]` / `[TOC]` as a table of contents;
+  `%milestone`, `&12` epics, `$12` snippets, `[vulnerability:12]`-style references, renders
+  `[[_TOC_]]` / `[TOC]` as a table of contents, and quotes everything between two `>>>` lines;
 - it runs quick actions (`/merge`, `/approve`, `/close`, `/label ~x`…) written at the start of a line of a
   note created or edited through the API, with the token's rights;
 - it stores the body with `\\r` deleted and trailing whitespace stripped.
@@ -37,6 +37,7 @@ REFERENCES = re.compile(
     r"|(?<=\[)(?=\[_TOC_\]\]|TOC\])"  # [[_TOC_]], [TOC]
     r"|(?<=\[)(?=(?:vulnerability|feature_flag|contact|wiki_page|iteration):)"
     r"|(?<=\*)(?=iteration:)"
+    r"|(?<=^>)(?=>>[ \t]*$)"  # a ">>>" line: GitLab's multi-line quote would span up to the next one
     r"|^(?=/)",  # a quick action: "/" at the start of a line
     re.IGNORECASE | re.MULTILINE,
 )
