@@ -220,3 +220,16 @@ def test_a_custom_ca_bundle_reaches_a_self_managed_instance(tls_fake: tuple[Fake
     assert str(refused.value) == (
         "TLS verification failed for GitLab at 127.0.0.1: pass --ca-bundle FILE (or SSL_CERT_FILE) with your CA"
     )
+
+
+def test_https_proxy_and_no_proxy_apply(fake: FakeGitLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's proxy variables reach GitLab's client (here a proxy that is down, then bypassed)."""
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(GitLabError, match=r"could not be reached while reading the merge request \(ProxyError\)"):
+        api_for(fake).get(MR_PATH, "reading the merge request", 7)
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert api_for(fake).get(MR_PATH, "reading the merge request", 7)["iid"] == 7
