@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import tempfile
 import urllib.request
 from contextlib import AsyncExitStack
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
+from jira_brief.config.masking import SECRET_VARIABLE
 from jira_brief.config.network import http_client
 from jira_brief.config.settings import Settings, mask_url
-from jira_brief.errors import UsageError
+from jira_brief.errors import ConfigError, UsageError
+from jira_brief.git import work_tree_of
+from jira_brief.jira.tools import ServerError
 
 # One server-sent event over streamable HTTP may carry this much (the SDK's default, 1 MiB, is less than
 # one big ticket with its comments); still bounded, so a broken server cannot take all the memory.
@@ -55,9 +59,10 @@ def check_server_configured(settings: Settings, server: InProcessServer | None =
         raise _no_server()
 
 
-def stdio_environment(settings: Settings) -> dict[str, str]:
-    """Only what a stdio Jira server needs: JIRA_* and network variables, plus --mcp-env.
-    Our LLM and GitHub secrets are never passed. READ_ONLY_MODE is on unless --mcp-env says otherwise."""
+def stdio_environment(settings: Settings, repository: Path | None = None) -> dict[str, str]:
+    """Only what a stdio Jira server needs: JIRA_* and network variables, plus --mcp-env, and a PATH
+    with nothing of `repository` in it. Our LLM and GitHub secrets are never passed. READ_ONLY_MODE is
+    on unless --mcp-env says otherwise."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -65,7 +70,69 @@ def stdio_environment(settings: Settings) -> dict[str, str]:
     }
     env["READ_ONLY_MODE"] = "true"
     env.update({name: secret.reveal() for name, secret in settings.mcp_env})
+    env["PATH"] = outside_path(env.get("PATH", os.environ.get("PATH", "")), repository)
     return env
+
+
+def site_variables(settings: Settings) -> list[str]:
+    """What says which Jira a stdio server reads, as NAME=value: every variable it is given (JIRA_URL,
+    JIRA_USERNAME, ATLASSIAN_OAUTH_CLOUD_ID from --mcp-env…) but secrets, named like tokens and passwords
+    (a rotated token is the same site), and the network, locale and PATH ones."""
+    ignored = {*STDIO_ENV_NAMES, "PATH"}
+    environment = stdio_environment(settings)
+    return sorted(
+        f"{name}={value}"
+        for name, value in environment.items()
+        if name not in ignored and not SECRET_VARIABLE.search(name)
+    )
+
+
+def outside_path(path: str, repository: Path | None) -> str:
+    """PATH without what a repository could have put in it: relative entries ("", ".", "node_modules/.bin",
+    searched from the working directory) and folders inside `repository` (a direnv-added `bin/`)."""
+    kept = []
+    for entry in path.split(os.pathsep):
+        if not os.path.isabs(entry):
+            continue
+        if repository is not None and Path(entry).resolve().is_relative_to(repository):
+            continue
+        kept.append(entry)
+    return os.pathsep.join(kept)
+
+
+def stdio_program(program: str, path: str) -> str:
+    """The absolute path of the program a stdio command runs, looked up in `path` (our cleaned PATH)."""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        if not Path(program).expanduser().is_absolute():
+            raise ConfigError(
+                f"mcp-command runs {program}, a relative path; write its absolute path "
+                "(a stdio server starts in a neutral folder, never in the repository)"
+            )
+        return str(Path(program).expanduser())
+    found = shutil.which(program, path=path)
+    if found is None:
+        raise ServerError(
+            f"`{program}` (stdio) is not on PATH (relative folders and folders inside the repository are left "
+            "out); install it, or write its absolute path in --mcp-command"
+        )
+    return found
+
+
+def neutral_folder(stack: AsyncExitStack, repository: Path | None) -> str:
+    """A fresh private folder for a stdio server to start in, removed after it: never the repository, where
+    `npx` would run `node_modules/.bin/NAME` and `python -m NAME` import `NAME/`. It sits in the user's cache
+    folder, whose parents are the user's own (npx and uv look for project files up from their folder, and
+    anyone may plant one in a shared /tmp), or in the system's temporary folder when that cannot be."""
+    from platformdirs import user_cache_dir  # ~10 ms: only when a stdio server starts
+
+    cache = Path(user_cache_dir("jira-brief", appauthor=False))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        usable = repository is None or not cache.resolve().is_relative_to(repository)
+    except OSError:
+        usable = False
+    folder = tempfile.TemporaryDirectory(prefix="stdio-", dir=cache if usable else None, ignore_cleanup_errors=True)
+    return stack.enter_context(folder)
 
 
 def proxy_for(settings: Settings) -> str | None:
@@ -149,8 +216,12 @@ async def transport(
         from mcp.client.stdio import StdioServerParameters, stdio_client  # as above
 
         argv = shlex.split(settings.mcp_command)
+        repository = work_tree_of(Path.cwd())
+        env = stdio_environment(settings, repository)
+        program = stdio_program(argv[0], env["PATH"])
         errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         stderr_tail.append(errlog)
-        params = StdioServerParameters(command=argv[0], args=argv[1:], env=stdio_environment(settings))
+        folder = neutral_folder(stack, repository)
+        params = StdioServerParameters(command=program, args=argv[1:], env=env, cwd=folder)
         return stdio_client(params, errlog=errlog)
     raise _no_server()
