@@ -10,7 +10,6 @@ Bitbucket shows them (`content.html`), where raw HTML is escaped.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import io
 import json
@@ -27,23 +26,21 @@ import pytest
 from click.testing import CliRunner
 
 from jira_brief.commands.main import main
+from jira_brief.commands.options import REVIEW_SOURCES, review_briefer
 from jira_brief.config.load import load_settings
 from jira_brief.forges import credential_variables
 from jira_brief.forges.bitbucket.api import connect
 from jira_brief.forges.bitbucket.job import JobOptions, run_bitbucket
 from jira_brief.forges.bitbucket.pipelines import Pipeline
-from jira_brief.forges.sticky import briefer, review_settings
 from jira_brief.jira.transports import stdio_environment
 from jira_brief.publish.dialect import PLAIN
 from jira_brief.publish.neutralize import ZWJ
-from tests.e2e.forge_runs import overlapping
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, overlapping
 from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, structured
-from tests.e2e.test_github import JIRA_HOST, LLM_KEY, briefed_keys, demo_jira
 from tests.fakes.bitbucket_server import FakeBitbucket, make_account
 from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
-__all__ = ["demo_jira"]  # a fixture, shared with the GitHub runs
 
 REPO = "acme/shop"
 PR = 7
@@ -134,15 +131,15 @@ class World:
     def step(self, options: JobOptions, cache: bool = True) -> Callable[[], int]:
         """The step's orchestration, set up for one run in this process, its retries not waiting."""
         env = self.env()
-        settings = review_settings(load_settings({}, env, self.tmp, credential_variables()))
-        settings = dataclasses.replace(settings, cache=cache)
+        settings = load_settings({}, env, self.tmp, credential_variables())
+        settings = dataclasses.replace(settings, sources=REVIEW_SOURCES, cache=cache)
         pipeline = Pipeline.from_environment(env)
         return lambda: run_bitbucket(
             settings,
             pipeline,
             options,
             connect=lambda credential: connect(settings, credential, pipeline.api_url, backoff=0),
-            brief=briefer(settings),
+            brief=review_briefer(settings),
             environ=env,
         )
 
@@ -176,13 +173,10 @@ class World:
 
 
 @pytest.fixture
-def world(demo_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
-    tickets, url = demo_jira
-    pristine = copy.deepcopy(tickets)
+def world(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
+    tickets, url = jira
     with FakeBitbucket(access_token=TOKEN) as bitbucket, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield World(bitbucket, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
 
 
 def shown(html: str) -> str:

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
+from jira_brief.commands.options import (
+    CHECK_SETTINGS,
+    ENGINE_SETTINGS,
+    KEY_SETTINGS,
+    review_briefer,
+    review_settings,
+    setting_options,
+)
 
 
 @click.command()
@@ -46,20 +53,19 @@ def bitbucket(
     Example (a step of bitbucket-pipelines.yml, see docs/bitbucket.md):
       jira-brief bitbucket --mcp-command mcp-atlassian
     """
-    # httpx2's client and the pipeline load only for this command.
+    # httpx2's client loads only for this command.
     from jira_brief.forges.bitbucket.api import connect
     from jira_brief.forges.bitbucket.job import JobOptions, run_bitbucket
     from jira_brief.forges.bitbucket.pipelines import Pipeline
-    from jira_brief.forges.sticky import briefer, review_settings
 
-    settings = review_settings(settings_from(**options))
+    settings = review_settings(**options)
     pipeline = Pipeline.from_environment(os.environ)
     code = run_bitbucket(
         settings,
         pipeline,
         JobOptions(pr, explicit_keys, comment_mode, fail_on_error, output),
         connect=lambda credential: connect(settings, credential, pipeline.api_url),
-        brief=briefer(settings),
+        brief=review_briefer(settings),
         environ=os.environ,
     )
     sys.exit(code)

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
+from jira_brief.commands.options import (
+    CHECK_SETTINGS,
+    ENGINE_SETTINGS,
+    KEY_SETTINGS,
+    review_briefer,
+    review_settings,
+    setting_options,
+)
 
 
 @click.command()
@@ -40,16 +47,15 @@ def github(
     from jira_brief.forges.github.action import ActionOptions, run_github
     from jira_brief.forges.github.api import connect, token_from
     from jira_brief.forges.github.runner import Runner
-    from jira_brief.forges.sticky import briefer, review_settings
 
-    settings = review_settings(settings_from(**options))
+    settings = review_settings(**options)
     runner = Runner.from_environment(os.environ)
     code = run_github(
         settings,
         runner,
         ActionOptions(pr_number, explicit_keys, comment_mode, fail_on_error),
         connect=lambda: connect(token_from(os.environ), runner.api_url),
-        brief=briefer(settings),
+        brief=review_briefer(settings),
         environ=os.environ,
     )
     sys.exit(code)

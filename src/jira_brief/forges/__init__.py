@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jira_brief.forges import bitbucket, github
+from jira_brief.forges import bitbucket, github, gitlab
 
-FORGES = (github, bitbucket)
+FORGES = (github, gitlab, bitbucket)
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
     """Whether a forge's CI job runs this process (one log line per phase instead of a spinner): its
     CI_VARIABLE says `CI_VALUE` ("true" unless the forge says otherwise), or is set at all when the
-    forge's CI_VALUE is None (a CI that sets no flag of its own, only variables such as a build number)."""
+    forge's CI_VALUE is None (Bitbucket Pipelines, known by its build number: its CI=true is anyone's)."""
     for forge in FORGES:
         expected, value = getattr(forge, "CI_VALUE", "true"), environ.get(forge.CI_VARIABLE)
         if value and (expected is None or value == expected):

@@ -7,7 +7,6 @@ Forge-neutral: a forge comes in as a `Forge` and a `CommentThread` (base.py), th
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -16,10 +15,8 @@ from typing import Any
 
 from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
-from jira_brief.brief.pipeline import brief_all
 from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
-from jira_brief.config.settings import Settings
 from jira_brief.forges.base import CommentThread, Forge, ForgeError, Posted, Review
 from jira_brief.keys.scan import KeyScan, scan
 from jira_brief.keys.texts import source_kind
@@ -47,24 +44,6 @@ NAMES_SHOWN = 10
 # criteria against the change when there is one: one result a key.
 BriefKeys = Callable[[KeyScan, Mapping[str, str], "Change | None", Notify], list[BriefResult]]
 Hide = Callable[[str], str]
-# Where a forge's run looks for keys unless `sources` is set: the review's title, branch and commits.
-REVIEW_SOURCES = ("pr-title", "branch", "commits")
-
-
-def review_settings(settings: Settings) -> Settings:
-    """The settings of a forge's run: REVIEW_SOURCES unless `sources` was set somewhere."""
-    if settings.origin("sources") != "default":
-        return settings
-    return dataclasses.replace(settings, sources=REVIEW_SOURCES)
-
-
-def briefer(settings: Settings) -> BriefKeys:
-    """How a forge's command briefs keys: the real pipeline, one MCP session a call."""
-
-    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
-        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
-
-    return brief
 
 
 @dataclass
@@ -192,10 +171,15 @@ def hidden(result: BriefResult, hide: Hide) -> BriefResult:
     )
 
 
+def as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Sticky:
     """Keeping our comment on one review current: the forge's rules (its words, limit and references in
-    `style`, `limit` and `size`), the briefs, and how secrets are hidden."""
+    `style`, `limit` and `size`; `as_posted`, its last pass on a body: the body as the forge stores it and
+    safe to post there), the briefs, and how secrets are hidden."""
 
     style: Style
     brief: BriefKeys
@@ -205,27 +189,19 @@ class Sticky:
     max_keys: int
     limit: int
     size: Callable[[str], int] = len
+    projects: Sequence[str] = ()
+    as_posted: Hide = as_is
 
-    def review(
-        self,
-        outcome: CommentOutcome,
-        forge: Forge | None,
-        keys: str,
-        projects: Sequence[str],
-        *,
-        comment: bool,
-        check: bool,
-    ) -> None:
-        """Find the keys of a review (its texts, as `sources` say) and of `keys`, then `keep` the comment
-        (when `comment`) with the criteria judged against the review's change (when `check`). Without a
-        forge only `keys` count, and no comment is kept."""
+    def review(self, outcome: CommentOutcome, forge: Forge | None, keys: str, *, comment: bool, check: bool) -> None:
+        """A whole run: the keys of the review's texts (as `sources` says) and of `keys`, briefed; our
+        comment kept current when `comment`, each ticket's criteria checked against the change when `check`."""
         review = forge.review() if forge else None
-        texts: list[tuple[str, str]] = []
-        if forge is not None and review is not None:
-            texts = review_texts(review, forge.commits() if "commits" in self.sources else (), self.sources)
-        outcome.found = scan([*texts, ("input", keys)], projects, self.max_keys)
+        commits = forge.commits() if forge and "commits" in self.sources else ()
+        texts = review_texts(review, commits, self.sources) if review else []
+        outcome.found = scan([*texts, ("input", keys)], self.projects, self.max_keys)
         thread = forge.thread() if forge and comment else None
-        self.keep(outcome, thread, forge.change() if forge and check else None)
+        diff = forge.change() if forge and check else None
+        self.keep(outcome, thread, diff)
 
     def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
         """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
@@ -242,7 +218,7 @@ class Sticky:
         outcome.notes.extend(dropped_note(found, self.max_keys, self.style.labels))
         if thread is None:
             return
-        body = self.hide(self.document(outcome).text)
+        body = self.as_posted(self.hide(self.document(outcome).text))
         self.notify(Event("post", detail=f"{self.style.labels.review} comment"))
         posted, outcome.comment_action = publish(thread, body, ours, marker)
         outcome.comment_url = posted.url

@@ -86,7 +86,7 @@ class BitbucketJob:
                 return outcome
             comment, check = self.options.comment_mode == "update", self.settings.check == "on"
             sticky = self.sticky(forge)
-            sticky.review(outcome, forge, self.options.keys or "", self.settings.projects, comment=comment, check=check)
+            sticky.review(outcome, forge, self.options.keys or "", comment=comment, check=check)
             if outcome.comment_action:
                 self.report.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
         except ForgeError as error:
@@ -98,9 +98,17 @@ class BitbucketJob:
 
     def sticky(self, forge: BitbucketPull | None) -> Sticky:
         style = Style(self.labels, forge.references if forge else None, forge.file_link if forge else None, PLAIN)
-        settings = self.settings
-        notify = PhaseLines(self.report.line)
-        return Sticky(style, self.brief, self.report.hide, notify, settings.sources, settings.max_keys, COMMENT_LIMIT)
+        settings, notify = self.settings, PhaseLines(self.report.line)
+        return Sticky(
+            style,
+            self.brief,
+            self.report.hide,
+            notify,
+            settings.sources,
+            settings.max_keys,
+            COMMENT_LIMIT,
+            projects=settings.projects,
+        )
 
 
 def result_line(result: BriefResult) -> str:

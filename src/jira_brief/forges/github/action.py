@@ -109,7 +109,7 @@ class ActionJob:
                 outcome.notice = fork_notice()
                 return outcome
             comment, check = self.comment_mode == "update", self.settings.check == "on"
-            self.sticky(forge).review(outcome, forge, target.keys, self.settings.projects, comment=comment, check=check)
+            self.sticky(forge).review(outcome, forge, target.keys, comment=comment, check=check)
             if outcome.comment_action:
                 self.report.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
         except ForgeError as error:
@@ -120,7 +120,16 @@ class ActionJob:
         style = Style(self.labels, forge.references if forge else None, forge.file_link if forge else None)
         notify = PhaseLines(self.report.line)
         settings = self.settings
-        return Sticky(style, self.brief, self.report.hide, notify, settings.sources, settings.max_keys, COMMENT_LIMIT)
+        return Sticky(
+            style,
+            self.brief,
+            self.report.hide,
+            notify,
+            settings.sources,
+            settings.max_keys,
+            COMMENT_LIMIT,
+            projects=settings.projects,
+        )
 
     def _pull(self, client: Github, number: int) -> PullRequest:
         with github_errors("reading the pull request", number):
