@@ -50,13 +50,23 @@ Request = tuple[str, str, dict[str, Any] | None]
 
 @dataclass
 class Run:
-    """One run: exit code, log, error stream, jira-brief.json, and the requests Bitbucket saw."""
+    """One run: exit code, log, error stream, jira-brief.json (its briefs), and the requests Bitbucket saw."""
 
     code: int
     stdout: str
     stderr: str
-    results: dict[str, Any]
+    briefs: list[dict[str, Any]]
     requests: list[Request]
+
+    @property
+    def keys(self) -> list[str]:
+        return [brief["key"] for brief in self.briefs]
+
+    def comment(self) -> tuple[str, str]:
+        """What the log says of the comment: (created, updated or unchanged; its URL), or ("", "")."""
+        line = next((line for line in self.stdout.splitlines() if line.startswith("jira-brief: comment ")), "")
+        action, _, url = line.removeprefix("jira-brief: comment ").partition(": ")
+        return action, url
 
     def writes(self, method: str) -> list[Request]:
         return [request for request in self.requests if request[0] == method and "/comments" in request[1]]
@@ -110,7 +120,7 @@ class World:
         env, before = self.env(), len(self.bitbucket.requests)
         env = {name: value for name, value in env.items() if value != ""}
         result = CliRunner().invoke(
-            main, ["bitbucket", "--output", str(self.output()), *args], env=env, catch_exceptions=False
+            main, ["bitbucket", "--json-file", str(self.output()), *args], env=env, catch_exceptions=False
         )
         return self._collect(result.exit_code, result.stdout, result.stderr, before)
 
@@ -119,7 +129,7 @@ class World:
         env, before = self.env(), len(self.bitbucket.requests)
         script = Path(sys.executable).parent / "jira-brief"
         done = subprocess.run(
-            [str(script), "bitbucket", "--output", str(self.output()), *args],
+            [str(script), "bitbucket", "--json-file", str(self.output()), *args],
             env={**os.environ, **env},
             capture_output=True,
             text=True,
@@ -146,15 +156,15 @@ class World:
     def job(self) -> Run:
         """One run of `step`, its log captured: a 429 or a 5xx that lasts is tried four times at once."""
         before, log = len(self.bitbucket.requests), io.StringIO()
-        run = self.step(JobOptions(output=self.tmp / f"jira-brief-{self.runs + 1}.json"))  # `output()` once set up
+        run = self.step(JobOptions(json_file=self.tmp / f"jira-brief-{self.runs + 1}.json"))  # `output()` once set up
         with contextlib.redirect_stdout(log):
             code = run()
         return self._collect(code, log.getvalue(), "", before)
 
     def _collect(self, code: int, stdout: str, stderr: str, before: int) -> Run:
         output = self.output()
-        results = json.loads(output.read_text(encoding="utf-8")) if output.exists() else {}
-        return Run(code, stdout, stderr, results, self.bitbucket.requests[before:])
+        briefs = json.loads(output.read_text(encoding="utf-8")) if output.exists() else []
+        return Run(code, stdout, stderr, briefs, self.bitbucket.requests[before:])
 
     def ours(self) -> list[dict[str, Any]]:
         """Live comments by the token's bot that start with our marker."""
@@ -200,9 +210,8 @@ def test_first_run_posts_one_comment_as_bitbucket_shows_it(world: World) -> None
     )
     assert "<em>Story · In Progress · High · Lukas Brandt · updated " in html
     assert "jira-brief:" not in html and "[//]" not in html and "&lt;" not in html and "fingerprint" not in html
-    assert run.results["keys"] == ["PAY-142", "WEB-88"] and run.results["comment"] == "created"
-    assert run.results["comment-url"] == world.ours()[0]["links"]["html"]["href"]
-    assert [b["key"] for b in run.results["briefs"]] == ["PAY-142", "WEB-88"]
+    assert run.keys == ["PAY-142", "WEB-88"] and all(brief["brief"] for brief in run.briefs)
+    assert run.comment() == ("created", world.ours()[0]["links"]["html"]["href"])
     lines = run.stdout.splitlines()
     assert lines[:4] == [
         "jira-brief: read pull request #7 of acme/shop",
@@ -210,7 +219,13 @@ def test_first_run_posts_one_comment_as_bitbucket_shows_it(world: World) -> None
         "jira-brief: reading the tickets",
         "jira-brief: writing briefs",
     ]
-    assert "\x1b" not in run.stdout and len(lines) == 8
+    assert lines[4:] == [
+        "jira-brief: posting the pull request comment",
+        f"jira-brief: comment created: {run.comment()[1]}",
+        "jira-brief: 2 ticket(s): PAY-142, WEB-88",
+        f"jira-brief: wrote {world.output()}",
+    ]
+    assert "\x1b" not in run.stdout
     assert TOKEN not in json.dumps(world.llm.requests)  # the model never sees the credential
 
 
@@ -237,9 +252,8 @@ def test_rerun_with_nothing_changed_makes_no_model_call_and_no_write(world: Worl
     assert again.code == 0, again.stdout
     assert world.llm.calls == calls
     assert again.writes("POST") == again.writes("PUT") == again.writes("DELETE") == []
-    assert again.results["comment"] == "unchanged"
-    assert [b["unchanged"] for b in again.results["briefs"]] == [True, True]
-    assert all(b["brief"] for b in again.results["briefs"])
+    assert again.comment()[0] == "unchanged"
+    assert [b["unchanged"] for b in again.briefs] == [True, True] and all(b["brief"] for b in again.briefs)
 
 
 def test_a_changed_ticket_alone_is_briefed_again_and_the_comment_edited(world: World) -> None:
@@ -268,7 +282,7 @@ def test_no_key_left_deletes_our_comment(world: World) -> None:
 
     assert run.code == 0 and world.ours() == []
     assert len(run.writes("DELETE")) == 1
-    assert "No Jira key found in this pull request" in run.stdout and run.results["keys"] == []
+    assert "No Jira key found in this pull request" in run.stdout and run.briefs == []
 
 
 def test_a_foreign_comment_copying_marker_seal_and_fingerprints_is_never_edited_or_trusted(world: World) -> None:
@@ -340,10 +354,10 @@ def test_secrets_are_masked_in_the_log_the_comment_and_jira_brief_json(world: Wo
     run = world.run_process()
 
     raw, _ = world.comment()
-    everything = run.stdout + run.stderr + json.dumps(run.results) + raw
+    everything = run.stdout + run.stderr + json.dumps(run.briefs) + raw
     assert run.code == 0, run.stderr
     assert LLM_KEY not in everything and TOKEN not in everything and "********" in raw
-    assert run.results["briefs"][0]["key"] == "PAY-142"
+    assert run.keys == ["PAY-142"]
 
 
 def test_a_502_after_the_comment_was_stored_leaves_exactly_one(world: World) -> None:
@@ -354,7 +368,7 @@ def test_a_502_after_the_comment_was_stored_leaves_exactly_one(world: World) -> 
 
     assert run.code == 0, run.stdout
     assert len(world.ours()) == 1 and "(jira-brief:seal pending)" not in world.comment()[0]
-    assert run.results["comment-url"] == world.ours()[0]["links"]["html"]["href"]
+    assert run.comment() == ("created", world.ours()[0]["links"]["html"]["href"])
     assert world.run().writes("POST") == []  # and the next run knows it for ours
 
 
@@ -362,7 +376,7 @@ def test_a_502_after_the_comment_was_stored_leaves_exactly_one(world: World) -> 
 def test_overlapping_runs_leave_exactly_one_comment(world: World, count: int) -> None:
     world.pull("PAY-142 split payments", "feature/WEB-88-email")
 
-    codes = overlapping(count, lambda: world.step(JobOptions(output=None), cache=False))
+    codes = overlapping(count, lambda: world.step(JobOptions(json_file=None), cache=False))
 
     assert codes == [0] * count
     [kept] = world.ours()
@@ -401,7 +415,6 @@ def test_each_refusal_is_one_clear_line(world: World, arrange: str, needles: lis
     assert run.code == 1 and "Traceback" not in run.stdout
     [line] = run.errors()
     assert line.startswith("jira-brief: error: ") and all(needle in line for needle in needles), line
-    assert run.results["problem"] == line.removeprefix("jira-brief: error: ")
     assert world.ours() == []
 
 
@@ -413,8 +426,9 @@ def test_a_forks_pull_request_without_credentials_is_skipped_in_one_line(world: 
     run = world.run()
 
     assert run.code == 0 and run.stderr == ""
-    assert run.stdout.splitlines() == [f"jira-brief: {run.results['notice']}"]
-    assert "fork" in run.results["notice"] and "no Bitbucket credentials" in run.results["notice"]
+    [notice] = [line for line in run.stdout.splitlines() if "comes from a fork" in line]
+    assert run.stdout.splitlines() == [notice, f"jira-brief: wrote {world.output()}"]
+    assert "no Bitbucket credentials" in notice and run.briefs == []
     assert world.llm.calls == 0 and world.bitbucket.comments(PR) == []
 
 
@@ -446,9 +460,9 @@ def test_a_custom_pipeline_takes_a_pull_request_and_keys(world: World) -> None:
     nothing = world.run()
     assert nothing.code == 0 and "not a pull-requests pipeline" in nothing.stdout and world.llm.calls == 0
     keys_only = world.run("--keys", "WEB-91")
-    assert keys_only.code == 0 and keys_only.results["keys"] == ["WEB-91"] and keys_only.requests == []
+    assert keys_only.code == 0 and keys_only.keys == ["WEB-91"] and keys_only.requests == []
     both = world.run("--pr", str(PR), "--keys", "WEB-91")
-    assert both.code == 0 and both.results["keys"] == ["PAY-142", "WEB-91"] and len(world.ours()) == 1
+    assert both.code == 0 and both.keys == ["PAY-142", "WEB-91"] and len(world.ours()) == 1
     bad = world.run("--pr", "0")
     assert bad.code == 2 and "--pr" in bad.stderr
 
@@ -479,7 +493,7 @@ def test_an_oversize_comment_drops_whole_sections_and_says_which(world: World) -
     assert run.code == 0, run.stdout
     assert len(raw) <= 32_000
     assert "left out to stay under Bitbucket's size limit" in shown(html) and "key=WEB-88" not in raw
-    assert "key=PAY-142" in raw and [b["key"] for b in run.results["briefs"]][-1] == "WEB-88"
+    assert "key=PAY-142" in raw and run.keys[-1] == "WEB-88"
 
 
 def test_a_failing_ticket_is_a_line_and_fail_on_error_fails_the_step(world: World) -> None:
@@ -488,7 +502,7 @@ def test_a_failing_ticket_is_a_line_and_fail_on_error_fails_the_step(world: Worl
     run = world.run()
     strict = world.run("--fail-on-error")
 
-    assert run.code == 0 and "jira-brief: NOPE-1: failed: " in run.stdout
+    assert run.code == 0 and "jira-brief: warning: NOPE-1: " in run.stdout
     assert "Could not be briefed" in shown(world.comment()[1])
     assert strict.code == 1
 
@@ -509,8 +523,8 @@ def test_the_criteria_check_links_evidence_into_the_pull_requests_diff(world: Wo
     assert "3 of 5 criteria covered" in html and html.count("<li>✅") == 3
     assert f'href="{page}#Lshop/authorise.pyT11"' in html and "imaginary_refunds" not in raw
     assert "jira-brief:check" not in html
-    assert [c["status"] for c in again.results["briefs"][0]["coverage"]] == ["covered"] * 3 + ["not_seen"] * 2
-    assert again.writes("PUT") == [] and again.results["briefs"][0]["unchanged"]
+    assert [c["status"] for c in again.briefs[0]["coverage"]] == ["covered"] * 3 + ["not_seen"] * 2
+    assert again.writes("PUT") == [] and again.briefs[0]["unchanged"]
 
 
 def test_comment_off_writes_only_the_log_and_jira_brief_json(world: World) -> None:
@@ -519,8 +533,8 @@ def test_comment_off_writes_only_the_log_and_jira_brief_json(world: World) -> No
     run = world.run("--comment", "off")
 
     assert run.code == 0 and world.bitbucket.comments(PR) == []
-    assert run.results["keys"] == ["PAY-142"] and run.results["comment-url"] == ""
-    assert run.results["briefs"][0]["brief"]
+    assert run.keys == ["PAY-142"] and run.comment() == ("", "")
+    assert run.briefs[0]["brief"]
 
 
 def test_no_mcp_server_configured_is_one_usage_error(world: World) -> None:

@@ -31,15 +31,15 @@ from jira_brief.commands.options import (
     help="update: keep one sticky pull request comment current; off: log and jira-brief.json only.",
 )
 @click.option(
-    "--output",
+    "--json-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default="jira-brief.json",
     show_default=True,
-    help="Where the results go as JSON (keys, comment-url, briefs), for the step's `artifacts:`.",
+    help="Where the briefs go as JSON, for the step's `artifacts:`.",
 )
 @click.option("--fail-on-error", is_flag=True, help="Fail the step when a ticket or brief fails.")
 def bitbucket(
-    pr: int | None, explicit_keys: str | None, comment_mode: str, output: Path, fail_on_error: bool, **options: Any
+    pr: int | None, explicit_keys: str | None, comment_mode: str, json_file: Path, fail_on_error: bool, **options: Any
 ) -> None:
     """Inside Bitbucket Pipelines: brief the pull request's tickets into one sticky comment and jira-brief.json.
 
@@ -63,7 +63,7 @@ def bitbucket(
     code = run_bitbucket(
         settings,
         pipeline,
-        JobOptions(pr, explicit_keys, comment_mode, fail_on_error, output),
+        JobOptions(pr, explicit_keys, comment_mode, fail_on_error, json_file),
         connect=lambda credential: connect(settings, credential, pipeline.api_url),
         brief=review_briefer(settings),
         environ=os.environ,

@@ -1,5 +1,5 @@
 """`jira-brief bitbucket`: inside Bitbucket Pipelines, brief a pull request's Jira tickets into one sticky
-comment, the log and jira-brief.json.
+comment, the step's log (one plain line per phase) and jira-brief.json (the briefs, for `artifacts:`).
 
 The orchestration only: the pipeline's variables (`pipelines.py`), a way to connect to the API and a
 "brief these keys" function come as arguments, so tests hand it fakes; the sticky comment itself is
@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from jira_brief.brief.result import BriefResult
 from jira_brief.brief.template import load_template
 from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
@@ -22,8 +21,9 @@ from jira_brief.forges.base import ForgeError
 from jira_brief.forges.bitbucket import NAME
 from jira_brief.forges.bitbucket.api import NO_CREDENTIALS, Api, BitbucketError, Credential, credential_from
 from jira_brief.forges.bitbucket.forge import COMMENT_LIMIT, BitbucketPull
-from jira_brief.forges.bitbucket.pipelines import OUTPUT, Pipeline, Report
-from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json
+from jira_brief.forges.bitbucket.pipelines import OUTPUT, Pipeline
+from jira_brief.forges.joblog import JobLog, finish
+from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky
 from jira_brief.jira.transports import check_server_configured
 from jira_brief.publish.comment import Style
 from jira_brief.publish.dialect import PLAIN
@@ -42,7 +42,7 @@ class JobOptions:
     keys: str | None = None
     comment_mode: str = "update"
     fail_on_error: bool = False
-    output: Path | None = Path(OUTPUT)
+    json_file: Path | None = Path(OUTPUT)
 
 
 def fork_notice(credentials: bool) -> str:
@@ -66,7 +66,7 @@ class BitbucketJob:
 
     settings: Settings
     pipeline: Pipeline
-    report: Report
+    log: JobLog
     options: JobOptions
     connect: Connect
     brief: BriefKeys
@@ -80,7 +80,7 @@ class BitbucketJob:
             forge = None
             if api is not None and number is not None:
                 forge = BitbucketPull.read(api, self.pipeline.repository, number)
-                self.report.line(f"jira-brief: read pull request #{number} of {self.pipeline.repository}")
+                self.log.line(f"jira-brief: read pull request #{number} of {self.pipeline.repository}")
             if forge is not None and self.options.pr is None and forge.review().is_fork:
                 outcome.notice = fork_notice(credentials=True)
                 return outcome
@@ -88,7 +88,7 @@ class BitbucketJob:
             sticky = self.sticky(forge)
             sticky.review(outcome, forge, self.options.keys or "", comment=comment, check=check)
             if outcome.comment_action:
-                self.report.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
+                self.log.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
         except ForgeError as error:
             outcome.problem = str(error)
         finally:
@@ -98,47 +98,17 @@ class BitbucketJob:
 
     def sticky(self, forge: BitbucketPull | None) -> Sticky:
         style = Style(self.labels, forge.references if forge else None, forge.file_link if forge else None, PLAIN)
-        settings, notify = self.settings, PhaseLines(self.report.line)
+        settings, notify = self.settings, PhaseLines(self.log.line)
         return Sticky(
             style,
             self.brief,
-            self.report.hide,
+            self.log.hide,
             notify,
             settings.sources,
             settings.max_keys,
             COMMENT_LIMIT,
             projects=settings.projects,
         )
-
-
-def result_line(result: BriefResult) -> str:
-    """One log line per ticket: how its brief came to be, or why it failed."""
-    if result.error:
-        return f"jira-brief: {result.key}: failed: {result.error}"
-    how = "unchanged" if result.unchanged else "cached" if result.cached else "offline" if result.offline else "written"
-    return f"jira-brief: {result.key}: brief {how}"
-
-
-def finish(report: Report, outcome: CommentOutcome) -> None:
-    """The log lines and jira-brief.json for whatever the run produced."""
-    for result in outcome.results:
-        report.line(result_line(result))
-    for note in outcome.notes:
-        report.line(f"jira-brief: {note.lstrip('> ')}")
-    if outcome.notice:
-        report.line(f"jira-brief: {outcome.notice}")
-    if outcome.problem:
-        report.line(f"jira-brief: error: {outcome.problem}")
-    report.results(
-        {
-            "keys": outcome.found.names,
-            "comment-url": outcome.comment_url,
-            "comment": outcome.comment_action or None,
-            "notice": outcome.notice,
-            "problem": outcome.problem,
-            "briefs": briefs_json(outcome),
-        }
-    )
 
 
 def comes_from_fork(api: Api, repository: str, number: int) -> bool:
@@ -165,11 +135,11 @@ def run_bitbucket(
 
     Ticket and model failures leave the step green unless `fail_on_error`; a fork's pull request is
     skipped with one line; a Bitbucket failure (a missing scope, a wrong token) fails the step."""
-    report = Report(masker(settings, environ), options.output)
+    log = JobLog(masker(settings, environ))
     labels = for_forge(labels_for(settings.language, load_template(settings).text), NAME, "pull request")
     number = options.pr or pipeline.pr_id
     if number is None and not (options.keys or "").strip():
-        finish(report, CommentOutcome(notice=nothing_notice()))
+        finish(log, CommentOutcome(notice=nothing_notice()), options.json_file)
         return 0
     credential = credential_from(environ)
     if number is not None:
@@ -177,10 +147,10 @@ def run_bitbucket(
             raise UsageError("BITBUCKET_REPO_FULL_NAME is not set: run inside Bitbucket Pipelines, or set it")
         if credential is None:
             if options.pr is None and comes_from_fork(connect(None), pipeline.repository, number):
-                finish(report, CommentOutcome(notice=fork_notice(credentials=False)))
+                finish(log, CommentOutcome(notice=fork_notice(credentials=False)), options.json_file)
                 return 0
             raise UsageError(NO_CREDENTIALS)
     check_server_configured(settings)  # after the fork check: a fork's pipeline has no secrets to configure it
-    outcome = BitbucketJob(settings, pipeline, report, options, connect, brief, labels).run(number, credential)
-    finish(report, outcome)
+    outcome = BitbucketJob(settings, pipeline, log, options, connect, brief, labels).run(number, credential)
+    finish(log, outcome, options.json_file)
     return outcome.exit_code(options.fail_on_error)

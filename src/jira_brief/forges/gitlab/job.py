@@ -15,9 +15,7 @@ GitLab CI's facts (doc/ci/variables/predefined_variables.md, doc/ci/pipelines/me
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +25,12 @@ from jira_brief.brief.template import load_template
 from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
 from jira_brief.errors import UsageError
-from jira_brief.files import replace_file
 from jira_brief.forges.base import ForgeError
 from jira_brief.forges.gitlab import NAME
 from jira_brief.forges.gitlab.api import GitLabApi
 from jira_brief.forges.gitlab.forge import COMMENT_LIMIT, REFERENCES, GitLabMergeRequest, as_stored, load_merge_request
-from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Hide, Sticky, briefs_json, named
+from jira_brief.forges.joblog import JobLog, finish
+from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky
 from jira_brief.jira.transports import check_server_configured
 from jira_brief.publish.comment import Style
 from jira_brief.publish.labels import Labels, for_forge, labels_for
@@ -41,7 +39,6 @@ from jira_brief.publish.progress import PhaseLines
 MERGE_REQUEST_SOURCES = ("merge_request_event", "parent_pipeline")
 # Pipelines a person or a schedule starts: they name no merge request, so they need --mr or --keys.
 MANUAL_SOURCES = ("web", "api", "trigger", "schedule", "chat")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -124,18 +121,6 @@ def resolve_target(pipeline: Pipeline, mr: str | None, keys: str) -> Target | No
     return Target(iid, project, keys) if iid is not None or keys.strip() else None
 
 
-class JobLog:
-    """The job log: plain lines (no ANSI, no control character a ticket could slip in), secrets hidden."""
-
-    def __init__(self, hide: Hide, out: TextIO | None = None) -> None:
-        self.hide, self.out = hide, out
-
-    def line(self, text: str) -> None:
-        out = self.out or sys.stdout
-        out.write(_CONTROL.sub(" ", self.hide(text)).rstrip() + "\n")
-        out.flush()
-
-
 @dataclass
 class GitLabJob:
     """One `jira-brief gitlab` run on one target."""
@@ -188,35 +173,6 @@ def fork_notice() -> str:
         "this merge request comes from a fork and its pipeline runs in the fork, without this project's "
         "CI/CD variables: jira-brief does not brief it (a maintainer may run the pipeline in this project)"
     )
-
-
-def write_briefs(log: JobLog, outcome: CommentOutcome, path: Path | None) -> None:
-    """`jira-brief.json`: the briefs as the Action's `briefs` output has them, secrets hidden."""
-    if path is None:
-        return
-    text = log.hide(json.dumps(briefs_json(outcome), ensure_ascii=False, indent=2)) + "\n"
-    try:
-        replace_file(path, text.encode("utf-8"))
-    except OSError as error:
-        log.line(f"jira-brief: warning: cannot write {path}: {error.strerror or error}")
-        return
-    log.line(f"jira-brief: wrote {path}")
-
-
-def finish(log: JobLog, outcome: CommentOutcome, path: Path | None) -> None:
-    """The run's last lines in the log, and jira-brief.json."""
-    if outcome.found.keys:
-        log.line(f"jira-brief: {len(outcome.found.keys)} ticket(s): {named(outcome.found.names)}")
-    for result in outcome.results:
-        if result.error:
-            log.line(f"jira-brief: warning: {result.error}")
-    for note in outcome.notes:
-        log.line(f"jira-brief: {note.lstrip('> ')}")
-    if outcome.notice:
-        log.line(f"jira-brief: {outcome.notice}")
-    if outcome.problem:
-        log.line(f"jira-brief: error: {outcome.problem}")
-    write_briefs(log, outcome, path)
 
 
 def run_gitlab(
