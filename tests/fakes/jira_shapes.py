@@ -134,11 +134,24 @@ def wrapped_v2_server() -> MCPServer:
     return server
 
 
+GENERIC_GET_DESCRIPTION = """Read any Jira data. Returns TOON format by default (fewer tokens than JSON).
+
+Common paths:
+- `/rest/api/3/project` - list all projects
+- `/rest/api/3/search/jql` - search issues with JQL (use `jql` query param)
+- `/rest/api/3/issue/{issueIdOrKey}` - get issue details
+
+API reference: https://developer.atlassian.com/cloud/jira/platform/rest/v3/"""
+
+
 def generic_rest_server() -> MCPServer:
-    """jira_get(path, queryParams, jq, outputFormat): any GET of Jira's REST API; TOON text unless json."""
+    """A generic REST server for Jira Cloud, shaped like @aashari/mcp-server-atlassian-jira 3.x: one tool per
+    HTTP method, none annotated; `jira_get(path, queryParams: {string: string}, jq, outputFormat: toon|json)`
+    answers TOON text unless asked for JSON, and `names` only when the query asks `expand=names`, as
+    Jira's GET /rest/api/3/issue does."""
     server = _server("jira-generic")
 
-    @server.tool(annotations=READ)
+    @server.tool(description=GENERIC_GET_DESCRIPTION)
     def jira_get(
         path: str,
         queryParams: dict[str, str] | None = None,
@@ -148,12 +161,29 @@ def generic_rest_server() -> MCPServer:
         _record(server, "jira_get", {"path": path, "queryParams": queryParams, "outputFormat": outputFormat})
         if path != f"/rest/api/3/issue/{KEY}":
             return _missing(path.rsplit("/", 1)[-1])
-        issue = rest_v3_issue("names")
+        issue = rest_v3_issue((queryParams or {}).get("expand", ""))
         if outputFormat == "json":
             return json.dumps(issue)
         return f"key: {KEY}\nfields:\n  summary: {TITLE}\n  status:\n    name: In Progress\n"
 
+    for method in ("post", "put", "patch", "delete"):
+        server.add_tool(_rest_writer(server, method), name=f"jira_{method}", description=f"{method.upper()} any path.")
     return server
+
+
+def _rest_writer(server: MCPServer, method: str) -> Any:
+    """A generic REST server's write tool: the same arguments as jira_get, and a body."""
+
+    def write(
+        path: str,
+        body: dict[str, Any] | None = None,
+        queryParams: dict[str, str] | None = None,
+        outputFormat: Literal["toon", "json"] = "toon",
+    ) -> str:
+        _record(server, f"jira_{method}", {"path": path, "body": body})
+        return json.dumps({"method": method.upper(), "path": path})
+
+    return write
 
 
 def detail_server(options: tuple[str, str] = ("summary", "full")) -> MCPServer:

@@ -4,6 +4,7 @@ through the real CLI, the fake server served over loopback HTTP (tests/fakes/jir
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,6 +71,7 @@ def test_generic_rest_tool_with_issue_args(invoke: Any, serve: Any) -> None:
     assert_complete(result["brief"])
     assert server.calls[0][1]["path"] == "/rest/api/3/issue/PAY-7"
     assert server.calls[0][1]["outputFormat"] == "json"  # picked over the default TOON text
+    assert server.calls[0][1]["queryParams"] == {"fields": "*all", "expand": "names"}  # names: criteria, epic
 
 
 def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> None:
@@ -81,14 +83,29 @@ def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> No
     assert server.calls[0][1]["queryParams"] == {"fields": "*all", "properties": "PAY-7-props"}
 
 
-def test_generic_rest_tool_doctor_prints_the_flags_it_needs(invoke: Any, serve: Any) -> None:
+def test_generic_rest_tool_doctor_proposes_one_complete_line_for_the_read_tool(invoke: Any, serve: Any) -> None:
     url = serve(shapes.generic_rest_server()).url
     result = invoke("doctor", "--llm", "none", "--mcp-url", url)
     assert result.exit_code == 1
     assert "jira_get(path: string, queryParams: " in result.stdout
-    assert "outputFormat: string in toon/json" in result.stdout
-    assert """Fix: --issue-tool jira_get --issue-args '{"path": "/rest/api/2/issue/{key}"}'""" in result.stdout
+    fixes = [line.strip() for line in result.stdout.splitlines() if "Fix" in line]
+    # Jira Cloud (its tool says REST v3): the v3 path; never a tool that may write (jira_post, jira_delete…)
+    assert fixes == ["""Fix: --issue-tool jira_get --issue-args '{"path": "/rest/api/3/issue/{key}"}'"""]
+    assert (
+        'it reads jira_get(path="/rest/api/3/issue/KEY", queryParams={"fields": "*all", "expand": "names"}, '
+        'outputFormat="json")' in result.stdout
+    )
     assert "1 problem(s) found" in result.stdout
+
+
+def test_the_line_doctor_proposes_reads_the_whole_ticket(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.generic_rest_server()).url
+    proposed = invoke("doctor", "--llm", "none", "--mcp-url", url).stdout
+    line = next(line for line in proposed.splitlines() if "Fix: " in line).split("Fix: ", 1)[1]
+    flags = shlex.split(line)
+    code, result, _ = summarize(invoke, url, *flags)
+    assert code == 0 and result["error"] is None
+    assert_complete(result["brief"])
 
 
 def test_detail_enum_defaulting_to_a_summary_is_asked_for_in_full(invoke: Any, serve: Any) -> None:

@@ -16,10 +16,10 @@ from jira_brief.config.network import describe_tls
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError
 from jira_brief.jira.demo.server import build_server
-from jira_brief.jira.issue_tool import NoIssueToolError
+from jira_brief.jira.issue_tool import NoIssueToolError, added_arguments, schema_enum, schema_type
 from jira_brief.jira.session import JiraReader, open_reader
-from jira_brief.jira.tools import write_verb
-from jira_brief.jira.transports import InProcessServer, server_label
+from jira_brief.jira.tools import declared_writer, write_verb
+from jira_brief.jira.transports import InProcessServer, server_label, stdio_environment
 from jira_brief.llm.client import LLM, Usage, played_call
 
 OK, BAD, INFO = "ok  ", "FAIL", "    "
@@ -52,7 +52,7 @@ async def check_mcp(
             return await check_ticket(reader, key, say)
     except NoIssueToolError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
-        list_tools(error.tools, say)
+        list_tools(error.tools, settings, say)
         return 1
     except JiraBriefError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
@@ -63,18 +63,45 @@ def _call_text(name: str, arguments: dict[str, Any]) -> str:
     return f"{name}(" + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()) + ")"
 
 
-def list_tools(tools: list[Any], say: Callable[[str], None]) -> None:
-    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool."""
+def list_tools(tools: list[Any], settings: Settings, say: Callable[[str], None]) -> None:
+    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool:
+    only tools that may read (jira-brief refuses a get-issue tool that may write)."""
     say(f"{INFO} the server's tools ({len(tools)}):")
     for tool in tools:
         say(f"{INFO}   {tool.name}({', '.join(_argument(name, prop) for name, prop in _properties(tool).items())})")
     for tool in tools:
         properties = _properties(tool)
+        if declared_writer(tool) or write_verb(tool.name):
+            continue
         if "path" in properties:
-            fixed = json.dumps({"path": "/rest/api/2/issue/{key}"})
-            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-args '{fixed}'")
-        elif "issue" in tool.name.lower() and properties and not write_verb(tool.name):
+            for path, where in rest_paths(tool, settings):
+                fixed = {"path": path}
+                sent = {**fixed, **added_arguments(properties, settings, set(fixed))}
+                say(f"{INFO} Fix{where}: --issue-tool {tool.name} --issue-args '{json.dumps(fixed)}'")
+                say(f"{INFO}   it reads {_call_text(tool.name, {**sent, 'path': path.replace('{key}', 'KEY')})}")
+        elif "issue" in tool.name.lower() and properties:
             say(f"{INFO} Fix: --issue-tool {tool.name} --issue-arg {next(iter(properties))}")
+
+
+# What says a server reads Jira Cloud: its tool's text, or what a stdio server is given (never printed).
+CLOUD_HINTS = re.compile(r"/rest/api/3\b|atlassian\.net|/cloud/jira|^ATLASSIAN_SITE_NAME=", re.I | re.M)
+
+
+def rest_paths(tool: Any, settings: Settings) -> list[tuple[str, str]]:
+    """(issue path, what it is for) for a generic REST tool: REST v3 on Jira Cloud (its text is ADF),
+    v2 on Data Center/Server; both, each labelled, when nothing says which Jira is behind the server."""
+    cloud, center = ("/rest/api/3/issue/{key}", ""), ("/rest/api/2/issue/{key}", "")
+    said = "\n".join([str(getattr(tool, "description", "") or ""), *_stdio_variables(settings)])
+    if CLOUD_HINTS.search(said):
+        return [cloud]
+    if "/rest/api/2" in said:
+        return [center]
+    return [(cloud[0], " (Jira Cloud)"), (center[0], " (Jira Data Center/Server)")]
+
+
+def _stdio_variables(settings: Settings) -> list[str]:
+    """NAME=value of what a stdio server is given (JIRA_URL, ATLASSIAN_SITE_NAME…): it says which Jira it reads."""
+    return [f"{name}={value}" for name, value in stdio_environment(settings).items()] if settings.mcp_command else []
 
 
 def _properties(tool: Any) -> dict[str, Any]:
@@ -84,10 +111,10 @@ def _properties(tool: Any) -> dict[str, Any]:
 
 def _argument(name: str, prop: Any) -> str:
     prop = prop if isinstance(prop, dict) else {}
-    kind = prop.get("type") or "any"
+    kind = prop.get("type") or schema_type(prop) or "any"
     text = f"{name}: {'|'.join(kind) if isinstance(kind, list) else kind}"
-    if prop.get("enum"):
-        text += " in " + "/".join(str(option) for option in prop["enum"])
+    if schema_enum(prop):
+        text += " in " + "/".join(str(option) for option in schema_enum(prop))
     return text + (f" = {json.dumps(prop['default'])}" if "default" in prop else "")
 
 
