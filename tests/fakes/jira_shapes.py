@@ -3,9 +3,9 @@
 Tool names, argument schemas and answer shapes follow the real servers: a raw REST v3 answer with
 ADF wrapped in {"success": true, "data": …} and a list-typed `fields`; raw REST v2 with wiki markup
 in {"issue": …}; a generic REST tool (`jira_get` with `path`, `outputFormat` defaulting to a
-non-JSON text format); a `detail` enum defaulting to a summary; Atlassian's remote server
-(`getJiraIssue` with `cloudId`, `getAccessibleAtlassianResources`); an error inside the payload;
-plain text. Every call lands in `server.calls`."""
+non-JSON text format); a `detail` enum defaulting to a summary; raw REST v2 without `names`;
+Atlassian's remote server (`getJiraIssue` with `cloudId`, `getAccessibleAtlassianResources`); an
+error inside the payload; plain text. Every call lands in `server.calls`."""
 
 from __future__ import annotations
 
@@ -201,6 +201,38 @@ def detail_server(options: tuple[str, str] = ("summary", "full")) -> MCPServer:
 
     get_issue.__annotations__.update({"issue_key": str, "detail": Literal[options], "return": str})
     server.add_tool(get_issue, annotations=READ)
+    return server
+
+
+def no_names_issue() -> dict[str, Any]:
+    """GET /rest/api/2/issue/PAY-7 as some servers pass it on: criteria and Epic Link in custom fields
+    (wiki markup), other custom fields around them, and never `names`."""
+    issue = rest_v2_issue()
+    fields = issue["fields"]
+    del fields["parent"]
+    fields["description"] = DESCRIPTION
+    fields |= {
+        "customfield_10014": EPIC,
+        "customfield_10050": "\n".join(f"* {item}" for item in CRITERIA),
+        "customfield_10020": [{"id": 7, "name": "Sprint 12", "state": "active"}],
+        "customfield_10030": None,
+        "customfield_10040": "\x1b]52;c;bm8=\x07" + "Long notes " * 60,
+    }
+    return issue
+
+
+def no_names_server() -> MCPServer:
+    """get_issue(issue_key, detail: summary|full = summary): in full, raw REST v2 without `names`."""
+    server = _server("jira-no-names")
+
+    @server.tool(annotations=READ)
+    def get_issue(issue_key: str, detail: Literal["summary", "full"] = "summary") -> str:
+        _record(server, "get_issue", {"issue_key": issue_key, "detail": detail})
+        issue = no_names_issue()
+        if detail != "full":
+            issue["fields"] = {"summary": TITLE, "status": issue["fields"]["status"]}
+        return json.dumps(issue) if issue_key == KEY else _missing(issue_key)
+
     return server
 
 

@@ -123,7 +123,7 @@ def test_issue_args_override_what_detection_would_send(invoke: Any, serve: Any) 
     assert server.calls[-1][1]["detail"] == "summary"
     assert result.exit_code == 0
     assert "missing: type, acceptance criteria, comments, parent/epic" in result.stdout
-    assert "--issue-args" in result.stdout
+    assert """Try: --issue-args '{"detail": "full"}' (detail takes summary/full)""" in result.stdout
 
 
 def test_atlassian_remote_server_with_bearer_token(invoke: Any, serve: Any) -> None:
@@ -223,3 +223,51 @@ def test_doctor_key_names_the_choice_arguments_left_at_their_default(invoke: Any
     assert """Try: --issue-args '{"detail": "everything"}' (detail takes brief/everything)""" in result.stdout
     fixed = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, "--issue-args", '{"detail": "everything"}')
     assert "acceptance criteria: 3 · comments: 3" in fixed.stdout and "missing: " not in fixed.stdout
+
+
+def test_doctor_lists_unnamed_custom_fields_and_proposes_the_field_flags(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "customfield_10014: PAY-1" in result.stdout
+    assert "customfield_10050: - The refund goes back to the card used to pay" in result.stdout
+    assert "customfield_10030" not in result.stdout  # empty: nothing to tell
+    assert "Try: --acceptance-field customfield_10050" in result.stdout
+    assert "Try: --epic-field customfield_10014" in result.stdout
+    assert not [line for line in lines if "detail" in line and "Try" in line]  # detail=full was sent already
+    notes = next(line for line in lines if "customfield_10040" in line)
+    assert "\x1b" not in result.stdout and len(notes) < 100  # neutralized, bounded
+
+
+def test_the_field_flags_read_the_criteria_and_the_epic(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    code, result, _ = summarize(invoke, url)
+    assert code == 0 and shapes.CRITERIA[0] not in result["brief"]  # without them: lost
+    flags = ("--acceptance-field", "customfield_10050", "--epic-field", "customfield_10014")
+    code, result, _ = summarize(invoke, url, *flags)
+    assert code == 0
+    assert_complete(result["brief"])
+    doctor = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, *flags)
+    assert "acceptance criteria: 3" in doctor.stdout and "parent: PAY-1" in doctor.stdout
+    assert "missing:" not in doctor.stdout
+
+
+def test_the_field_settings_come_from_the_environment_and_the_repository_file(
+    invoke: Any, serve: Any, engine_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = serve(shapes.no_names_server()).url
+    (engine_env.cwd / ".jira-brief.toml").write_text('acceptance-field = "customfield_10050"\n', encoding="utf-8")
+    monkeypatch.setenv("JIRA_BRIEF_EPIC_FIELD", "customfield_10014")
+    code, result, stderr = summarize(invoke, url)
+    assert code == 0 and "ignored" not in stderr  # no trust needed: it chooses no endpoint
+    assert_complete(result["brief"])
+
+
+def test_doctor_never_proposes_the_fix_already_applied(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    flags = ("--issue-args", '{"detail": "full"}', "--acceptance-field", "customfield_10099")
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, *flags)
+    assert '{"detail": "full"}' not in result.stdout.split("reading PAY-7", 1)[1]
+    assert "--acceptance-field customfield_10099 is set, and that field is empty or not in the answer" in result.stdout
+    assert "Try: --acceptance-field" not in result.stdout

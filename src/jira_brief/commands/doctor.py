@@ -16,7 +16,14 @@ from jira_brief.config.network import describe_tls
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError
 from jira_brief.jira.demo.server import build_server
-from jira_brief.jira.issue_tool import NoIssueToolError, added_arguments, schema_enum, schema_type
+from jira_brief.jira.issue_tool import (
+    FULLER_OPTIONS,
+    NoIssueToolError,
+    added_arguments,
+    schema_enum,
+    schema_type,
+)
+from jira_brief.jira.normalize import ISSUE_KEY, CustomField, custom_fields
 from jira_brief.jira.session import JiraReader, open_reader
 from jira_brief.jira.tools import declared_writer, write_verb
 from jira_brief.jira.transports import InProcessServer, server_label, stdio_environment
@@ -123,17 +130,20 @@ async def check_ticket(reader: JiraReader, key: str, say: Callable[[str], None])
     key = key.upper()
     say(f"{INFO} reading {key}: {_call_text(reader.issue_tool.name, reader.issue_tool.arguments(key))}")
     try:
-        ticket = await reader.fetch(key)
+        read = await reader.read(key)
     except JiraBriefError as error:
         say(f"{BAD} {error}")
         return 1
-    criteria = count_items(ticket.acceptance)
+    ticket, criteria = read.ticket, count_items(read.ticket.acceptance)
     say(f"{OK} {ticket.key}: {ticket.title or '(no title)'}")
     say(f"{INFO}   status: {ticket.status or '-'} · type: {ticket.type or '-'} · parent: {ticket.parent or '-'}")
     say(
         f"{INFO}   description: {len(ticket.description)} characters · acceptance criteria: {criteria} · "
         f"comments: {len(ticket.comments)} · links: {len(ticket.links)}"
     )
+    unnamed = [field for field in custom_fields(read.raw) if not field.name and field.text.strip()]
+    if unnamed:
+        list_custom_fields(unnamed, say)
     missing = [
         name
         for name, value in (
@@ -148,26 +158,90 @@ async def check_ticket(reader: JiraReader, key: str, say: Callable[[str], None])
         if not value
     ]
     if missing:
-        say(
-            f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, the server cut its answer: "
-            'see --issue-args in docs/mcp-servers.md (e.g. \'{"detail": "full"}\')'
-        )
-        for flag in option_flags(reader, key):
-            say(f"{INFO}   Try: {flag}")
+        say_missing(missing, reader, key, unnamed, say)
     return 0
 
 
+def say_missing(
+    missing: list[str], reader: JiraReader, key: str, unnamed: list[CustomField], say: Callable[[str], None]
+) -> None:
+    """What the read lacked, and each fix not applied yet: a fuller choice of an argument, a field flag."""
+    settings = reader.settings
+    fixes = option_flags(reader, key)
+    if "acceptance criteria" in missing:
+        fixes += field_flag("acceptance-field", settings.acceptance_field, acceptance_guess(unnamed), unnamed)
+    if "parent/epic" in missing:
+        fixes += field_flag("epic-field", settings.epic_field, epic_guess(unnamed, key), unnamed)
+    if fixes:
+        say(f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, what may bring them:")
+    else:
+        say(
+            f"{INFO}   missing: {', '.join(missing)}. The read already asks for all the get-issue tool offers: "
+            "the ticket may not have them, or the server leaves them out (see docs/mcp-servers.md)"
+        )
+    for fix in fixes:
+        say(f"{INFO}   {fix}")
+
+
+PREVIEW, LISTED = 70, 12  # characters of each value shown, and fields listed
+
+
+def list_custom_fields(fields: list[CustomField], say: Callable[[str], None]) -> None:
+    """Custom fields the answer does not name (no `names`): their ids and the start of each value."""
+    say(f"{INFO}   custom fields without names (the answer has no `names`: which holds what is yours to tell):")
+    for field in fields[:LISTED]:
+        say(f"{INFO}     {field.id[:40]}: {_preview(field.text)}")
+    if len(fields) > LISTED:
+        say(f"{INFO}     … and {len(fields) - LISTED} more")
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…"
+
+
+def field_flag(flag: str, given: str | None, guess: CustomField | None, unnamed: list[CustomField]) -> list[str]:
+    """The --acceptance-field / --epic-field fix, unless it is set already (then what that gave)."""
+    if given:
+        return [f"Note: --{flag} {given} is set, and that field is empty or not in the answer"]
+    if guess is not None:
+        return [f"Try: --{flag} {guess.id} (guessed from its value above: check it)"]
+    if unnamed:
+        return [f"Try: --{flag} FIELD, with the id of the field above that holds it"]
+    return []
+
+
+def acceptance_guess(fields: list[CustomField]) -> CustomField | None:
+    """The unnamed field most like a list of criteria: the most items, two at least."""
+    counted = [(count_items(field.text), field) for field in fields if not ISSUE_KEY.match(field.text.strip())]
+    items, best = max(counted, key=lambda pair: pair[0], default=(0, None))
+    return best if items >= 2 else None
+
+
+def epic_guess(fields: list[CustomField], key: str) -> CustomField | None:
+    """The unnamed field whose value is one issue key (not the ticket's own): an Epic Link."""
+    return next((f for f in fields if ISSUE_KEY.match(f.text.strip()) and f.text.strip() != key), None)
+
+
 def option_flags(reader: JiraReader, key: str) -> list[str]:
-    """--issue-args for each choice argument of the get-issue tool that the read did not set."""
+    """--issue-args for each choice argument of the get-issue tool whose fullest choice the read did not use."""
     tool = next(tool for tool in reader.tools if tool.name == reader.issue_tool.name)
     sent = reader.issue_tool.arguments(key)
     flags = []
     for name, prop in _properties(tool).items():
-        options = prop.get("enum") if isinstance(prop, dict) else None
-        if options and name not in sent:
+        options = schema_enum(prop) if isinstance(prop, dict) else []
+        if not options:
+            continue
+        fullest = "json" if "format" in name.lower() and "json" in options else fullest_choice(options)
+        if sent.get(name, prop.get("default")) != fullest:
             others = "/".join(str(option) for option in options)
-            flags.append(f"--issue-args '{json.dumps({name: options[-1]})}' ({name} takes {others})")
+            flags.append(f"Try: --issue-args '{json.dumps({name: fullest})}' ({name} takes {others})")
     return flags
+
+
+def fullest_choice(options: list[Any]) -> Any:
+    """The choice of an enum that gives the most: a known fuller name, else the last."""
+    return next((option for option in options if str(option).lower() in FULLER_OPTIONS), options[-1])
 
 
 PROBE_TOOL = {

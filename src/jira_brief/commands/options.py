@@ -59,6 +59,8 @@ MCP_SETTINGS = (
     "issue_tool",
     "issue_arg",
     "issue_args",
+    "acceptance_field",
+    "epic_field",
 )
 LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
 NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")

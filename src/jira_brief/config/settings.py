@@ -129,7 +129,22 @@ class Settings:
         ),
     )
     acceptance_field: str | None = setting(
-        None, Spec(v.optional_text, "custom field id holding acceptance criteria", shown_default="(by name)")
+        None,
+        Spec(
+            v.optional_text,
+            "custom field id holding acceptance criteria (`jira-brief doctor KEY` lists them), e.g. customfield_10050",
+            shown_default="(by name)",
+            metavar="FIELD",
+        ),
+    )
+    epic_field: str | None = setting(
+        None,
+        Spec(
+            v.optional_text,
+            "custom field id holding the epic's key (Epic Link), e.g. customfield_10014",
+            shown_default="(by name)",
+            metavar="FIELD",
+        ),
     )
     comment_limit: int = setting(5, Spec(v.integer(0, 100), "newest N comments kept per ticket"))
     ticket_budget: int = setting(12_000, Spec(v.integer(1000, 200_000), "characters of ticket text given to the model"))

@@ -40,6 +40,14 @@ class Reader(Protocol):
     async def call_for_model(self, name: str, arguments: dict[str, Any], allowed_keys: Iterable[str]) -> str: ...
 
 
+@dataclass(frozen=True)
+class IssueRead:
+    """One ticket read: the issue as the server answered it (for `doctor`), and the Ticket made of it."""
+
+    raw: dict[str, Any]
+    ticket: Ticket
+
+
 @dataclass
 class JiraReader:
     """One MCP session shared by every ticket of a run."""
@@ -55,9 +63,15 @@ class JiraReader:
 
     async def fetch(self, key: str) -> Ticket:
         """Read one ticket through the get-issue tool and normalize it."""
+        return (await self.read(key)).ticket
+
+    async def read(self, key: str) -> IssueRead:
+        """Read one ticket through the get-issue tool: the issue as the server answered it, and its Ticket."""
         text, structured = await self._call_tool(self.issue_tool.name, self.issue_tool.arguments(key), key)
         raw = issue_in_answer(text, structured, key)
-        ticket = normalize_issue(raw, key, acceptance_field=self.settings.acceptance_field)
+        ticket = normalize_issue(
+            raw, key, acceptance_field=self.settings.acceptance_field, epic_field=self.settings.epic_field
+        )
         if not (ticket.title or ticket.description):
             raise TicketError(
                 f"{key}: the MCP server's {self.issue_tool.name} returned no title and no description "
@@ -66,7 +80,7 @@ class JiraReader:
         limit = self.settings.comment_limit
         ticket = dataclasses.replace(ticket, comments=ticket.comments[-limit:] if limit else ())
         self.fetched[ticket.key] = ticket
-        return ticket
+        return IssueRead(raw, ticket)
 
     async def call_for_model(self, name: str, arguments: dict[str, Any], allowed_keys: Iterable[str]) -> str:
         """Run a tool the model asked for, or refuse it without reaching the server."""
