@@ -236,15 +236,18 @@ def no_names_server() -> MCPServer:
     return server
 
 
+CLOUD_ID, SITE = "ec8f2a1e-0000-4a6b-9c1d-5e6f7a8b9c0d", "https://example.atlassian.net"
+
+
 def atlassian_remote_server() -> MCPServer:
     """Atlassian's remote MCP server: getJiraIssue(cloudId, issueIdOrKey, fields[], expand, …) with
-    raw v3 JSON, the site's cloudId from getAccessibleAtlassianResources."""
+    raw v3 JSON; cloudId is the site's id from getAccessibleAtlassianResources, or its URL."""
     server = _server("atlassian-remote")
-    cloud_id = "ec8f2a1e-0000-4a6b-9c1d-5e6f7a8b9c0d"
 
     @server.tool(annotations=READ)
     def getAccessibleAtlassianResources() -> str:
-        return json.dumps([{"id": cloud_id, "url": "https://example.atlassian.net", "name": "example"}])
+        _record(server, "getAccessibleAtlassianResources", {})
+        return json.dumps([{"id": CLOUD_ID, "url": SITE, "name": "example"}])
 
     @server.tool(annotations=READ)
     def getJiraIssue(
@@ -259,7 +262,7 @@ def atlassian_remote_server() -> MCPServer:
     ) -> str:
         arguments = {"cloudId": cloudId, "issueIdOrKey": issueIdOrKey, "fields": fields, "expand": expand}
         _record(server, "getJiraIssue", {**arguments, "updateHistory": updateHistory})
-        if cloudId != cloud_id:
+        if cloudId not in (CLOUD_ID, SITE, SITE + "/"):  # "a UUID; can also be a site URL"
             raise ValueError(f"Unknown cloudId {cloudId}")
         return json.dumps(rest_v3_issue(expand or "")) if issueIdOrKey == KEY else _missing(issueIdOrKey)
 

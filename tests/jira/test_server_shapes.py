@@ -3,6 +3,7 @@ through the real CLI, the fake server served over loopback HTTP (tests/fakes/jir
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 from collections.abc import Callable, Iterator
@@ -132,9 +133,47 @@ def test_atlassian_remote_server_with_bearer_token(invoke: Any, serve: Any) -> N
     code, result, stderr = summarize(invoke, url, "--mcp-header", "Authorization: Bearer tok-remote-123")
     assert code == 0, stderr
     assert_complete(result["brief"])
-    tool, arguments = server.calls[0]
-    assert tool == "getJiraIssue" and arguments["cloudId"].startswith("ec8f2a1e")
+    assert [tool for tool, _ in server.calls] == ["getAccessibleAtlassianResources", "getJiraIssue"]
+    arguments = server.calls[1][1]
+    assert arguments["cloudId"] == shapes.CLOUD_ID
     assert arguments["fields"] == ["*all"] and arguments["expand"] == "names" and arguments["updateHistory"] is False
+
+
+def test_atlassian_remote_server_with_an_api_token_and_the_site_url(
+    invoke: Any, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CI configuration: Basic email:token built from two secrets, the site URL as cloudId."""
+    credentials = base64.b64encode(b"ci-bot@example.com:ATATT-api-token-42").decode()
+    server = shapes.atlassian_remote_server()
+    url = serve(server, require_authorization=f"Basic {credentials}").url
+    monkeypatch.setenv("JIRA_BRIEF_MCP_HEADERS", f"Authorization: Basic {credentials}")
+    monkeypatch.setenv("JIRA_BRIEF_ISSUE_ARGS", json.dumps({"cloudId": shapes.SITE}))
+    code, result, stderr = summarize(invoke, url)
+    assert code == 0, stderr
+    assert_complete(result["brief"])
+    assert server.calls == [
+        (
+            "getJiraIssue",
+            {
+                "cloudId": shapes.SITE,
+                "issueIdOrKey": shapes.KEY,
+                "fields": ["*all"],
+                "expand": "names",
+                "updateHistory": False,
+            },
+        )
+    ]  # no discovery call: the site is known
+    assert credentials not in stderr + json.dumps(result)
+
+
+def test_doctor_says_the_discovery_call_can_be_saved(invoke: Any, serve: Any) -> None:
+    server = shapes.atlassian_remote_server()
+    url = serve(server).url
+    result = invoke("doctor", "--llm", "none", "--mcp-url", url)
+    assert f"cloudId: the site {shapes.SITE}, found with getAccessibleAtlassianResources" in result.stdout
+    assert f"""Try: --issue-args '{{"cloudId": "{shapes.SITE}"}}'""" in result.stdout
+    named = invoke("doctor", "--llm", "none", "--mcp-url", url, "--issue-args", json.dumps({"cloudId": shapes.SITE}))
+    assert "getAccessibleAtlassianResources (" not in named.stdout
 
 
 def test_error_inside_the_payload_fails_the_ticket_with_the_servers_message(invoke: Any, serve: Any) -> None:

@@ -48,6 +48,7 @@ async def check_mcp(
         async with open_reader(settings, server) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
             say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
+            say_sites(reader.issue_tool.sites, say)
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
             writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
             say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")
@@ -64,6 +65,17 @@ async def check_mcp(
     except JiraBriefError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
         return 1
+
+
+def say_sites(sites: tuple[str, ...], say: Callable[[str], None]) -> None:
+    """Where the cloudId came from when it took one more call, and the flag that saves it."""
+    if not sites:
+        return
+    more = f"; this account sees {len(sites)} sites, the first is used" if len(sites) > 1 else ""
+    say(
+        f"{INFO}   cloudId: the site {sites[0]}, found with getAccessibleAtlassianResources (one more call a run{more})"
+    )
+    say(f"{INFO}   Try: --issue-args '{json.dumps({'cloudId': sites[0]})}' to name the site and skip that call")
 
 
 def _call_text(name: str, arguments: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ class IssueTool:
     extra: dict[str, Any]
     fixed: dict[str, Any] = field(default_factory=dict)
     sends_key: bool = True
+    sites: tuple[str, ...] = ()  # Atlassian sites listed to find the cloudId (the first is used)
 
     def arguments(self, key: str) -> dict[str, Any]:
         fixed = {name: _fill(value, key) for name, value in self.fixed.items()}

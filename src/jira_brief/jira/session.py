@@ -164,7 +164,8 @@ async def _reader(settings: Settings, server: InProcessServer | None) -> AsyncIt
 
 
 async def _with_cloud_id(client: Client, issue_tool: IssueTool, tools: list[Tool], label: str) -> IssueTool:
-    """Atlassian's remote server needs the site's cloudId: take it from getAccessibleAtlassianResources."""
+    """Atlassian's remote server needs the site's cloudId: the one --issue-args gives (a site URL will do),
+    else the first site getAccessibleAtlassianResources lists, at the cost of one more call."""
     schema = next(tool.input_schema or {} for tool in tools if tool.name == issue_tool.name)
     if "cloudId" not in schema.get("required", []) or "cloudId" in issue_tool.fixed:
         return issue_tool
@@ -175,9 +176,10 @@ async def _with_cloud_id(client: Client, issue_tool: IssueTool, tools: list[Tool
     try:
         sites = json.loads(text)
         cloud_id = sites[0]["id"]
-    except (ValueError, LookupError, TypeError):
+        urls = tuple(str(site.get("url") or site["id"]) for site in sites if isinstance(site, dict))
+    except (ValueError, LookupError, TypeError, AttributeError):
         raise ServerError(f"{label} listed no Atlassian site this account can read") from None
-    return dataclasses.replace(issue_tool, extra={**issue_tool.extra, "cloudId": cloud_id})
+    return dataclasses.replace(issue_tool, extra={**issue_tool.extra, "cloudId": cloud_id}, sites=urls)
 
 
 async def _list_all_tools(client: Client) -> list[Tool]:
