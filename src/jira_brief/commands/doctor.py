@@ -26,7 +26,7 @@ from jira_brief.jira.issue_tool import (
 from jira_brief.jira.normalize import ISSUE_KEY, CustomField, custom_fields
 from jira_brief.jira.session import JiraReader, open_reader
 from jira_brief.jira.tools import declared_writer, write_verb
-from jira_brief.jira.transports import InProcessServer, server_label, stdio_environment
+from jira_brief.jira.transports import InProcessServer, check_server_configured, server_label, stdio_environment
 from jira_brief.llm.client import LLM, Usage, played_call
 
 OK, BAD, INFO = "ok  ", "FAIL", "    "
@@ -42,6 +42,11 @@ async def check_mcp(
             f"{BAD} MCP: no server configured. Fix: set --mcp-url URL or --mcp-command 'mcp-atlassian' "
             "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
         )
+        return 1
+    try:
+        check_server_configured(settings, server)  # a program not on PATH is said before any connection
+    except JiraBriefError as error:
+        say(f"{BAD} MCP: {error}")
         return 1
     say(f"{INFO} MCP: connecting to {server_label(settings, server)}…")  # a stdio server may take seconds to start
     try:

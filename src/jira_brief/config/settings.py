@@ -59,7 +59,7 @@ class Settings:
     mcp_url: str | None = setting(
         None,
         Spec(
-            v.optional_text,
+            v.optional_url,
             "Jira MCP server URL (streamable HTTP; SSE when it ends in /sse)",
             trusted=True,
             metavar="URL",
@@ -159,7 +159,7 @@ class Settings:
     llm_base_url: str | None = setting(
         None,
         Spec(
-            v.optional_text,
+            v.optional_url,
             "OpenAI-compatible endpoint",
             env=("OPENAI_BASE_URL",),
             trusted=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import tempfile
 import urllib.request
 from contextlib import AsyncExitStack
@@ -50,9 +51,41 @@ def _no_server() -> UsageError:
 
 
 def check_server_configured(settings: Settings, server: InProcessServer | None = None) -> None:
-    """Fail before any work when no MCP server is configured: a usage error, exit code 2."""
+    """Fail before any work when no MCP server is configured, or its stdio program cannot be found: a
+    usage error, exit code 2 (the URL's form is checked where the setting is read)."""
     if server is None and not (settings.mcp_url or settings.mcp_command):
         raise _no_server()
+    if server is None and settings.mcp_command and not settings.mcp_url:
+        resolve_program(settings.mcp_command)
+
+
+def resolve_program(command: str) -> str:
+    """The absolute path of the program a stdio command line starts: a name is looked up on the user's
+    PATH without its relative entries (they would resolve inside whatever folder the server starts in),
+    a path must be an executable file. UsageError, naming the program, when there is none."""
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        raise UsageError(f"mcp-command is not a command line ({error}): {command}") from None
+    if not words:
+        raise UsageError("mcp-command is empty; give the command that starts the Jira MCP server")
+    found = _which(words[0])
+    index = _program_index(words)
+    if 0 < index < len(words):  # `env NAME=value program`: env would only say so once started
+        _which(words[index])
+    return found
+
+
+def _which(program: str) -> str:
+    search = os.pathsep.join(entry for entry in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(entry))
+    found = shutil.which(program, path=search) if os.sep not in program else shutil.which(program)
+    if found is None:
+        where = "is not an executable file" if os.sep in program else "is not on PATH"
+        raise UsageError(
+            f"mcp-command: `{program}` {where}; install the Jira MCP server (e.g. `pipx install mcp-atlassian`) "
+            "or give the program's absolute path"
+        )
+    return os.path.abspath(found)
 
 
 def stdio_environment(settings: Settings) -> dict[str, str]:
@@ -95,12 +128,18 @@ def server_label(settings: Settings, server: InProcessServer | None = None) -> s
 def program_of(command: str) -> str:
     """The program a command line runs, past `env`, its options and NAME=value assignments."""
     words = shlex.split(command)
+    index = _program_index(words)
+    return Path(words[index]).name if index < len(words) else (words[0] if words else command)
+
+
+def _program_index(words: list[str]) -> int:
+    """Where the program is in a command line: its first word, or the one `env` runs."""
     index = 0
     if words and Path(words[0]).name == "env":
         index = 1
         while index < len(words) and (words[index].startswith("-") or "=" in words[index]):
             index += 2 if words[index] in ("-u", "--unset", "-C", "--chdir", "-S") else 1
-    return Path(words[index]).name if index < len(words) else (words[0] if words else command)
+    return index
 
 
 async def transport(
