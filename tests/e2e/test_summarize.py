@@ -158,14 +158,23 @@ def test_demo_with_no_configuration_gives_offline_briefs(run_process: Any, engin
     assert load_demo_tickets()["PAY-142"]["summary"] in done.stdout
 
 
-def test_doctor_demo_lists_offered_and_refused_tools(run_process: Any, engine_env: Any) -> None:
+def test_doctor_demo_counts_the_tools_kept_from_the_model(run_process: Any, engine_env: Any) -> None:
     done = jira_brief(run_process, engine_env, "doctor", "--demo")
     assert done.returncode == 0, done.stdout + done.stderr
     offered = next(line for line in done.stdout.splitlines() if "offered to the model" in line)
     assert offered.endswith("offered to the model: jira_get_issue")  # and nothing else
+    kept = next(line for line in done.stdout.splitlines() if "kept from the model" in line)
+    assert "(62, as they should be)" in kept and "25 may write (not annotated readOnlyHint: true)" in kept
+    assert "jira_add_comment" not in done.stdout  # the list is for --verbose: nothing there is a problem
+    assert len(done.stdout.splitlines()) < 15 and "0 problem(s)" in done.stdout
+
+
+def test_doctor_verbose_lists_each_tool_kept_from_the_model(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "doctor", "--demo", "--verbose")
+    assert done.returncode == 0, done.stdout + done.stderr
     for write_tool in ("jira_add_comment", "jira_update_issue", "jira_delete_issue", "jira_transition_issue"):
         assert any(line.strip().startswith(f"{write_tool}:") for line in done.stdout.splitlines()), write_tool
-    assert "0 problem(s)" in done.stdout
+    assert "  jira_search: read-only but not needed for a brief" in done.stdout
 
 
 def test_doctor_with_an_unreachable_mcp_server_says_how_to_fix_it(run_process: Any, engine_env: Any) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,11 @@ OK, BAD, INFO = "ok  ", "FAIL", "    "
 
 
 async def check_mcp(
-    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+    settings: Settings,
+    say: Callable[[str], None],
+    key: str | None = None,
+    server: InProcessServer | None = None,
+    verbose: bool = False,
 ) -> int:
     """Connect, list tools, find the get-issue tool, show what is offered and what is refused; with
     `key`, read that ticket and say what was understood. Returns the number of problems seen."""
@@ -55,10 +60,7 @@ async def check_mcp(
             say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
             say_sites(reader.issue_tool.sites, say)
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
-            writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
-            say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")
-            for name in writes:
-                say(f"{INFO}   {name}: {reader.refused[name]}")
+            say_refused(reader.refused, verbose, say)
             if key is None:
                 say(f"{INFO} to see what a ticket read gives, run `jira-brief doctor KEY`")
                 return 0
@@ -70,6 +72,26 @@ async def check_mcp(
     except JiraBriefError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
         return 1
+
+
+def say_refused(refused: dict[str, str], verbose: bool, say: Callable[[str], None]) -> None:
+    """The tools kept from the model, counted by reason (as they should be: no problem); each with --verbose."""
+    reasons = Counter(_reason(why) for why in refused.values())
+    counted = "; ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    say(f"{INFO} kept from the model ({len(refused)}, as they should be): {counted or 'none'}")
+    if not verbose:
+        say(f"{INFO}   (--verbose lists them; --allow-tool NAME offers one more tool that only reads)")
+        return
+    for name, why in sorted(refused.items()):
+        say(f"{INFO}   {name}: {why}")
+
+
+def _reason(why: str) -> str:
+    if "readOnlyHint" in why:
+        return "may write (not annotated readOnlyHint: true)"
+    if "writes" in why:
+        return "may write (a write verb in the name)"
+    return "only read, but a brief does not need them"
 
 
 def say_sites(sites: tuple[str, ...], say: Callable[[str], None]) -> None:
@@ -316,12 +338,16 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
 
 
 async def run_checks(
-    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+    settings: Settings,
+    say: Callable[[str], None],
+    key: str | None = None,
+    server: InProcessServer | None = None,
+    verbose: bool = False,
 ) -> int:
     """Every check in turn (reading `key` when given); returns the number of problems seen."""
     say(f"{INFO} settings: loaded (see `jira-brief config` for each value and its origin)")
     say(f"{INFO} network: {describe_tls(settings)}")
-    problems = await check_mcp(settings, say, key, server)
+    problems = await check_mcp(settings, say, key, server, verbose)
     problems += await check_llm(settings, say)
     say(f"{OK if not problems else BAD} {problems} problem(s) found")
     return problems
@@ -331,7 +357,8 @@ async def run_checks(
 @click.argument("key", required=False)
 @setting_options(*DOCTOR_SETTINGS)
 @click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
-def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="List each tool kept from the model, with why.")
+def doctor(key: str | None, use_demo: bool, verbose: bool, **options: Any) -> None:
     """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
 
     With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
@@ -344,5 +371,9 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     """
     settings = settings_from(**options)
     server = build_server() if use_demo else None
-    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), key, server))
+
+    def say(line: str) -> None:
+        click.echo(for_terminal(line, settings))
+
+    problems = asyncio.run(run_checks(settings, say, key, server, verbose))
     sys.exit(1 if problems else 0)
