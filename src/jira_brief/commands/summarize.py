@@ -130,7 +130,7 @@ def _git_change(diff_spec: str | None, settings: Settings) -> Change | None:
 
 
 @click.command()
-@click.argument("keys", nargs=-1)
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
 @setting_options(*DEMO_SETTINGS)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
