@@ -1,4 +1,5 @@
-"""Render the pull-request comment as GitHub shows it, to PNG: 1, 3 and 10 tickets, in French and English.
+"""Render the pull-request comment as GitHub shows it, to PNG: 1, 3 and 10 tickets, in French and English,
+and one ticket with its criteria checked against a pull request (coverage-en.png).
 
 The Markdown is what `jira-brief github` posts (the demo Jira's tickets, offline briefs and model-style briefs
 through the real normalization, one ticket that failed); cmark-gfm turns it into HTML as GitHub does, GitHub's
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -23,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jira_brief.brief.criteria import Coverage, Evidence, Verdict
 from jira_brief.brief.normalize import normalize_brief as normalize
 from jira_brief.brief.pipeline import brief_all
 from jira_brief.brief.result import BriefResult
@@ -30,7 +33,7 @@ from jira_brief.brief.template import load_template
 from jira_brief.config.load import load_settings
 from jira_brief.jira.demo.server import build_server
 from jira_brief.keys.scan import FoundKey
-from jira_brief.publish.comment import heading_for, render_document, render_section
+from jira_brief.publish.comment import Style, heading_for, render_document, render_section
 from jira_brief.publish.labels import labels_for
 from jira_brief.publish.neutralize import jira_hosts
 
@@ -82,12 +85,42 @@ def examples(language: str) -> dict[str, list[BriefResult]]:
     }
 
 
-def comment(results: list[BriefResult], language: str) -> str:
+def comment(results: list[BriefResult], language: str, style: Style | None = None) -> str:
     """The comment's Markdown, exactly as `jira-brief github` builds it."""
-    labels = labels_for(language)
+    style = style or Style(labels_for(language))
     hosts = jira_hosts(results)
-    sections = [render_section(result, hosts, labels) for result in results]
-    return render_document(sections, heading=heading_for(results, labels), labels=labels).text
+    sections = [render_section(result, hosts, style) for result in results]
+    return render_document(sections, heading=heading_for(results, style), labels=style.labels).text
+
+
+# A criteria check as a model answers it for the demo's PAY-142 on a pull request of 38 files.
+VERDICTS = (
+    ("covered", (("web/checkout/SplitPayment.tsx", "12-88"), ("api/payments/split.py", "30-61")), ""),
+    ("partly", (("web/checkout/SplitPayment.tsx", "90-104"),), "the button is disabled; the message is not shown"),
+    ("covered", (("api/payments/split.py", "64-92"), ("api/tests/test_split.py", "40-77")), ""),
+    ("not_seen", (), "no change to the confirmation page or the email template"),
+)
+
+
+def coverage_example() -> tuple[list[BriefResult], Style]:
+    """PAY-142 with a model-style brief and its criteria checked against a pull request's files."""
+    [first] = examples("en")["1"]
+    assert first.ticket is not None
+    criteria = [line.lstrip("*- ").strip() for line in first.ticket.acceptance.splitlines() if line.strip()]
+    verdicts = tuple(
+        Verdict(criterion, status, tuple(Evidence(file, lines) for file, lines in cited), reason)
+        for criterion, (status, cited, reason) in zip(criteria, VERDICTS, strict=True)
+    )
+    coverage = Coverage(verdicts, judged=14, total=38, language="en")
+    pull = "https://github.com/acme/shop/pull/42/files"
+
+    def file_link(path: str, lines: str | None) -> str:
+        anchor = hashlib.sha256(path.encode()).hexdigest()  # GitHub's anchor of a file in the Files tab
+        return f"{pull}#diff-{anchor}" + (f"R{lines.split('-')[0]}" if lines else "")
+
+    short = normalize("GOAL: Pay one order with two cards.", load_template(load_settings({"language": "en"})).headings)
+    result = dataclasses.replace(first, brief=short, coverage=coverage)  # a short brief: the picture is the check
+    return [result], Style(labels_for("en"), file_link=file_link)
 
 
 def stylesheet(given: str | None) -> Path:
@@ -150,6 +183,9 @@ def main() -> None:
     parser.add_argument("--open", action="store_true", help="also render each comment with every section open")
     options = parser.parse_args()
     out, css = Path(options.out), stylesheet(options.css)
+    results, style = coverage_example()
+    screenshot(comment(results, "en", style), out / "coverage-en.png", css, True)
+    print(out / "coverage-en.png")
     for language in ("fr", "en"):
         for count, results in examples(language).items():
             markdown = comment(results, language)

@@ -422,6 +422,14 @@ def test_every_numeric_setting_says_its_unit_in_help(invoke) -> None:
     assert "--pr-number N" in invoke("github", "--help").stdout
 
 
+def test_the_docs_state_no_test_counts() -> None:
+    """A count of tests is wrong by the next commit: the docs say what the tiers hold, not how many."""
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "README.md", root / "tests" / "README.md", *(root / "docs").glob("*.md")]:
+        counts = re.findall(r"\b\d[\d,]* (?:fast |slow )?tests\b", path.read_text(encoding="utf-8"))
+        assert not counts, f"{path.name}: {counts}"
+
+
 def test_the_readme_module_map_names_every_module_and_only_those() -> None:
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
