@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_into_closed_pipe
 
 pytestmark = pytest.mark.usefixtures("engine_env")
 
@@ -52,18 +51,6 @@ def test_files_found_are_named_with_their_trust(invoke: Any, engine_env: Any) ->
 
 def test_config_into_a_closed_pipe_ends_quietly(engine_env: Any) -> None:
     """`jira-brief config | head -1`: no BrokenPipeError, exit 0."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jira_brief", "config"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=engine_env.process_env(),
-        cwd=engine_env.cwd,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: the settings do not fit in the pipe
-    assert process.stdout.read(16)
-    process.stdout.close()
-    stderr = process.stderr.read().decode()
-    process.stderr.close()
-    assert process.wait(timeout=60) == 0, stderr
+    code, stderr = run_into_closed_pipe(["config"], engine_env.process_env(), engine_env.cwd)
+    assert code == 0, stderr
     assert "BrokenPipe" not in stderr and "error" not in stderr.lower()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from jira_brief.commands.main import main
 from jira_brief.jira.demo.server import build_server, load_demo_tickets
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, run_into_closed_pipe
 from tests.fakes.mcp_http import ServedMCP, free_port
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -244,23 +244,9 @@ def test_a_stdio_server_is_named_by_its_program(invoke: Any, engine_env: Any) ->
 
 def test_a_reader_that_goes_away_ends_the_run_quietly(engine_env: Any) -> None:
     """`jira-brief demo | head -2`: no BrokenPipeError, no traceback, the run's own exit code."""
-    import fcntl
-    import subprocess
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jira_brief", "demo", "PAY-142", "WEB-88", "WEB-91", "--llm", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=engine_env.process_env(),
-        cwd=engine_env.cwd,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: three briefs do not fit in the pipe
-    assert process.stdout.read(16)
-    process.stdout.close()
-    stderr = process.stderr.read().decode()
-    process.stderr.close()
-    assert process.wait(timeout=60) == 0, stderr
+    args = ["demo", "PAY-142", "WEB-88", "WEB-91", "--llm", "none"]
+    code, stderr = run_into_closed_pipe(args, engine_env.process_env(), engine_env.cwd)
+    assert code == 0, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "error" not in stderr.lower()
 
 
