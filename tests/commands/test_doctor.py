@@ -12,6 +12,6 @@ pytestmark = pytest.mark.usefixtures("engine_env")
 def test_a_stdio_program_not_on_path_fails_before_connecting(invoke: Any) -> None:
     done = invoke("doctor", "--llm", "none", "--mcp-command", "no-such-binary --transport stdio")
     assert done.exit_code == 1
-    assert "FAIL MCP: mcp-command: `no-such-binary` is not on PATH" in done.stdout
+    assert "FAIL MCP: mcp-command: `no-such-binary` (stdio) is not on PATH" in done.stdout
     assert "connecting to" not in done.stdout  # said at once, no server started
     assert "LLM: none configured" in done.stdout and "1 problem(s) found" in done.stdout

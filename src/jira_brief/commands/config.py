@@ -94,4 +94,4 @@ def trust(file: Path | None, show: bool, revoke: bool) -> None:
         click.echo(f"jira-brief: {target} {said}")
         return
     digest = store.trust(target)
-    click.echo(f"jira-brief: trusted {target.resolve()} (sha256 {digest[:12]}…); any change untrusts it")
+    click.echo(f"jira-brief: trusted {target.absolute()} (sha256 {digest[:12]}…); any change untrusts it")

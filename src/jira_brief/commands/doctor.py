@@ -27,7 +27,7 @@ from jira_brief.jira.issue_tool import (
 from jira_brief.jira.normalize import ISSUE_KEY, CustomField, custom_fields
 from jira_brief.jira.session import JiraReader, open_reader
 from jira_brief.jira.tools import declared_writer, write_verb
-from jira_brief.jira.transports import InProcessServer, check_server_configured, server_label, stdio_environment
+from jira_brief.jira.transports import InProcessServer, check_server_configured, server_label, site_variables
 from jira_brief.llm.client import LLM, Usage, played_call
 
 OK, BAD, INFO = "ok  ", "FAIL", "    "
@@ -137,17 +137,14 @@ def rest_paths(tool: Any, settings: Settings) -> list[tuple[str, str]]:
     """(issue path, what it is for) for a generic REST tool: REST v3 on Jira Cloud (its text is ADF),
     v2 on Data Center/Server; both, each labelled, when nothing says which Jira is behind the server."""
     cloud, center = ("/rest/api/3/issue/{key}", ""), ("/rest/api/2/issue/{key}", "")
-    said = "\n".join([str(getattr(tool, "description", "") or ""), *_stdio_variables(settings)])
+    said = "\n".join(
+        [str(getattr(tool, "description", "") or ""), *(site_variables(settings) if settings.mcp_command else [])]
+    )
     if CLOUD_HINTS.search(said):
         return [cloud]
     if "/rest/api/2" in said:
         return [center]
     return [(cloud[0], " (Jira Cloud)"), (center[0], " (Jira Data Center/Server)")]
-
-
-def _stdio_variables(settings: Settings) -> list[str]:
-    """NAME=value of what a stdio server is given (JIRA_URL, ATLASSIAN_SITE_NAME…): it says which Jira it reads."""
-    return [f"{name}={value}" for name, value in stdio_environment(settings).items()] if settings.mcp_command else []
 
 
 def _properties(tool: Any) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError, TicketError
-from jira_brief.jira.issue_tool import IssueTool, find_issue_tool, strings
+from jira_brief.jira.guard import outside_run
+from jira_brief.jira.issue_tool import IssueTool, find_issue_tool
 from jira_brief.jira.normalize import issue_in_answer, normalize_issue
 from jira_brief.jira.ticket import Ticket, render_ticket
 from jira_brief.jira.tools import ServerError, choose_tools
 from jira_brief.jira.transports import InProcessServer, proxy_for, server_label, transport
 from jira_brief.jira.wording import describe_error, first_line, stderr_reason, tool_error
-from jira_brief.keys.scan import keys_in
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -88,11 +88,11 @@ class JiraReader:
             reason = self.refused.get(name, "it is not offered to the model")
             return f"Error: tool {name!r} refused ({reason}). Only these tools may be used: {', '.join(self.offered)}."
         allowed = {key.upper() for key in allowed_keys}
-        asked = {key for value in strings(arguments) for key in keys_in(value.upper())}
-        outside = sorted(asked - allowed)
-        if outside:
+        outside = outside_run(arguments, allowed)
+        if outside is not None:
             return (
-                f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+                f"Error: refused: {outside} is not one of this run's tickets ({', '.join(sorted(allowed))}); "
+                "name them by key, and in JQL only as `key in (…)`."
             )
         if name == self.issue_tool.name:
             key = str(arguments.get(self.issue_tool.key_arg, "")).strip().upper()
