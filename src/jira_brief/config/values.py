@@ -58,9 +58,7 @@ def optional_url(value: Any) -> str | None:
     except ValueError:
         raise ValueError(f"{text!r} has a port that is no number") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"expected an http:// or https:// URL with a host, e.g. https://mcp.example.com/mcp; got {text!r}"
-        )
+        raise ValueError(f"expected an http:// or https:// URL with a host (https://host/path); got {text!r}")
     return text
 
 
