@@ -31,8 +31,16 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "
 
 # Variables that would change what jira-brief or git does if they leaked from the developer or CI
 # (SSL_CERT_FILE is read as the `ca-bundle` setting).
-_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
-_CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
+_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "CI_")  # CI_: a GitLab job's variables
+_CLEARED_NAMES = (
+    "GITHUB_HEAD_REF",
+    "GITHUB_TOKEN",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_EVENT_NAME",
+    "GITLAB_CI",
+    "GITLAB_TOKEN",
+    "SSL_CERT_FILE",
+)
 
 
 # Fixtures that install packages at test time (a pre-commit hook environment, the mcp-atlassian
@@ -67,7 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/SSL_CERT_FILE settings, no user git config, a fixed git identity.
+    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/GitLab CI/SSL_CERT_FILE settings, no user git config, a fixed git identity.
 
     Returns the variables it set, so a subprocess can be given the same environment."""
     for name in list(os.environ):

@@ -199,7 +199,11 @@ class TestErrors:
 
     @pytest.mark.parametrize(
         ("setting", "variable"),
-        [("llm-api-key", "JIRA_BRIEF_LLM_API_KEY"), ("github-token", "JIRA_BRIEF_GITHUB_TOKEN")],
+        [
+            ("llm-api-key", "JIRA_BRIEF_LLM_API_KEY"),
+            ("github-token", "JIRA_BRIEF_GITHUB_TOKEN"),
+            ("gitlab-token", "JIRA_BRIEF_GITLAB_TOKEN"),
+        ],
     )
     def test_secret_in_config_file_is_refused(self, invoke, plain_dir: Path, setting: str, variable: str) -> None:
         config = write_config(plain_dir, f'{setting} = "sk-file-secret"\n')
@@ -214,10 +218,11 @@ class TestErrors:
 SECRETS = {
     "OPENAI_API_KEY": ("sk-secret-123", "llm-api-key", "llm_api_key"),
     "GITHUB_TOKEN": ("ghp_secret", "github-token", "github_token"),
+    "GITLAB_TOKEN": ("glpat-secret", "gitlab-token", "gitlab_token"),
     "JIRA_BRIEF_PROXY": ("http://user:pw-secret@proxy:8080", "proxy", "proxy"),
     "JIRA_BRIEF_MCP_HEADERS": ("Authorization: Token tok-secret", "mcp-headers", "mcp_headers"),
 }
-SECRET_PARTS = ("sk-secret-123", "ghp_secret", "pw-secret", "tok-secret")
+SECRET_PARTS = ("sk-secret-123", "ghp_secret", "glpat-secret", "pw-secret", "tok-secret")
 
 
 class TestSecrets:

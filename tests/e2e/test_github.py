@@ -8,7 +8,6 @@ GitHub's own webhook payloads from tests/fixtures, edited to name Jira keys.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import os
@@ -23,11 +22,10 @@ import pytest
 from click.testing import CliRunner
 
 from jira_brief.commands.main import main
-from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys
 from tests.fakes.github_server import MAX_COMMENT_CHARS, FakeGitHub
-from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -36,18 +34,8 @@ EVENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "github-events"
 REPO = "octo/shop"
 PR = 7
 BOT = "github-actions[bot]"
-LLM_KEY = "sk-live-3f9a@Q7secret#42KEY"  # "@" and "#" are where neutralizing inserts a joiner
 GITHUB_TOKEN = "ghs_s3cretActionsToken0042xyz"
-JIRA_HOST = "shopwave.atlassian.net"
 Request = tuple[str, str, dict[str, Any] | None]
-
-
-@pytest.fixture(scope="module")
-def demo_jira() -> Iterator[tuple[dict[str, Any], str]]:
-    """The demo Jira over loopback HTTP, once per module; its tickets dict is live, so tests may edit it."""
-    tickets = load_demo_tickets()
-    with ServedMCP(build_server(tickets)) as served:
-        yield tickets, served.url
 
 
 @dataclass
@@ -184,22 +172,10 @@ class World:
 
 
 @pytest.fixture
-def world(demo_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
-    tickets, url = demo_jira
-    pristine = copy.deepcopy(tickets)
+def world(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
+    tickets, url = jira
     with FakeGitHub(token=GITHUB_TOKEN, repo=REPO) as github, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield World(github, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
-
-
-def briefed_keys(llm: FakeOpenAI) -> list[str]:
-    """The ticket each chat-completions request was about, from its user message."""
-    keys = []
-    for request in llm.requests:
-        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
-        keys.append(next(word.rstrip(".") for word in user.split() if "-" in word))
-    return keys
 
 
 def test_first_run_posts_one_comment_with_both_tickets(world: World) -> None:

@@ -171,8 +171,9 @@ def screen_lines(engine_env: Any, environ: dict[str, str]) -> tuple[list[str], s
     return warnings, "".join(out)
 
 
-def test_in_ci_each_phase_is_one_log_line(engine_env: Any) -> None:
-    warnings, out = screen_lines(engine_env, {"GITHUB_ACTIONS": "true"})
+@pytest.mark.parametrize("ci", ["GITHUB_ACTIONS", "GITLAB_CI"])
+def test_in_ci_each_phase_is_one_log_line(engine_env: Any, ci: str) -> None:
+    warnings, out = screen_lines(engine_env, {ci: "true"})
 
     assert warnings == ["jira-brief: connecting to the embedded demo Jira", "jira-brief: reading the tickets"]
     assert "#### Contexte" in out and "\x1b" not in out

@@ -89,6 +89,7 @@ COMMANDS = {
     "demo": "summarize:demo",
     "doctor": "doctor:doctor",
     "github": "github:github",
+    "gitlab": "gitlab:gitlab",
     "hook": "hook:hook",
     "keys": "keys:keys",
     "prepare-message": "hook:prepare_message_command",

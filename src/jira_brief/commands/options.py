@@ -3,12 +3,13 @@ settings with the command's flags on top, and text fit for a terminal."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +22,12 @@ from jira_brief.forges.github.event import event_texts, read_event
 from jira_brief.git import current_branch
 from jira_brief.keys.scan import KeyScan, keys_in, scan
 from jira_brief.keys.texts import gather_texts
+
+if TYPE_CHECKING:
+    from jira_brief.brief.criteria import Change
+    from jira_brief.brief.progress import Notify
+    from jira_brief.brief.result import BriefResult
+    from jira_brief.forges.sticky import BriefKeys
 
 SETTINGS_KEY, DEBUG_KEY = "jira_brief.settings", "jira_brief.debug"
 
@@ -119,6 +126,32 @@ def check_key_arguments(texts: tuple[str, ...], projects: tuple[str, ...]) -> No
         if not keys_in(text, projects):
             among = f" of {', '.join(projects)} (--projects)" if projects else ""
             raise UsageError(f"{text[:80]!r} names no Jira key{among}; a key looks like PAY-142")
+
+
+# Where a forge's command looks for keys unless told (a pull or merge request's body is opt-in: anyone who
+# may comment can often edit it).
+REVIEW_SOURCES = ("pr-title", "branch", "commits")
+
+
+def review_settings(**flags: Any) -> Settings:
+    """Settings for a forge's command: `settings_from`, with REVIEW_SOURCES unless --sources says."""
+    settings = settings_from(**flags)
+    if settings.origin("sources") == "default":
+        settings = dataclasses.replace(settings, sources=REVIEW_SOURCES)
+    return settings
+
+
+def review_briefer(settings: Settings) -> BriefKeys:
+    """Brief keys for a forge's review, given the fingerprints already published and the change to check."""
+    import asyncio
+
+    # The pipeline (~170 ms: the MCP and model clients' modules) loads only for a command that briefs.
+    from jira_brief.brief.pipeline import brief_all
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
+
+    return brief
 
 
 def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:

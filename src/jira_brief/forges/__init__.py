@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jira_brief.forges import github
+from jira_brief.forges import github, gitlab
 
-FORGES = (github,)
+FORGES = (github, gitlab)
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:

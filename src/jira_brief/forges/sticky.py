@@ -17,8 +17,8 @@ from jira_brief.brief.criteria import Change
 from jira_brief.brief.diff import Diff
 from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
-from jira_brief.forges.base import CommentThread, ForgeError, Posted, Review
-from jira_brief.keys.scan import KeyScan
+from jira_brief.forges.base import CommentThread, Forge, ForgeError, Posted, Review
+from jira_brief.keys.scan import KeyScan, scan
 from jira_brief.keys.texts import source_kind
 from jira_brief.publish.comment import (
     MARKER,
@@ -168,10 +168,15 @@ def hidden(result: BriefResult, hide: Hide) -> BriefResult:
     )
 
 
+def as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Sticky:
     """Keeping our comment on one review current: the forge's rules (its words, limit and references in
-    `style`, `limit` and `size`), the briefs, and how secrets are hidden."""
+    `style`, `limit` and `size`; `as_posted`, its last pass on a body: the body as the forge stores it and
+    safe to post there), the briefs, and how secrets are hidden."""
 
     style: Style
     brief: BriefKeys
@@ -181,6 +186,19 @@ class Sticky:
     max_keys: int
     limit: int
     size: Callable[[str], int] = len
+    projects: Sequence[str] = ()
+    as_posted: Hide = as_is
+
+    def review(self, outcome: CommentOutcome, forge: Forge | None, keys: str, *, comment: bool, check: bool) -> None:
+        """A whole run: the keys of the review's texts (as `sources` says) and of `keys`, briefed; our
+        comment kept current when `comment`, each ticket's criteria checked against the change when `check`."""
+        review = forge.review() if forge else None
+        commits = forge.commits() if forge and "commits" in self.sources else ()
+        texts = review_texts(review, commits, self.sources) if review else []
+        outcome.found = scan([*texts, ("input", keys)], self.projects, self.max_keys)
+        thread = forge.thread() if forge and comment else None
+        diff = forge.change() if forge and check else None
+        self.keep(outcome, thread, diff)
 
     def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
         """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
@@ -197,7 +215,7 @@ class Sticky:
         outcome.notes.extend(dropped_note(found, self.max_keys, self.style.labels))
         if thread is None:
             return
-        body = self.hide(self.document(outcome).text)
+        body = self.as_posted(self.hide(self.document(outcome).text))
         self.notify(Event("post", detail=f"{self.style.labels.review} comment"))
         posted, outcome.comment_action = publish(thread, body, ours)
         outcome.comment_url = posted.url

@@ -93,7 +93,7 @@ def render_section(
     if check_block is not None:
         parts.append(check_block)
     elif result.coverage is not None:
-        parts.append(render_coverage(result.coverage, style.labels, style.file_link))
+        parts.append(render_coverage(result.coverage, style.labels, style.file_link, style.references))
     parts.append("</details>")
     fingerprint = result.fingerprint if result.error is None and brief else None
     opening = f"<!-- jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")
