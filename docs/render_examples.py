@@ -1,5 +1,6 @@
-"""Render the pull-request comment as GitHub shows it, to PNG: 1, 3 and 10 tickets, in French and English;
-with --bitbucket, the comment for 3 tickets (one with its criteria check) as Bitbucket Cloud shows it.
+"""Render the pull-request comment as GitHub shows it, to PNG: 1, 3 and 10 tickets, in French and English,
+and one ticket with its criteria checked against a pull request (coverage-en.png); with --bitbucket, the
+comment for 3 tickets (one checked) as Bitbucket Cloud shows it (comment-bitbucket-en-3.png).
 
 The Markdown is what `jira-brief github` (or `jira-brief bitbucket`) posts (the demo Jira's tickets, offline
 briefs and model-style briefs through the real normalization, one ticket that failed); cmark-gfm turns it
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -87,47 +89,71 @@ def examples(language: str) -> dict[str, list[BriefResult]]:
     }
 
 
+def comment(results: list[BriefResult], language: str, style: Style | None = None) -> str:
+    """The comment's Markdown, exactly as `jira-brief github` builds it."""
+    style = style or Style(labels_for(language))
+    hosts = jira_hosts(results)
+    sections = [render_section(result, hosts, style) for result in results]
+    heading, dialect = heading_for(results, style), style.dialect
+    return render_document(sections, heading=heading, labels=style.labels, marker=dialect.marker, dialect=dialect).text
+
+
 BITBUCKET_PULL = "https://bitbucket.org/acme/shop/pull-requests/7"
-CHECK = Coverage(
-    verdicts=(
-        Verdict(
-            "Given a basket of €100 or more, the split option is offered.",
-            "covered",
-            (Evidence("shop/split.py", "1-3"),),
-            "",
+
+
+def bitbucket_example() -> tuple[list[BriefResult], Style]:
+    """The 3 tickets of `examples`, the first one checked, with Bitbucket's words, references and dialect."""
+    first, *rest = examples("en")["3"]
+    check = Coverage(
+        (
+            Verdict("The split option is offered from €100.", "covered", (Evidence("shop/split.py", "1-3"),), ""),
+            Verdict("Each card carries at least €10.", "covered", (Evidence("shop/split.py", "2"),), ""),
+            Verdict(
+                "A failed second authorisation voids the first.",
+                "partly",
+                (Evidence("shop/pay.py", "11-12"),),
+                "no test",
+            ),
+            Verdict("The confirmation email lists both cards.", "not_seen", (), "no email template in the change"),
         ),
-        Verdict("Each card carries at least €10.", "covered", (Evidence("shop/split.py", "2"),), ""),
-        Verdict(
-            "If the second authorisation fails, the first one is voided.",
-            "partly",
-            (Evidence("shop/pay.py", "11-12"),),
-            "no test",
-        ),
-        Verdict("The confirmation email lists both cards.", "not_seen", (), "no email template in the change"),
-    ),
-    judged=2,
-    total=2,
-    fingerprint="0123456789abcdef",
-    language="en",
+        judged=2,
+        total=2,
+        fingerprint="0123456789abcdef",
+        language="en",
+    )
+    labels = for_forge(labels_for("en"), "Bitbucket", "pull request")
+    style = Style(labels, REFERENCES, lambda path, lines: f"{BITBUCKET_PULL}/diff#chg-{path}", PLAIN)
+    return [dataclasses.replace(first, coverage=check), *rest], style
+
+
+# A criteria check as a model answers it for the demo's PAY-142 on a pull request of 38 files.
+VERDICTS = (
+    ("covered", (("web/checkout/SplitPayment.tsx", "12-88"), ("api/payments/split.py", "30-61")), ""),
+    ("partly", (("web/checkout/SplitPayment.tsx", "90-104"),), "the button is disabled; the message is not shown"),
+    ("covered", (("api/payments/split.py", "64-92"), ("api/tests/test_split.py", "40-77")), ""),
+    ("not_seen", (), "no change to the confirmation page or the email template"),
 )
 
 
-def style_for(language: str, bitbucket: bool) -> Style:
-    labels = labels_for(language)
-    if not bitbucket:
-        return Style(labels)
-    labels = for_forge(labels, "Bitbucket", "pull request")
-    return Style(labels, REFERENCES, lambda path, lines: f"{BITBUCKET_PULL}/diff#chg-{path}", PLAIN)
+def coverage_example() -> tuple[list[BriefResult], Style]:
+    """PAY-142 with a model-style brief and its criteria checked against a pull request's files."""
+    [first] = examples("en")["1"]
+    assert first.ticket is not None
+    criteria = [line.lstrip("*- ").strip() for line in first.ticket.acceptance.splitlines() if line.strip()]
+    verdicts = tuple(
+        Verdict(criterion, status, tuple(Evidence(file, lines) for file, lines in cited), reason)
+        for criterion, (status, cited, reason) in zip(criteria, VERDICTS, strict=True)
+    )
+    coverage = Coverage(verdicts, judged=14, total=38, language="en")
+    pull = "https://github.com/acme/shop/pull/42/files"
 
+    def file_link(path: str, lines: str | None) -> str:
+        anchor = hashlib.sha256(path.encode()).hexdigest()  # GitHub's anchor of a file in the Files tab
+        return f"{pull}#diff-{anchor}" + (f"R{lines.split('-')[0]}" if lines else "")
 
-def comment(results: list[BriefResult], language: str, bitbucket: bool = False) -> str:
-    """The comment's Markdown, exactly as `jira-brief github` (or `bitbucket`) builds it."""
-    style = style_for(language, bitbucket)
-    hosts = jira_hosts(results)
-    sections = [render_section(result, hosts, style) for result in results]
-    heading = heading_for(results, style)
-    dialect = style.dialect
-    return render_document(sections, heading=heading, labels=style.labels, marker=dialect.marker, dialect=dialect).text
+    short = normalize("GOAL: Pay one order with two cards.", load_template(load_settings({"language": "en"})).headings)
+    result = dataclasses.replace(first, brief=short, coverage=coverage)  # a short brief: the picture is the check
+    return [result], Style(labels_for("en"), file_link=file_link)
 
 
 def stylesheet(given: str | None) -> Path:
@@ -199,11 +225,13 @@ def main() -> None:
     options = parser.parse_args()
     out, css = Path(options.out), stylesheet(options.css)
     if options.bitbucket:
-        first, *rest = examples("en")["3"]
-        markdown = comment([dataclasses.replace(first, coverage=CHECK), *rest], "en", bitbucket=True)
-        screenshot(markdown, out / "comment-bitbucket-en-3.png", css, expand=False, bitbucket=True)
+        results, style = bitbucket_example()
+        screenshot(comment(results, "en", style), out / "comment-bitbucket-en-3.png", css, False, bitbucket=True)
         print(out / "comment-bitbucket-en-3.png")
         return
+    results, style = coverage_example()
+    screenshot(comment(results, "en", style), out / "coverage-en.png", css, True)
+    print(out / "coverage-en.png")
     for language in ("fr", "en"):
         for count, results in examples(language).items():
             markdown = comment(results, language)

@@ -7,6 +7,7 @@ A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -194,6 +195,21 @@ def github_event(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return copy
+
+
+def run_into_closed_pipe(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run `jira-brief ARGS` as `… | head -c 16`: its reader goes away after 16 bytes, before the output
+    ends (the pipe is shrunk to one page). (exit code, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jira_brief", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
+    assert process.stdout is not None and process.stderr is not None
+    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: the output does not fit in the pipe
+    assert process.stdout.read(16)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    return process.wait(timeout=60), stderr
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -150,9 +150,13 @@ def test_an_unusable_cache_directory_costs_speed_not_the_run(run_process: Any, e
 
 
 def test_json_with_no_key_is_an_empty_list(run_process: Any, engine_env: Any) -> None:
-    done = _cli(run_process, engine_env, "summarize", "no ticket here", "--format", "json", "--llm", "none")
+    message = engine_env.cwd / "COMMIT_EDITMSG"
+    message.write_text("no ticket here\n", encoding="utf-8")
+    done = _cli(
+        run_process, engine_env, "summarize", "--message-file", str(message), "--format", "json", "--llm", "none"
+    )
     assert done.returncode == 0
-    assert json.loads(done.stdout) == []
+    assert json.loads(done.stdout) == []  # an argument with no key is a usage error (tests/commands)
 
 
 def test_a_ca_bundle_adds_to_the_system_store(engine_env: Any) -> None:

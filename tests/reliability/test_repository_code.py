@@ -71,5 +71,5 @@ def test_a_path_entry_of_the_repository_is_never_searched(
     monkeypatch.setenv("PATH", os.pathsep.join([entry, os.environ["PATH"]]))
     done = brief_with(invoke, "jira-mcp-server")
     assert not marker.exists(), f"PATH entry {entry!r} ran the repository's jira-mcp-server"
-    assert done.exit_code == 1
+    assert done.exit_code == 2  # a configuration error, said before anything starts
     assert_one_line_error(done.stderr, "jira-mcp-server", "PATH")

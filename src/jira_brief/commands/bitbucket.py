@@ -21,8 +21,10 @@ from jira_brief.commands.options import (
 
 @click.command()
 @setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
-@click.option("--pr", type=click.IntRange(min=1), help="Pull request ID (custom pipelines; else BITBUCKET_PR_ID).")
-@click.option("--keys", "explicit_keys", help="Explicit keys, e.g. 'PAY-142 WEB-88'.")
+@click.option(
+    "--pr", type=click.IntRange(min=1), metavar="ID", help="Pull request ID (custom pipelines; else BITBUCKET_PR_ID)."
+)
+@click.option("--keys", "explicit_keys", metavar="KEYS", help="Explicit keys, e.g. 'PAY-142 WEB-88'.")
 @click.option(
     "--comment",
     "comment_mode",

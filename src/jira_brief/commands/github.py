@@ -20,8 +20,10 @@ from jira_brief.commands.options import (
 
 @click.command()
 @setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
-@click.option("--pr-number", help="Pull request number (workflow_dispatch).")
-@click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
+@click.option("--pr-number", metavar="N", help="Pull request number (workflow_dispatch).")
+@click.option(
+    "--keys", "explicit_keys", metavar="KEYS", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'."
+)
 @click.option(
     "--comment",
     "comment_mode",

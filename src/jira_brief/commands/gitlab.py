@@ -23,7 +23,9 @@ from jira_brief.config.network import requests_verify
 @click.command()
 @setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
 @click.option("--mr", metavar="IID", help="Merge request to brief in a manual pipeline (web, api, schedule).")
-@click.option("--keys", "explicit_keys", help="Explicit keys (manual pipelines), e.g. 'PAY-142 WEB-88'.")
+@click.option(
+    "--keys", "explicit_keys", metavar="KEYS", help="Explicit keys (manual pipelines), e.g. 'PAY-142 WEB-88'."
+)
 @click.option(
     "--comment",
     "comment_mode",

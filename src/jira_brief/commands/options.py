@@ -16,10 +16,11 @@ import click
 from jira_brief.config.load import load_settings
 from jira_brief.config.masking import mask
 from jira_brief.config.settings import SPECS, Settings, env_names, kebab
+from jira_brief.errors import UsageError
 from jira_brief.forges import ci_branch, credential_variables
 from jira_brief.forges.github.event import event_texts, read_event
 from jira_brief.git import current_branch
-from jira_brief.keys.scan import KeyScan, scan
+from jira_brief.keys.scan import KeyScan, keys_in, scan
 from jira_brief.keys.texts import gather_texts
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ MCP_SETTINGS = (
     "issue_tool",
     "issue_arg",
     "issue_args",
+    "acceptance_field",
+    "epic_field",
 )
 LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
 NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")
@@ -114,6 +117,15 @@ def settings_from(**flags: Any) -> Settings:
     for line in settings.ignored:
         click.echo(f"jira-brief: warning: {line}", err=True)
     return settings
+
+
+def check_key_arguments(texts: tuple[str, ...], projects: tuple[str, ...]) -> None:
+    """An argument given to be briefed that holds no key (a typo, a project outside --projects) is a usage
+    error, said at once, not a run that finds nothing."""
+    for text in texts:
+        if not keys_in(text, projects):
+            among = f" of {', '.join(projects)} (--projects)" if projects else ""
+            raise UsageError(f"{text[:80]!r} names no Jira key{among}; a key looks like PAY-142")
 
 
 # Where a forge's command looks for keys unless told (a pull or merge request's body is opt-in: anyone who

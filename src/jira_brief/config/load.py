@@ -33,16 +33,25 @@ def _unknown(name: str, where: str) -> ConfigError:
 
 def find_config_file(start: Path) -> Path | None:
     """`.jira-brief.toml`, or a pyproject.toml with [tool.jira-brief], up to the repository root."""
-    for folder in (start, *start.parents):
+    for folder in search_folders(start):
         candidate = folder / ".jira-brief.toml"
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and _has_our_table(pyproject):
             return pyproject
-        if (folder / ".git").exists():
-            return None
     return None
+
+
+def search_folders(start: Path) -> list[Path]:
+    """Where a repository config file is looked for: `start`, then each folder up to the repository
+    root (the one holding .git), or to the filesystem root outside a repository."""
+    folders = []
+    for folder in (start, *start.parents):
+        folders.append(folder)
+        if (folder / ".git").exists():
+            break
+    return folders
 
 
 def user_config_file() -> Path:

@@ -18,7 +18,6 @@ from jira_brief.config.network import http_client
 from jira_brief.config.settings import Settings, mask_url
 from jira_brief.errors import ConfigError, UsageError
 from jira_brief.git import work_tree_of
-from jira_brief.jira.tools import ServerError
 
 # One server-sent event over streamable HTTP may carry this much (the SDK's default, 1 MiB, is less than
 # one big ticket with its comments); still bounded, so a broken server cannot take all the memory.
@@ -54,9 +53,28 @@ def _no_server() -> UsageError:
 
 
 def check_server_configured(settings: Settings, server: InProcessServer | None = None) -> None:
-    """Fail before any work when no MCP server is configured: a usage error, exit code 2."""
+    """Fail before any work when no MCP server is configured, or its stdio program cannot be started: a
+    configuration error, exit code 2 (the URL's form is checked where the setting is read)."""
     if server is None and not (settings.mcp_url or settings.mcp_command):
         raise _no_server()
+    if server is None and settings.mcp_command and not settings.mcp_url:
+        stdio_argv(settings, work_tree_of(Path.cwd()))
+
+
+def stdio_argv(settings: Settings, repository: Path | None) -> list[str]:
+    """The stdio command line with its program as an absolute path, found as the server will be started
+    (on the cleaned PATH); the program `env` runs is checked too, since env would only say so once started."""
+    try:
+        words = shlex.split(settings.mcp_command or "")
+    except ValueError as error:
+        raise ConfigError(f"mcp-command is not a command line ({error}): {settings.mcp_command}") from None
+    if not words:
+        raise ConfigError("mcp-command is empty; give the command that starts the Jira MCP server")
+    path = stdio_environment(settings, repository)["PATH"]
+    index = _program_index(words)
+    if 0 < index < len(words):
+        stdio_program(words[index], path)
+    return [stdio_program(words[0], path), *words[1:]]
 
 
 def stdio_environment(settings: Settings, repository: Path | None = None) -> dict[str, str]:
@@ -101,19 +119,23 @@ def outside_path(path: str, repository: Path | None) -> str:
 
 
 def stdio_program(program: str, path: str) -> str:
-    """The absolute path of the program a stdio command runs, looked up in `path` (our cleaned PATH)."""
+    """The absolute path of the program a stdio command runs, looked up in `path` (our cleaned PATH); a
+    configuration error (exit 2) when there is none, said before anything starts."""
     if os.sep in program or (os.altsep and os.altsep in program):
-        if not Path(program).expanduser().is_absolute():
+        given = Path(program).expanduser()
+        if not given.is_absolute():
             raise ConfigError(
                 f"mcp-command runs {program}, a relative path; write its absolute path "
                 "(a stdio server starts in a neutral folder, never in the repository)"
             )
-        return str(Path(program).expanduser())
+        if not (given.is_file() and os.access(given, os.X_OK)):
+            raise ConfigError(f"mcp-command: `{program}` is not an executable file; install it or fix the path")
+        return str(given)
     found = shutil.which(program, path=path)
     if found is None:
-        raise ServerError(
-            f"`{program}` (stdio) is not on PATH (relative folders and folders inside the repository are left "
-            "out); install it, or write its absolute path in --mcp-command"
+        raise ConfigError(
+            f"mcp-command: `{program}` (stdio) is not on PATH (relative folders and folders inside the repository "
+            "are left out); install it (e.g. `pipx install mcp-atlassian`), or write its absolute path"
         )
     return found
 
@@ -162,12 +184,18 @@ def server_label(settings: Settings, server: InProcessServer | None = None) -> s
 def program_of(command: str) -> str:
     """The program a command line runs, past `env`, its options and NAME=value assignments."""
     words = shlex.split(command)
+    index = _program_index(words)
+    return Path(words[index]).name if index < len(words) else (words[0] if words else command)
+
+
+def _program_index(words: list[str]) -> int:
+    """Where the program is in a command line: its first word, or the one `env` runs."""
     index = 0
     if words and Path(words[0]).name == "env":
         index = 1
         while index < len(words) and (words[index].startswith("-") or "=" in words[index]):
             index += 2 if words[index] in ("-u", "--unset", "-C", "--chdir", "-S") else 1
-    return Path(words[index]).name if index < len(words) else (words[0] if words else command)
+    return index
 
 
 async def transport(
@@ -215,13 +243,13 @@ async def transport(
     if settings.mcp_command:
         from mcp.client.stdio import StdioServerParameters, stdio_client  # as above
 
-        argv = shlex.split(settings.mcp_command)
         repository = work_tree_of(Path.cwd())
-        env = stdio_environment(settings, repository)
-        program = stdio_program(argv[0], env["PATH"])
+        argv = stdio_argv(settings, repository)
         errlog = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         stderr_tail.append(errlog)
         folder = neutral_folder(stack, repository)
-        params = StdioServerParameters(command=program, args=argv[1:], env=env, cwd=folder)
+        params = StdioServerParameters(
+            command=argv[0], args=argv[1:], env=stdio_environment(settings, repository), cwd=folder
+        )
         return stdio_client(params, errlog=errlog)
     raise _no_server()
