@@ -10,14 +10,16 @@ either dialect. Pure: no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class Dialect:
-    """One forge's Markdown, as far as the comment goes."""
+    """One forge's Markdown, as far as the comment goes (a plain class: this module is on a hook's start-up
+    path, where a dataclass costs a millisecond)."""
 
-    html: bool  # raw HTML renders: markers are HTML comments and a ticket folds in <details>
+    __slots__ = ("html",)
+
+    def __init__(self, html: bool) -> None:
+        self.html = html  # raw HTML renders: markers are HTML comments and a ticket folds in <details>
 
     def hidden(self, text: str) -> str:
         """A line that carries `text` and shows nothing (`text` holds no parenthesis and no "--")."""
