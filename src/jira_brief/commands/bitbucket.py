@@ -9,37 +9,14 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import (
-    CHECK_SETTINGS,
-    ENGINE_SETTINGS,
-    KEY_SETTINGS,
-    review_briefer,
-    review_settings,
-    setting_options,
-)
+from jira_brief.commands.options import review_briefer, review_options, review_settings
 
 
 @click.command()
-@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
 @click.option(
     "--pr", type=click.IntRange(min=1), metavar="ID", help="Pull request ID (custom pipelines; else BITBUCKET_PR_ID)."
 )
-@click.option("--keys", "explicit_keys", metavar="KEYS", help="Explicit keys, e.g. 'PAY-142 WEB-88'.")
-@click.option(
-    "--comment",
-    "comment_mode",
-    type=click.Choice(["update", "off"]),
-    default="update",
-    help="update: keep one sticky pull request comment current; off: log and jira-brief.json only.",
-)
-@click.option(
-    "--json-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="jira-brief.json",
-    show_default=True,
-    help="Where the briefs go as JSON, for the step's `artifacts:`.",
-)
-@click.option("--fail-on-error", is_flag=True, help="Fail the step when a ticket or brief fails.")
+@review_options("update: keep one sticky pull request comment current; off: log and jira-brief.json only.")
 def bitbucket(
     pr: int | None, explicit_keys: str | None, comment_mode: str, json_file: Path, fail_on_error: bool, **options: Any
 ) -> None:

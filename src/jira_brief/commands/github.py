@@ -8,30 +8,16 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import (
-    CHECK_SETTINGS,
-    ENGINE_SETTINGS,
-    KEY_SETTINGS,
-    review_briefer,
-    review_settings,
-    setting_options,
-)
+from jira_brief.commands.options import review_briefer, review_options, review_settings
 
 
 @click.command()
-@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
 @click.option("--pr-number", metavar="N", help="Pull request number (workflow_dispatch).")
-@click.option(
-    "--keys", "explicit_keys", metavar="KEYS", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'."
+@review_options(
+    "update: keep one sticky PR comment current; off: job summary and outputs only.",
+    "Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.",
+    json_file=False,
 )
-@click.option(
-    "--comment",
-    "comment_mode",
-    type=click.Choice(["update", "off"]),
-    default="update",
-    help="update: keep one sticky PR comment current; off: job summary and outputs only.",
-)
-@click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
 def github(
     pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool, **options: Any
 ) -> None:

@@ -9,37 +9,15 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import (
-    CHECK_SETTINGS,
-    ENGINE_SETTINGS,
-    KEY_SETTINGS,
-    review_briefer,
-    review_settings,
-    setting_options,
-)
+from jira_brief.commands.options import review_briefer, review_options, review_settings
 from jira_brief.config.network import requests_verify
 
 
 @click.command()
-@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
 @click.option("--mr", metavar="IID", help="Merge request to brief in a manual pipeline (web, api, schedule).")
-@click.option(
-    "--keys", "explicit_keys", metavar="KEYS", help="Explicit keys (manual pipelines), e.g. 'PAY-142 WEB-88'."
-)
-@click.option(
-    "--comment",
-    "comment_mode",
-    type=click.Choice(["update", "off"]),
-    default="update",
-    help="update: keep one sticky merge request note current; off: the job log and jira-brief.json only.",
-)
-@click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
-@click.option(
-    "--json-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="jira-brief.json",
-    show_default=True,
-    help="Where the briefs go as JSON (for `artifacts:`).",
+@review_options(
+    "update: keep one sticky merge request note current; off: the job log and jira-brief.json only.",
+    "Explicit keys (manual pipelines), e.g. 'PAY-142 WEB-88'.",
 )
 def gitlab(
     mr: str | None,

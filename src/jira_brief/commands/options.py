@@ -133,6 +133,38 @@ def check_key_arguments(texts: tuple[str, ...], projects: tuple[str, ...]) -> No
 REVIEW_SOURCES = ("pr-title", "branch", "commits")
 
 
+def review_options(
+    comment_help: str, keys_help: str = "Explicit keys, e.g. 'PAY-142 WEB-88'.", json_file: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options every forge's command shares: the engine's settings, --keys, --comment, --fail-on-error,
+    and (for a CI job's artifacts) --json-file; the command adds its own way to name the review."""
+    options = [
+        setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS),
+        click.option("--keys", "explicit_keys", metavar="KEYS", help=keys_help),
+        click.option(
+            "--comment", "comment_mode", type=click.Choice(["update", "off"]), default="update", help=comment_help
+        ),
+        click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails."),
+    ]
+    if json_file:
+        options.append(
+            click.option(
+                "--json-file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default="jira-brief.json",
+                show_default=True,
+                help="Where the briefs go as JSON (for the job's artifacts).",
+            )
+        )
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 def review_settings(**flags: Any) -> Settings:
     """Settings for a forge's command: `settings_from`, with REVIEW_SOURCES unless --sources says."""
     settings = settings_from(**flags)
