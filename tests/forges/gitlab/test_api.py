@@ -202,9 +202,7 @@ def tls_fake(tmp_path: Path) -> Iterator[tuple[FakeGitLab, Path]]:
     context.load_cert_chain(cert, key)
     with FakeGitLab() as server:
         server.add_merge_request(7, title="PAY-142", source_branch="feature/PAY-142")
-        listening = server._server
-        assert listening is not None
-        listening.socket = context.wrap_socket(listening.socket, server_side=True)
+        server.listener.socket = context.wrap_socket(server.listener.socket, server_side=True)
         yield server, cert
 
 
