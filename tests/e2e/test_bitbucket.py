@@ -13,10 +13,7 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +32,7 @@ from jira_brief.forges.bitbucket.pipelines import Pipeline
 from jira_brief.jira.transports import stdio_environment
 from jira_brief.publish.dialect import PLAIN
 from jira_brief.publish.neutralize import ZWJ
-from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, overlapping
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, briefing_env, overlapping, run_console
 from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, structured
 from tests.fakes.bitbucket_server import FakeBitbucket, make_account
 from tests.fakes.openai_server import FakeOpenAI
@@ -103,12 +100,7 @@ class World:
             "BITBUCKET_BRANCH": "feature/checkout",
             "JIRA_BRIEF_BITBUCKET_API_URL": self.bitbucket.api_url,
             "JIRA_BRIEF_BITBUCKET_TOKEN": TOKEN,
-            "JIRA_BRIEF_MCP_URL": self.mcp_url,
-            "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
-            "JIRA_BRIEF_LANGUAGE": "en",
-            "JIRA_BRIEF_MODEL": "test-model",
-            "OPENAI_BASE_URL": self.llm.base_url,
-            "OPENAI_API_KEY": LLM_KEY,
+            **briefing_env(self.mcp_url, self.llm, self.tmp),
             **self.extra_env,
         }
 
@@ -127,15 +119,7 @@ class World:
     def run_process(self, *args: str) -> Run:
         """The same through the installed console script, in its own process."""
         env, before = self.env(), len(self.bitbucket.requests)
-        script = Path(sys.executable).parent / "jira-brief"
-        done = subprocess.run(
-            [str(script), "bitbucket", "--json-file", str(self.output()), *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=self.tmp,
-        )
+        done = run_console(["bitbucket", "--json-file", str(self.output()), *args], env, self.tmp)
         return self._collect(done.returncode, done.stdout, done.stderr, before)
 
     def step(self, options: JobOptions, cache: bool = True) -> Callable[[], int]:

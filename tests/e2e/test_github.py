@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +21,7 @@ from click.testing import CliRunner
 from jira_brief.commands.main import main
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
-from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, overlapping
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, briefing_env, overlapping, run_console
 from tests.fakes.github_server import MAX_COMMENT_CHARS, FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -124,12 +121,7 @@ class World:
             "GITHUB_TOKEN": GITHUB_TOKEN,
             "GITHUB_STEP_SUMMARY": str(self.tmp / f"summary-{self.runs}.md"),
             "GITHUB_OUTPUT": str(self.tmp / f"output-{self.runs}.txt"),
-            "JIRA_BRIEF_MCP_URL": self.mcp_url,
-            "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
-            "JIRA_BRIEF_LANGUAGE": "en",
-            "JIRA_BRIEF_MODEL": "test-model",
-            "OPENAI_BASE_URL": self.llm.base_url,
-            "OPENAI_API_KEY": LLM_KEY,
+            **briefing_env(self.mcp_url, self.llm, self.tmp),
             **self.extra_env,
         }
 
@@ -144,15 +136,7 @@ class World:
         """The same through the installed console script, in its own process."""
         env = self.env(event, "pull_request")
         before = len(self.github.requests)
-        script = Path(sys.executable).parent / "jira-brief"
-        done = subprocess.run(
-            [str(script), "github", *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=self.tmp,
-        )
+        done = run_console(["github", *args], env, self.tmp)
         return self._collect(done.returncode, done.stdout, done.stderr, env, before)
 
     def _collect(self, code: int, stdout: str, stderr: str, env: dict[str, str], before: int) -> Run:

@@ -7,12 +7,11 @@ against FakeOpenAI, and the demo Jira served over loopback HTTP as an MCP server
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from jira_brief.commands.main import main
+from jira_brief.commands.options import REVIEW_SOURCES, review_briefer
+from jira_brief.config.load import load_settings
+from jira_brief.config.values import Secret
+from jira_brief.forges.gitlab.api import connect
+from jira_brief.forges.gitlab.job import JobOptions, Pipeline, run_gitlab
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
-from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, briefing_env, overlapping, run_console
 from tests.e2e.test_coverage_github import CRITERIA, FILES, THREE_OF_FIVE, structured
 from tests.e2e.test_summarize import stdio_command
 from tests.fakes.gitlab_server import (
@@ -110,12 +114,7 @@ class Lab:
             "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": mr["source_branch"],
             "CI_JOB_TOKEN": JOB_TOKEN,
             "GITLAB_TOKEN": GITLAB_TOKEN,
-            "JIRA_BRIEF_MCP_URL": self.mcp_url,
-            "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
-            "JIRA_BRIEF_LANGUAGE": "en",
-            "JIRA_BRIEF_MODEL": "test-model",
-            "OPENAI_BASE_URL": self.llm.base_url,
-            "OPENAI_API_KEY": LLM_KEY,
+            **briefing_env(self.mcp_url, self.llm, self.tmp),
             **self.extra_env,
         }
 
@@ -133,15 +132,7 @@ class Lab:
         """The same through the installed console script, in its own process (cwd: the project dir)."""
         env = self.env()
         before = len(self.gitlab.requests)
-        script = Path(sys.executable).parent / "jira-brief"
-        done = subprocess.run(
-            [str(script), "gitlab", *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=self.tmp,
-        )
+        done = run_console(["gitlab", *args], env, self.tmp)
         return self._collect(done.returncode, done.stdout, done.stderr, self.tmp / "jira-brief.json", before)
 
     def _collect(self, code: int, stdout: str, stderr: str, output: Path, before: int) -> Job:
@@ -493,25 +484,12 @@ def test_the_log_artifact_and_note_hold_no_secret_and_the_model_never_sees_the_t
 def concurrent_runs(lab: Lab, count: int) -> list[int]:
     """`count` runs of the job at once, each in its own thread with its own GitLab client, as overlapping
     pipelines make them: the real orchestration, pipeline, python-gitlab and fakes."""
-    import dataclasses
-    import io
-    import threading
 
-    from jira_brief.commands.options import REVIEW_SOURCES, review_briefer
-    from jira_brief.config.load import load_settings
-    from jira_brief.config.values import Secret
-    from jira_brief.forges.gitlab.api import connect
-    from jira_brief.forges.gitlab.job import JobOptions, Pipeline, run_gitlab
-
-    start = threading.Barrier(count)
-    codes: dict[int, int] = {}
-
-    def one(index: int) -> None:
+    def prepare() -> Callable[[], int]:
         env = lab.env()
         settings = dataclasses.replace(load_settings({}, env, lab.tmp), sources=REVIEW_SOURCES, cache=False)
         pipeline = Pipeline.from_environment(env)
-        start.wait()
-        codes[index] = run_gitlab(
+        return lambda: run_gitlab(
             settings,
             pipeline,
             JobOptions(json_file=None),
@@ -521,12 +499,7 @@ def concurrent_runs(lab: Lab, count: int) -> list[int]:
             out=io.StringIO(),
         )
 
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return [codes.get(index, -1) for index in range(count)]
+    return overlapping(count, prepare)
 
 
 @pytest.mark.parametrize("count", [3, 5])
