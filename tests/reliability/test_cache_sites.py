@@ -16,7 +16,7 @@ from tests.conftest import EngineEnv
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
-pytestmark = pytest.mark.usefixtures("engine_env")
+pytestmark = pytest.mark.usefixtures("engine_env", "stop_jobs")
 
 REAL_TITLE = "Refund a split payment to both cards"
 
@@ -40,8 +40,10 @@ def test_the_hook_never_shows_the_demos_ticket_for_a_real_jira(invoke: Any, engi
     assert json.loads(demo.stdout)[0]["title"] == "Split payments between two cards"
     served = real_jira()
     with ServedMCP(served) as mcp:
-        hook = invoke("hook", str(message(engine_env)), env={"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none"})
-        again = invoke("hook", str(message(engine_env)), env={"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none"})
+        # The first commit waits (its budget, a minute here) for the background job to read the ticket.
+        env = {"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none", "JIRA_BRIEF_HOOK_BUDGET": "60"}
+        hook = invoke("hook", str(message(engine_env)), env=env)
+        again = invoke("hook", str(message(engine_env)), env=env)
     assert hook.exit_code == 0, hook.stderr
     assert REAL_TITLE in hook.stdout and "Split payments" not in hook.stdout
     assert REAL_TITLE in again.stdout  # now the real ticket is the one reused within the TTL
