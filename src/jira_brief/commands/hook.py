@@ -1,17 +1,15 @@
-"""pre-commit hooks at commit time: the tickets' brief (commit-msg), a required key, the branch's key put
-into the message (prepare-commit-msg).
+"""`jira-brief hook`, the commit-msg hook that shows the brief of the tickets a commit names.
 
-The brief hook talks to no server: it prints what the cache has (the brief, the ticket's line, or that
+It talks to no server: it prints what the cache has (the brief, the ticket's line, or that
 the brief is on its way) and leaves reading tickets and writing briefs to a background job
 (commands/worker.py), which it waits for, within `hook-budget` counted from its start, only when it
 has nothing to show; the next commit shows the rest. A brief is printed in full once per branch, and
-again when its ticket changes. A hook never loses the commit message and never blocks a commit unless
+again when its ticket changes. It never changes the commit message and never blocks a commit unless
 the user asked for `strict`."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -22,29 +20,20 @@ import click
 
 from jira_brief.brief.hookstate import CheckLines, Shown, state_root
 from jira_brief.commands.background import Briefing, Need, current_place, leave
-from jira_brief.commands.options import for_terminal, setting_options, settings_from
+from jira_brief.commands.message import enabled_settings, hook_keys
+from jira_brief.commands.options import for_terminal, setting_options
 from jira_brief.config.masking import mask
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError, UsageError
 from jira_brief.files import replace_file
-from jira_brief.git import SCISSORS, change_diff, comment_char, current_branch
+from jira_brief.git import change_diff
 from jira_brief.jira.transports import check_server_configured
-from jira_brief.keys.scan import FoundKey, keys_in, scan
-from jira_brief.keys.texts import MESSAGE_CAP, message_text, read_message_file
+from jira_brief.keys.scan import FoundKey
 from jira_brief.publish.plain import plain_brief
 
 Say = Callable[[str], None]
-EXEMPT_MESSAGE = re.compile(r"^(Merge |fixup! |squash! |amend! |Revert \")")
-SKIPPED_SOURCES = ("merge", "squash", "commit")
 ON_ITS_WAY = "brief on its way (the next commit shows it, or `jira-brief show` now)"
-MARGIN = 0.1  # seconds kept from the budget for printing and exiting
-
-
-def hook_keys(message_file: Path | None, settings: Settings) -> list[FoundKey]:
-    """Keys of the commit message, then of the branch, under the settings' allowlist and cap."""
-    texts = [("message", read_message_file(message_file))] if message_file else []
-    texts.append(("branch", current_branch() or ""))
-    return list(scan(texts, settings.projects, settings.max_keys).keys)
+MARGIN = 0.3  # seconds kept from the budget for printing, exiting and pre-commit's own reading
 
 
 def hook_started() -> float:
@@ -156,49 +145,6 @@ def show_briefs(found: list[FoundKey], settings: Settings, say: Say, warn: Say, 
     return blocked
 
 
-def require_key(message_file: Path, settings: Settings) -> str | None:
-    """None when the commit may go on, else the one line that says what is missing."""
-    message = read_message_file(message_file)
-    if EXEMPT_MESSAGE.match(message.lstrip()):
-        return None
-    if hook_keys(message_file, settings):
-        return None
-    accepted = f"of {', '.join(settings.projects)} " if settings.projects else ""
-    example = f"{settings.projects[0] if settings.projects else 'PAY'}-123"
-    return (
-        f"jira-brief: no Jira key {accepted}in the commit message or the branch name; "
-        f"start the message with one (e.g. '{example}: …') or name the branch after it"
-    )
-
-
-def prepare_message(message_file: Path, settings: Settings, source: str | None) -> bool:
-    """Put the branch's key at the start of the message when it has none; True when the file changed."""
-    if source in SKIPPED_SOURCES:
-        return False
-    branch_keys = keys_in(current_branch() or "", settings.projects)
-    if not branch_keys:
-        return False
-    raw = message_file.read_bytes().decode("utf-8", errors="surrogateescape")
-    comment = comment_char(raw)
-    if keys_in(message_text(raw[:MESSAGE_CAP], comment), settings.projects):  # keys live in the first lines
-        return False
-    lines = raw.splitlines(keepends=True) or [""]
-    end = next((i for i, line in enumerate(lines) if line.startswith(comment) and SCISSORS in line), len(lines))
-    index = next((i for i, line in enumerate(lines[:end]) if line.strip() and not line.startswith(comment)), None)
-    if index is None:  # an empty message (only comments): the key becomes the start of the subject
-        lines.insert(0, f"{branch_keys[0]}: \n")
-    else:
-        lines[index] = f"{branch_keys[0]}: {lines[index]}"
-    replace_file(message_file, "".join(lines).encode("utf-8", errors="surrogateescape"))
-    return True
-
-
-def _hook_settings(**flags: Any) -> Settings | None:
-    """Settings for a hook, or None when the hooks are turned off."""
-    settings = settings_from(**flags)
-    return None if settings.disable else settings
-
-
 @click.command()
 @click.argument("message_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @setting_options("hook_show", "strict", "projects")
@@ -220,7 +166,7 @@ def hook(message_file: Path | None, **flags: Any) -> None:
 
     settings = None
     try:
-        settings = _hook_settings(**flags)
+        settings = enabled_settings(**flags)
         found = hook_keys(message_file, settings) if settings else []
         if not found or settings is None:
             return
@@ -241,48 +187,3 @@ def hook(message_file: Path | None, **flags: Any) -> None:
         warn(mask(f"jira-brief: warning: {text}; the commit goes on", settings, os.environ))
         if flags.get("strict") or (settings is not None and settings.strict):
             sys.exit(1)
-
-
-@click.command("require-key")
-@click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
-@setting_options("projects")
-def require_key_command(message_file: Path, projects: str | None) -> None:
-    """commit-msg hook: refuse a commit whose message and branch name have no Jira key.
-
-    Merge commits, fixup!/squash!/amend! commits and reverts pass.
-
-    \b
-    Example (pre-commit runs it as the `jira-brief-require-key` hook):
-      jira-brief require-key .git/COMMIT_EDITMSG --projects PAY,WEB
-    """
-    settings = _hook_settings(projects=projects)
-    problem = require_key(message_file, settings) if settings else None
-    if problem:
-        click.echo(problem, err=True)
-        sys.exit(1)
-
-
-@click.command("prepare-message")
-@click.argument("message_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("source", required=False)
-@click.argument("sha", required=False)
-@setting_options("projects")
-def prepare_message_command(message_file: Path, source: str | None, sha: str | None, projects: str | None) -> None:
-    """prepare-commit-msg hook: start the message with the branch's Jira key when it has none.
-
-    Does nothing for merges, squashes, amends and messages that already name a key.
-
-    \b
-    Example (pre-commit runs it as the `jira-brief-prepare` hook):
-      jira-brief prepare-message .git/COMMIT_EDITMSG message
-    """
-    source = source or os.environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
-    try:
-        settings = _hook_settings(projects=projects)
-        if settings is not None:
-            prepare_message(message_file, settings, source)
-    except (JiraBriefError, OSError) as error:
-        click.echo(mask(f"jira-brief: warning: {error}; the message is left as it was", None, os.environ), err=True)
-    except KeyboardInterrupt:
-        click.echo("jira-brief: interrupted; the commit message is whole (as it was, or with the key)", err=True)
-        sys.exit(130)
