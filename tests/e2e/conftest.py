@@ -8,6 +8,8 @@ import functools
 import json
 import math
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -282,3 +284,26 @@ def short_budget() -> int:
     """A hook budget that start-up alone cannot use up on this machine as loaded now (the budget counts
     from the hook's start), yet far shorter than the waits the tests play."""
     return max(2, math.ceil(2 * startup_seconds()))
+
+
+def run_in_pty(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
+    """Run `argv` with its stdout and stderr a terminal, as a developer sees it; (exit code, screen text)."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif process.poll() is not None:
+            break
+    os.close(leader)
+    return process.wait(timeout=10), b"".join(chunks).decode("utf-8", errors="replace")

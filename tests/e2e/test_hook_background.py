@@ -5,11 +5,7 @@ the message file is never changed. Then `jira-brief show` and `jira-brief prefet
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import socket
 import statistics
 import subprocess
 import time
@@ -20,7 +16,8 @@ import pytest
 
 from jira_brief.commands.hook import ON_ITS_WAY
 from tests.conftest import CONSOLE_SCRIPT, GitRepo, job_status, process_alive, wait_for_jobs, worker_pids
-from tests.e2e.conftest import Services, Workspace, closed_url, hook_environ, jira_lines, short_budget
+from tests.e2e.conftest import Services, Workspace, closed_url, hook_environ, jira_lines, run_in_pty, short_budget
+from tests.fakes.mcp_http import silent_server
 
 pytestmark = pytest.mark.usefixtures("isolated_env", "stop_jobs")
 
@@ -76,10 +73,7 @@ def test_a_hung_mcp_server_costs_one_budget_then_is_skipped(workspace: Workspace
     patience = budget + 3  # the job's wait for the server (`timeout`): longer than the first commit's budget
     workspace.install("jira-brief")
     alone = pre_commit_alone(workspace)
-    with socket.socket() as hung:  # takes the connection, never answers
-        hung.bind(("127.0.0.1", 0))
-        hung.listen(16)
-        url = f"http://127.0.0.1:{hung.getsockname()[1]}/mcp"
+    with silent_server() as url:
         workspace.extra.update(
             JIRA_BRIEF_MCP_URL=url, JIRA_BRIEF_HOOK_BUDGET=str(budget), JIRA_BRIEF_TIMEOUT=str(patience)
         )
@@ -204,32 +198,9 @@ def test_show_waits_for_the_job_then_the_next_commit_says_one_line(
 
 def test_show_spins_on_a_terminal_while_it_waits(git_repo: GitRepo, services: Services, tmp_path: Path) -> None:
     services.llm.latency = 1.0
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [str(CONSOLE_SCRIPT), "show", "WEB-88"],
-        cwd=git_repo.path,
-        env=hook_environ(services, tmp_path / "cache", TERM="xterm-256color"),
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the other side closed
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        elif process.poll() is not None:
-            break
-    os.close(leader)
-    assert process.wait(timeout=60) == 0
-    screen = b"".join(chunks).decode("utf-8", errors="replace")
+    environ = hook_environ(services, tmp_path / "cache", TERM="xterm-256color")
+    code, screen = run_in_pty([str(CONSOLE_SCRIPT), "show", "WEB-88"], git_repo.path, environ)
+    assert code == 0, screen
     assert "Writing briefs" in screen or "Reading WEB-88" in screen, screen
     assert "Brief for WEB-88." in screen
 

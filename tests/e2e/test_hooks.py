@@ -10,10 +10,7 @@ command directly where a test measures time, calls or bytes.
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
-import socket
 import subprocess
 import sys
 import time
@@ -37,10 +34,11 @@ from tests.e2e.conftest import (
     hook_environ,
     jira_lines,
     only_jira_lines,
+    run_in_pty,
     short_budget,
     startup_seconds,
 )
-from tests.fakes.mcp_http import ServedMCP, free_port
+from tests.fakes.mcp_http import ServedMCP, free_port, silent_server
 
 pytestmark = pytest.mark.usefixtures("isolated_env", "stop_jobs")
 
@@ -594,6 +592,19 @@ def test_budget_alone_bounds_a_slow_model(hook_process: Any, message: Any, servi
     assert services.llm.calls == 1
 
 
+def hook_within(
+    budget: int, path: Path, cwd: Path, environ: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`jira-brief hook PATH` as a process, and how long it took; fails the test 5 s past `budget`."""
+    started = time.monotonic()
+    try:
+        argv = [str(CONSOLE_SCRIPT), "hook", str(path)]
+        done = subprocess.run(argv, cwd=cwd, env=environ, capture_output=True, text=True, timeout=budget + 5)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the hook still ran 5 s past its {budget} s budget")
+    return done, time.monotonic() - started
+
+
 def test_budget_also_bounds_a_slow_mcp_server(
     git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
 ) -> None:
@@ -603,19 +614,7 @@ def test_budget_also_bounds_a_slow_mcp_server(
         environ = hook_environ(
             services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=slow.url, JIRA_BRIEF_HOOK_BUDGET=str(budget)
         )
-        started = time.monotonic()
-        try:
-            done = subprocess.run(
-                [str(CONSOLE_SCRIPT), "hook", str(path)],
-                cwd=git_repo.path,
-                env=environ,
-                capture_output=True,
-                text=True,
-                timeout=budget + 5,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the hook still ran 5 s past its {budget} s budget")
-        took = time.monotonic() - started  # measured before the server's own shutdown
+        done, took = hook_within(budget, path, git_repo.path, environ)  # before the server's own shutdown
     assert done.returncode == 0, done.stderr
     assert took < budget + 1.0, took
     assert done.stdout.strip() == f"PAY-142 — {ON_ITS_WAY}" and done.stderr == ""
@@ -628,10 +627,7 @@ def test_an_mcp_server_that_never_answers_costs_the_budget_once(
     first commit waits its budget, the job gives up after `timeout` and says so, later commits skip it."""
     path = message("PAY-142: hung Jira\n")
     cache = tmp_path / "cache"
-    with socket.socket() as hung:
-        hung.bind(("127.0.0.1", 0))
-        hung.listen(16)
-        url = f"http://127.0.0.1:{hung.getsockname()[1]}/mcp"
+    with silent_server() as url:
         budget = short_budget()
         patience = budget + 3  # the job's: the first commit cannot see it run out
         environ = hook_environ(
@@ -642,27 +638,12 @@ def test_an_mcp_server_that_never_answers_costs_the_budget_once(
             JIRA_BRIEF_TIMEOUT=str(patience),
         )
 
-        def commit() -> tuple[subprocess.CompletedProcess[str], float]:
-            started = time.monotonic()
-            try:
-                done = subprocess.run(
-                    [str(CONSOLE_SCRIPT), "hook", str(path)],
-                    cwd=git_repo.path,
-                    env=environ,
-                    capture_output=True,
-                    text=True,
-                    timeout=budget + 5,
-                )
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the hook still ran 5 s past its {budget} s budget")
-            return done, time.monotonic() - started
-
-        first, took = commit()
+        first, took = hook_within(budget, path, git_repo.path, environ)
         assert first.returncode == 0 and took < budget + 1.0, (took, first.stderr)
         assert first.stdout.strip() == f"PAY-142 — {ON_ITS_WAY}" and first.stderr == ""
         [pid] = wait_for_jobs(cache, "PAY-142", timeout=patience + 30)
         started = job_status(cache, "PAY-142")["started"]
-        second, took = commit()
+        second, took = hook_within(budget, path, git_repo.path, environ)
     assert second.returncode == 0 and took < startup_seconds() + 1.0, took  # no wait, no server, no model
     assert job_status(cache, "PAY-142")["started"] == started  # and no new job
     [line] = only_jira_lines(second.stderr)
@@ -777,34 +758,9 @@ def test_output_is_plain_text_on_a_terminal(
 ) -> None:
     """Even when stdout and stderr are a terminal (FORCE_COLOR set), the hook writes no escape codes."""
     path = message("PAY-142: on a terminal\n")
-    leader, follower = pty.openpty()
     environ = hook_environ(services, tmp_path / "cache", TERM="xterm-256color", FORCE_COLOR="1")
-    process = subprocess.Popen(
-        [str(CONSOLE_SCRIPT), "hook", str(path)],
-        cwd=git_repo.path,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
-    chunks = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the other side closed
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        elif process.poll() is not None:
-            break
-    os.close(leader)
-    assert process.wait(timeout=10) == 0
-    text = b"".join(chunks).decode("utf-8", errors="replace")
+    code, text = run_in_pty([str(CONSOLE_SCRIPT), "hook", str(path)], git_repo.path, environ)
+    assert code == 0, text
     assert BRIEF_142 in text
     assert_plain(text)
 
