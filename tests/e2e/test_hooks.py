@@ -555,7 +555,7 @@ def test_show_line_makes_no_model_call(hook: Any, message: Any, services: Servic
 
 
 def test_budget_prints_what_is_ready_and_a_line_for_the_rest(
-    hook_process: Any, message: Any, services: Services, tmp_path: Path
+    hook_process: Any, message: Any, services: Services
 ) -> None:
     assert BRIEF_142 in hook_process("hook", str(message("PAY-142: warm the cache\n"))).stdout
     budget = short_budget()
@@ -568,13 +568,7 @@ def test_budget_prints_what_is_ready_and_a_line_for_the_rest(
     assert done.stdout.splitlines()[0] == PAY_142_LINE
     assert done.stdout.splitlines()[1] in (f"WEB-88 · {WEB_88_TITLE} · To Do — {ON_ITS_WAY}", f"WEB-88 — {ON_ITS_WAY}")
     assert done.stderr == ""  # nothing went wrong: a brief on its way is no warning
-    assert path.read_bytes() == before
-
-    wait_for_jobs(tmp_path / "cache", "WEB-88")
-    after = hook_process("hook", str(path), JIRA_BRIEF_HOOK_BUDGET=str(budget))
-    assert after.stdout.splitlines()[:2] == [PAY_142_LINE, f"WEB-88 · {WEB_88_TITLE} · To Do"]
-    assert "Brief for WEB-88." in after.stdout and after.seconds < budget
-    assert services.llm.calls == 2
+    assert path.read_bytes() == before  # the next commit showing the brief: see the test below
 
 
 def test_budget_alone_bounds_a_slow_model(hook_process: Any, message: Any, services: Services, tmp_path: Path) -> None:
@@ -603,21 +597,6 @@ def hook_within(
     except subprocess.TimeoutExpired:
         pytest.fail(f"the hook still ran 5 s past its {budget} s budget")
     return done, time.monotonic() - started
-
-
-def test_budget_also_bounds_a_slow_mcp_server(
-    git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
-) -> None:
-    path = message("PAY-142: slow Jira\n")
-    budget = short_budget()
-    with ServedMCP(build_server(), delay=budget) as slow:  # a request takes the whole budget; there are several
-        environ = hook_environ(
-            services, tmp_path / "cache", JIRA_BRIEF_MCP_URL=slow.url, JIRA_BRIEF_HOOK_BUDGET=str(budget)
-        )
-        done, took = hook_within(budget, path, git_repo.path, environ)  # before the server's own shutdown
-    assert done.returncode == 0, done.stderr
-    assert took < budget + 1.0, took
-    assert done.stdout.strip() == f"PAY-142 — {ON_ITS_WAY}" and done.stderr == ""
 
 
 def test_an_mcp_server_that_never_answers_costs_the_budget_once(
