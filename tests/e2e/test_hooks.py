@@ -603,10 +603,13 @@ def test_an_mcp_server_that_never_answers_costs_the_budget_once(
     git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
 ) -> None:
     """A server that takes the connection and then says nothing (hung, or a proxy eating the request): the
-    first commit waits its budget, the job gives up after `timeout` and says so, later commits skip it."""
+    first commit waits its budget, the job gives up after `timeout` and says so, later commits skip it.
+    The URL's credentials show nowhere: not in the warning, nor in what the job wrote down."""
     path = message("PAY-142: hung Jira\n")
     cache = tmp_path / "cache"
-    with silent_server() as url:
+    with silent_server() as plain_url:
+        url = plain_url.replace("http://", "http://jira-user:pass-w0rd-417@") + "?api_token=tok-8d1f2c"
+        shown = plain_url.replace("http://", "http://jira-user:********@") + "?api_token=********"
         budget = short_budget()
         patience = budget + 3  # the job's: the first commit cannot see it run out
         environ = hook_environ(
@@ -627,12 +630,14 @@ def test_an_mcp_server_that_never_answers_costs_the_budget_once(
     assert job_status(cache, "PAY-142")["started"] == started  # and no new job
     [line] = only_jira_lines(second.stderr)
     assert re.fullmatch(
-        rf"jira-brief: warning: Jira MCP server {re.escape(url)} did not answer within {patience} s; "
+        rf"jira-brief: warning: Jira MCP server {re.escape(shown)} did not answer within {patience} s; "
         r"retrying after \d\d:\d\d \(JIRA_BRIEF_HOOK_RETRY_AFTER\)",
         line,
     ), line
     assert second.stdout.strip() == "PAY-142"
     assert not process_alive(pid) and services.llm.calls == 0
+    written = b"".join(path.read_bytes() for path in cache.rglob("*") if path.is_file())
+    assert b"Jira MCP server" in written and b"pass-w0rd-417" not in written and b"tok-8d1f2c" not in written
 
 
 def test_each_ticket_on_its_way_gets_its_own_line(hook_process: Any, message: Any, services: Services) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from jira_brief.brief.progress import Event
 from jira_brief.brief.result import BriefResult
 from jira_brief.commands.background import GRACE, hook_settings, job_limits, leave
 from jira_brief.commands.options import settings_from
+from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
 from jira_brief.jira.transports import load_sdk, server_label
 from jira_brief.keys.scan import FoundKey
@@ -49,6 +51,7 @@ class Watch:
 
     jobs: Jobs
     statuses: dict[str, JobStatus]
+    clean: Callable[[str], str]  # masks secrets: what is written down is read by later runs and people
     connecting: bool = False
     connected: bool = False  # the MCP server answered: a ticket was read through it
     tickets: set[str] = field(default_factory=set)  # keys whose ticket is in hand
@@ -66,7 +69,9 @@ class Watch:
                 self.set(key, phase, event.detail)
 
     def set(self, key: str, phase: str, detail: str = "", finished: bool = False, error: str = "") -> None:
-        status = dataclasses.replace(self.statuses[key], phase=phase, detail=detail, finished=finished, error=error)
+        status = dataclasses.replace(
+            self.statuses[key], phase=phase, detail=self.clean(detail), finished=finished, error=self.clean(error)
+        )
         self.statuses[key] = status
         self.jobs.set_status(key, status)
 
@@ -102,7 +107,7 @@ class Record:
     errors: dict[str, str] = field(default_factory=dict)
 
     def hung(self) -> None:
-        text = f"Jira MCP server {server_label(self.settings)} did not answer within {self.read:g} s"
+        text = self.watch.clean(f"Jira MCP server {server_label(self.settings)} did not answer within {self.read:g} s")
         self.failures.record(mcp_subject(self.settings), text, self.settings.hook_retry_after)
         self.errors = dict.fromkeys(self.watch.statuses, text)
 
@@ -110,6 +115,7 @@ class Record:
         settings = self.settings
         for result in results:
             subject, text = self._failure(result)
+            text = self.watch.clean(text)
             if subject is not None:
                 self.failures.record(subject, text, settings.hook_retry_after)
                 self.errors[result.key] = text
@@ -119,8 +125,8 @@ class Record:
             if coverage is not None and (coverage.checked or coverage.error):
                 line = CheckLine(
                     self.since,
-                    touched_line(result.key, coverage, "this commit"),
-                    touched_line(result.key, coverage, "the last commit"),
+                    self.watch.clean(touched_line(result.key, coverage, "this commit")),
+                    self.watch.clean(touched_line(result.key, coverage, "the last commit")),
                 )
                 self.checks.put(result.key, line)
         if self.watch.connected:
@@ -210,7 +216,7 @@ def hook_worker(
     place = Place(repo, branch)
     jobs = Jobs(root, place)
     held = _held(jobs, keys, lock_fds)
-    watch = Watch(jobs, {key: JobStatus(os.getpid(), since, "working") for key in held})
+    watch = Watch(jobs, {key: JobStatus(os.getpid(), since, "working") for key in held}, masker(settings, os.environ))
     for key in held:
         watch.set(key, "working")
     change = _change(check_diff)
