@@ -8,6 +8,7 @@ A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -32,8 +33,16 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "
 
 # Variables that would change what jira-brief or git does if they leaked from the developer or CI
 # (SSL_CERT_FILE is read as the `ca-bundle` setting).
-_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
-_CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
+_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "CI_", "BITBUCKET_")  # CI_: GitLab's; BITBUCKET_: Pipelines'
+_CLEARED_NAMES = (
+    "GITHUB_HEAD_REF",
+    "GITHUB_TOKEN",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_EVENT_NAME",
+    "GITLAB_CI",
+    "GITLAB_TOKEN",
+    "SSL_CERT_FILE",
+)
 
 
 # Fixtures that install packages at test time (a pre-commit hook environment, the mcp-atlassian
@@ -68,7 +77,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/SSL_CERT_FILE settings, no user git config, a fixed git identity.
+    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/GitLab CI/SSL_CERT_FILE settings, no user git config, a fixed git identity.
 
     Returns the variables it set, so a subprocess can be given the same environment."""
     for name in list(os.environ):
@@ -78,6 +87,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     values = {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),  # stdio servers start in a folder there
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Test Author",
         "GIT_AUTHOR_EMAIL": "author@example.com",
@@ -187,6 +197,21 @@ def github_event(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return copy
+
+
+def run_into_closed_pipe(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run `jira-brief ARGS` as `… | head -c 16`: its reader goes away after 16 bytes, before the output
+    ends (the pipe is shrunk to one page). (exit code, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jira_brief", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
+    assert process.stdout is not None and process.stderr is not None
+    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: the output does not fit in the pipe
+    assert process.stdout.read(16)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    return process.wait(timeout=60), stderr
 
 
 def error_lines(stderr: str) -> list[str]:

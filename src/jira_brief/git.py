@@ -23,6 +23,15 @@ def run_git(args: list[str], cwd: Path | None = None) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def work_tree_of(start: Path) -> Path | None:
+    """The top of the work tree `start` lies in (the first folder up holding `.git`), without running git."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def current_branch(cwd: Path | None = None) -> str | None:
     """The branch git has checked out, also mid-rebase (a CI's own branch variable is the forges' to read)."""
     branch = run_git(["symbolic-ref", "--short", "-q", "HEAD"], cwd)

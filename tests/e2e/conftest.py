@@ -1,9 +1,11 @@
-"""What the hook tests share: this working tree as a hooks repository, pre-commit's environment for it
-(installed once per session), the Jira MCP server and the model on loopback, and a repository whose
-commits go through the hooks."""
+"""What the end-to-end tests share. The forges': the demo Jira served once a module over loopback HTTP, its
+tickets put back as they were after each test. The hooks': this working tree as a hooks repository,
+pre-commit's environment for it (installed once per session), the Jira MCP server and the model on
+loopback, and a repository whose commits go through the hooks."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -30,6 +32,27 @@ PROJECT = Path(__file__).resolve().parents[2]
 _LEAKY_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "PRE_COMMIT", "SKIP")
 _SNAPSHOT_IDENTITY = ["-c", "user.name=jira-brief tests", "-c", "user.email=tests@example.com"]
 ALL_HOOKS = ("jira-brief", "jira-brief-require-key", "jira-brief-prepare", "jira-brief-prefetch")
+
+
+# --- the forges' demo Jira ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_jira() -> Iterator[tuple[dict[str, Any], str]]:
+    """The demo Jira over loopback HTTP, once per module; its tickets dict is live, so tests may edit it."""
+    tickets = load_demo_tickets()
+    with ServedMCP(build_server(tickets)) as served:
+        yield tickets, served.url
+
+
+@pytest.fixture
+def jira(demo_jira: tuple[dict[str, Any], str]) -> Iterator[tuple[dict[str, Any], str]]:
+    """The module's demo Jira (its live tickets and URL); what a test changes in the tickets is undone after it."""
+    tickets, url = demo_jira
+    pristine = copy.deepcopy(tickets)
+    yield tickets, url
+    tickets.clear()
+    tickets.update(pristine)
 
 
 # --- the hooks repository and pre-commit's environment (once per session) ---------------------

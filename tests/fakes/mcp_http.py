@@ -20,7 +20,8 @@ def free_port() -> int:
 class ServedMCP:
     """`with ServedMCP(server) as served:` serves `server` at `served.url` until the block ends.
 
-    `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
+    `require_token` answers 401 to requests without `Authorization: Bearer <token>` (`require_authorization`:
+    without that whole header value, e.g. `Basic …`); `delay` slows
     every request, to play a slow server; `sse_answers` answers every request as a server-sent event,
     as servers on the 2025 protocol (mcp<2, so mcp-atlassian) always do, where this SDK's server
     answers a quick request with plain JSON."""
@@ -31,11 +32,13 @@ class ServedMCP:
         *,
         transport: str = "http",
         require_token: str | None = None,
+        require_authorization: str | None = None,
         delay: float = 0.0,
         sse_answers: bool = False,
     ) -> None:
         self.server, self.transport = server, transport
-        self.require_token, self.delay, self.sse_answers = require_token, delay, sse_answers
+        self.authorization = require_authorization or (f"Bearer {require_token}" if require_token else None)
+        self.delay, self.sse_answers = delay, sse_answers
         self.port = free_port()
         path = "/sse" if transport == "sse" else "/mcp"
         self.url = f"http://127.0.0.1:{self.port}{path}"
@@ -46,7 +49,7 @@ class ServedMCP:
         app = self.server.sse_app() if self.transport == "sse" else self.server.streamable_http_app()
         if self.sse_answers:
             app = _as_server_sent_events(app)
-        if not (self.require_token or self.delay):
+        if not (self.authorization or self.delay):
             return app
         import anyio
         from starlette.responses import JSONResponse
@@ -56,7 +59,7 @@ class ServedMCP:
                 if self.delay:
                     await anyio.sleep(self.delay)
                 headers = dict(scope.get("headers") or [])
-                if self.require_token and headers.get(b"authorization") != f"Bearer {self.require_token}".encode():
+                if self.authorization and headers.get(b"authorization") != self.authorization.encode():
                     await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
                     return
             await app(scope, receive, send)

@@ -4,12 +4,14 @@ neutralized, evidence linked where the forge can link it), the hook's one line, 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from jira_brief.brief.criteria import NOT_CHECKED, Coverage, Evidence, Verdict, verdicts_from_json
+from jira_brief.publish.dialect import CLOSE, CLOSED, HTML, OPEN, OPENED, Dialect
 from jira_brief.publish.labels import Labels, labels_in
 from jira_brief.publish.neutralize import inline_text
 
@@ -40,19 +42,21 @@ def touched_line(key: str, coverage: Coverage, commit: str = "this commit") -> s
 
 
 _CHECK_BLOCK = re.compile(
-    r"<!-- jira-brief:check fingerprint=([0-9a-f]{8,64}) data=([A-Za-z0-9+/=]*) -->\n.*?\n<!-- /jira-brief:check -->",
+    rf"{OPEN}jira-brief:check fingerprint=([0-9a-f]{{8,64}}) data=([A-Za-z0-9+/=]*){OPENED}"
+    rf".*?{CLOSE}/jira-brief:check{CLOSED}",
     re.S,
 )
 
 
-def _plain(text: str) -> str:
-    """An untrusted value as one neutralized line that cannot open or close a link."""
-    return inline_text(text).replace("[", "\\[").replace("]", "\\]")
+def _plain(text: str, references: re.Pattern[str] | None = None) -> str:
+    """An untrusted value as one neutralized line that cannot open or close a link (nor, with the forge's
+    `references`, reference anything on it)."""
+    return inline_text(text, references).replace("[", "\\[").replace("]", "\\]")
 
 
-def evidence_link(item: Evidence, file_link: FileLink | None) -> str:
+def evidence_link(item: Evidence, file_link: FileLink | None, references: re.Pattern[str] | None = None) -> str:
     """A cited file, linked where the forge shows it in the change."""
-    label = _plain(item.file) + (f" ({item.lines})" if item.lines else "")
+    label = _plain(item.file, references) + (f" ({item.lines})" if item.lines else "")
     url = file_link(item.file, item.lines) if file_link else None
     return f"[{label}]({url})" if url else label
 
@@ -64,28 +68,39 @@ def _heading(coverage: Coverage, labels: Labels, plain: Callable[[str], str]) ->
     return labels.coverage, summary_line(coverage) if coverage.checked else labels.unchecked
 
 
-def _verdict_line(verdict: Verdict, file_link: FileLink | None) -> str:
-    line = f"- {ICONS[verdict.status]} {_plain(verdict.criterion)}"
+def _verdict_line(verdict: Verdict, file_link: FileLink | None, references: re.Pattern[str] | None) -> str:
+    line = f"- {ICONS[verdict.status]} {_plain(verdict.criterion, references)}"
     if verdict.evidence:
-        line += " — " + ", ".join(evidence_link(item, file_link) for item in verdict.evidence)
+        line += " — " + ", ".join(evidence_link(item, file_link, references) for item in verdict.evidence)
     if verdict.reason:
-        line += f" — _{_plain(verdict.reason)}_"
+        line += f" — _{_plain(verdict.reason, references)}_"
     return line
 
 
-def render_coverage(coverage: Coverage, labels: Labels | None = None, file_link: FileLink | None = None) -> str:
+def render_coverage(
+    coverage: Coverage,
+    labels: Labels | None = None,
+    file_link: FileLink | None = None,
+    references: re.Pattern[str] | None = None,
+    dialect: Dialect = HTML,
+) -> str:
     """The section under a brief (in the words of `labels`, else of the check's language): title and
-    summary, one line a criterion; every untrusted part neutralized. A successful check carries its
-    fingerprint in a hidden marker, so an unchanged re-run reuses it."""
-    title, head = _heading(coverage, labels or labels_in(coverage.language), _plain)
-    lines = [f"**{title}** · {head}", *(_verdict_line(v, file_link) for v in coverage.verdicts)]
+    summary, one line a criterion; every untrusted part neutralized (with the forge's `references` too).
+    A successful check carries its fingerprint in a hidden marker, so an unchanged re-run reuses it."""
+    plain = functools.partial(_plain, references=references)
+    title, head = _heading(coverage, labels or labels_in(coverage.language), plain)
+    verdicts = [_verdict_line(v, file_link, references) for v in coverage.verdicts]
+    text = f"**{title}** · {head}"
+    if verdicts:  # Python-Markdown (Bitbucket) starts a list only after a blank line
+        text += ("\n" if dialect.html else "\n\n") + "\n".join(verdicts)
     if coverage.fingerprint and coverage.error is None:
-        # The verdicts ride along, base64 (no "--" or ">" can end the comment), so a re-run that reuses
-        # the block still has them for the JSON output.
+        # The verdicts ride along, base64 (no "--", ">" or ")" can end the marker), so a re-run that
+        # reuses the block still has them for the JSON output.
         data = base64.b64encode(json.dumps(coverage.as_json(), ensure_ascii=False).encode()).decode()
-        opening = f"<!-- jira-brief:check fingerprint={coverage.fingerprint} data={data} -->"
-        lines = [opening, *lines, "<!-- /jira-brief:check -->"]
-    return "\n".join(lines)
+        text = dialect.wrap(
+            f"jira-brief:check fingerprint={coverage.fingerprint} data={data}", "/jira-brief:check", text
+        )
+    return text
 
 
 @dataclass(frozen=True)
