@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -121,3 +123,13 @@ def _as_server_sent_events(app: Any) -> Any:
         await app(scope, receive, rewrite)
 
     return wrapped
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
+    """The URL of an MCP server that takes the connection and never answers (hung, or a proxy eating the
+    request), on a free loopback port, until the block ends."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        yield f"http://127.0.0.1:{hung.getsockname()[1]}/mcp"

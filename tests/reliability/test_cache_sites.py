@@ -19,7 +19,7 @@ from tests.conftest import EngineEnv
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
-pytestmark = pytest.mark.usefixtures("engine_env")
+pytestmark = pytest.mark.usefixtures("engine_env", "stop_jobs")
 
 REAL_TITLE = "Refund a split payment to both cards"
 
@@ -43,8 +43,10 @@ def test_the_hook_never_shows_the_demos_ticket_for_a_real_jira(invoke: Any, engi
     assert json.loads(demo.stdout)[0]["title"] == "Split payments between two cards"
     served = real_jira()
     with ServedMCP(served) as mcp:
-        hook = invoke("hook", str(message(engine_env)), env={"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none"})
-        again = invoke("hook", str(message(engine_env)), env={"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none"})
+        # The first commit waits (its budget, a minute here) for the background job to read the ticket.
+        env = {"JIRA_BRIEF_MCP_URL": mcp.url, "JIRA_BRIEF_LLM": "none", "JIRA_BRIEF_HOOK_BUDGET": "60"}
+        hook = invoke("hook", str(message(engine_env)), env=env)
+        again = invoke("hook", str(message(engine_env)), env=env)
     assert hook.exit_code == 0, hook.stderr
     assert REAL_TITLE in hook.stdout and "Split payments" not in hook.stdout
     assert REAL_TITLE in again.stdout  # now the real ticket is the one reused within the TTL
@@ -87,7 +89,7 @@ def test_one_stdio_command_for_two_sites_keeps_their_tickets_apart(
     titles = {}
     for site in ("https://a.example.net", "https://b.example.net"):
         env = {"JIRA_BRIEF_MCP_COMMAND": command, "JIRA_BRIEF_LLM": "none", "JIRA_URL": site, "JIRA_API_TOKEN": token}
-        done = invoke("hook", str(message(engine_env)), env=env)
+        done = invoke("hook", str(message(engine_env)), env={**env, "JIRA_BRIEF_HOOK_BUDGET": "60"})  # waits its job
         assert done.exit_code == 0, done.stderr
         titles[site] = done.stdout
     assert "as https://a.example.net has it" in titles["https://a.example.net"]

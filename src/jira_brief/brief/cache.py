@@ -99,16 +99,21 @@ class BriefCache:
 
     def recent_ticket(self, key: str, ttl: float) -> Ticket | None:
         """The ticket as fetched less than `ttl` seconds ago, or None."""
+        found = self.last_ticket(key)
+        return found[0] if found and time.time() - found[1] <= ttl else None
+
+    def last_ticket(self, key: str) -> tuple[Ticket, float] | None:
+        """The last fetched copy of the ticket and when it was fetched (time.time()), however old."""
         entry = _read(self.root / "tickets" / f"{key}.json") if self.enabled else None
         try:
-            if not entry or time.time() - float(entry.get("fetched_at", 0)) > ttl:
+            if not entry:
                 return None
             fields = dict(entry["ticket"])
             fields["comments"] = tuple(Comment(**comment) for comment in fields.get("comments", []))
             fields["related_keys"] = frozenset(fields.get("related_keys", []))
             for name in ("labels", "components", "fix_versions", "links", "subtasks"):
                 fields[name] = tuple(fields.get(name, []))
-            return Ticket(**fields)
+            return Ticket(**fields), float(entry.get("fetched_at", 0))
         except (KeyError, TypeError, ValueError):
             return None  # an entry of another version or damaged: ask the server again
 

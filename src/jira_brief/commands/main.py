@@ -93,11 +93,15 @@ COMMANDS = {
     "gitlab": "gitlab:gitlab",
     "hook": "hook:hook",
     "keys": "keys:keys",
-    "prepare-message": "hook:prepare_message_command",
-    "require-key": "hook:require_key_command",
+    "prefetch": "prefetch:prefetch",
+    "prepare-message": "message:prepare_message_command",
+    "require-key": "message:require_key_command",
+    "show": "show:show",
     "summarize": "summarize:summarize",
     "trust": "config:trust",
 }
+# Commands that run but are not listed: the hooks' background job is theirs to start, not the user's.
+HIDDEN_COMMANDS = {"hook-worker": "worker:hook_worker"}
 
 
 class Boundary(click.Group):
@@ -109,9 +113,10 @@ class Boundary(click.Group):
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        where = COMMANDS.get(cmd_name) or HIDDEN_COMMANDS.get(cmd_name)
+        if where is None:
             return super().get_command(ctx, cmd_name)
-        module, name = COMMANDS[cmd_name].split(":")
+        module, name = where.split(":")
         command = getattr(importlib.import_module(f"jira_brief.commands.{module}"), name)
         return command if isinstance(command, click.Command) else None
 

@@ -270,7 +270,21 @@ class Settings:
         600.0,
         Spec(v.seconds_or_zero, "seconds a hook reuses a ticket without asking the MCP server", metavar="SECONDS"),
     )
-    hook_budget: float = setting(15.0, Spec(v.seconds, "total seconds a hook may take", metavar="SECONDS"))
+    hook_budget: float = setting(
+        2.0,
+        Spec(v.seconds, "most seconds a commit waits for a brief, counted from the hook's start", metavar="SECONDS"),
+    )
+    hook_retry_after: float = setting(
+        300.0,
+        Spec(
+            v.seconds_or_zero,
+            "seconds the hooks leave a failed MCP server or model alone before trying again",
+            metavar="SECONDS",
+        ),
+    )
+    hook_check: bool = setting(
+        False, Spec(v.boolean, "hook: judge the criteria against each commit, in the background (needs a model)")
+    )
     strict: bool = setting(False, Spec(v.boolean, "hook: fail the commit when a brief cannot be made", switch=True))
     disable: bool = setting(False, Spec(v.boolean, "turn the hooks off"))
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

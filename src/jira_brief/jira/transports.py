@@ -253,3 +253,17 @@ async def transport(
         )
         return stdio_client(params, errlog=errlog)
     raise _no_server()
+
+
+def load_sdk(settings: Settings) -> None:
+    """Import the MCP SDK parts a session with these settings uses, ahead of time: a process that times
+    how long the server takes to answer loads them first (on a busy machine that takes seconds)."""
+    import mcp
+
+    if settings.mcp_url and (settings.mcp_transport == "sse" or settings.mcp_url.rstrip("/").endswith("/sse")):
+        import mcp.client.sse
+    elif settings.mcp_url:
+        import mcp.client.streamable_http
+    elif settings.mcp_command:
+        import mcp.client.stdio
+    del mcp  # only loaded, for later

@@ -33,12 +33,12 @@ def summary_line(coverage: Coverage) -> str:
     return text + (judged if coverage.judged < coverage.total else "")
 
 
-def touched_line(key: str, coverage: Coverage) -> str:
-    """The hook's one line: "PAY-142: 2/5 criteria touched by this commit"."""
+def touched_line(key: str, coverage: Coverage, commit: str = "this commit") -> str:
+    """The hook's one line: "PAY-142: 2/5 criteria touched by this commit" (or by the `commit` named)."""
     if coverage.error:
-        return f"{key}: criteria check failed ({coverage.error})"
+        return f"{key}: criteria check of {commit} failed ({coverage.error})"
     touched = coverage.count("covered") + coverage.count("partly")
-    return f"{key}: {touched}/{len(coverage.verdicts)} criteria touched by this commit"
+    return f"{key}: {touched}/{len(coverage.verdicts)} criteria touched by {commit}"
 
 
 _CHECK_BLOCK = re.compile(
