@@ -464,6 +464,14 @@ def machine() -> dict[str, str]:
     }
 
 
+def kept_hook_section(path: Path) -> str:
+    """The commit hook's section of the page (benchmarks/hook.py writes it, between its markers), kept
+    as it is when this report is rewritten."""
+    page = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = page.find("<!-- hook-benchmark -->"), page.find("<!-- /hook-benchmark -->")
+    return "\n" + page[start : end + len("<!-- /hook-benchmark -->")] + "\n" if 0 <= start < end else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (about a minute)")
@@ -490,7 +498,7 @@ def main() -> int:
     text = render(report, quick=args.quick)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    args.output.write_text(text + kept_hook_section(args.output), encoding="utf-8")
     print(f"written to {args.output}", file=sys.stderr)
     return 1 if report.problems else 0
 

@@ -7,13 +7,16 @@ A test module opts in with `pytestmark = pytest.mark.usefixtures("isolated_env")
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,16 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / ("jira-brief.exe" if os.name == "
 
 # Variables that would change what jira-brief or git does if they leaked from the developer or CI
 # (SSL_CERT_FILE is read as the `ca-bundle` setting).
-_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_")
-_CLEARED_NAMES = ("GITHUB_HEAD_REF", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "SSL_CERT_FILE")
+_CLEARED_PREFIXES = ("JIRA_BRIEF_", "OPENAI_", "GIT_", "CI_", "BITBUCKET_")  # CI_: GitLab's; BITBUCKET_: Pipelines'
+_CLEARED_NAMES = (
+    "GITHUB_HEAD_REF",
+    "GITHUB_TOKEN",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_EVENT_NAME",
+    "GITLAB_CI",
+    "GITLAB_TOKEN",
+    "SSL_CERT_FILE",
+)
 
 
 # Fixtures that install packages at test time (a pre-commit hook environment, the mcp-atlassian
@@ -66,7 +77,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/SSL_CERT_FILE settings, no user git config, a fixed git identity.
+    """No JIRA_BRIEF_*/OPENAI_*/GITHUB_*/GitLab CI/SSL_CERT_FILE settings, no user git config, a fixed git identity.
 
     Returns the variables it set, so a subprocess can be given the same environment."""
     for name in list(os.environ):
@@ -76,6 +87,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     values = {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),  # stdio servers start in a folder there
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Test Author",
         "GIT_AUTHOR_EMAIL": "author@example.com",
@@ -187,6 +199,21 @@ def github_event(tmp_path: Path) -> Callable[..., Path]:
     return copy
 
 
+def run_into_closed_pipe(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run `jira-brief ARGS` as `… | head -c 16`: its reader goes away after 16 bytes, before the output
+    ends (the pipe is shrunk to one page). (exit code, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jira_brief", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
+    assert process.stdout is not None and process.stderr is not None
+    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: the output does not fit in the pipe
+    assert process.stdout.read(16)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    return process.wait(timeout=60), stderr
+
+
 def error_lines(stderr: str) -> list[str]:
     """The non-empty lines of an error output."""
     return [line for line in stderr.splitlines() if line.strip()]
@@ -233,6 +260,66 @@ def write_commit_editmsg(
     repo.git("commit", *commit_args, check=False, env={"GIT_EDITOR": f'"{sys.executable}" "{editor}"'})
     assert saved.is_file(), "git did not open the editor"
     return saved
+
+
+# --- the hooks' background jobs --------------------------------------------------------------
+
+
+def job_status(cache_dir: Path, key: str) -> dict[str, Any]:
+    """The status file of `key`'s background job (the one repository of a test), or {}."""
+    found = sorted((cache_dir / "state" / "jobs").glob(f"*-{key}.json"))
+    return json.loads(found[-1].read_text(encoding="utf-8")) if found else {}
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (an exited process waiting for init to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def worker_pids(under: Path) -> list[int]:
+    """Process ids of running background jobs (`jira-brief hook-worker`) of repositories under `under`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        repo = next((arg[7:].decode() for arg in argv if arg.startswith(b"--repo=")), None)
+        if b"hook-worker" in argv and repo and Path(repo).is_relative_to(under) and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_jobs(cache_dir: Path, *keys: str, timeout: float = 60.0) -> list[int]:
+    """Wait until the background jobs of `keys` said they finished and their processes are gone; their
+    process ids. Fails the test past `timeout`."""
+    deadline = time.monotonic() + timeout
+    pids: list[int] = []
+    for key in keys:
+        while not job_status(cache_dir, key).get("finished"):
+            assert time.monotonic() < deadline, f"{key}'s background job never finished: {job_status(cache_dir, key)}"
+            time.sleep(0.05)
+        pids.append(job_status(cache_dir, key)["pid"])
+    for pid in pids:
+        while process_alive(pid):
+            assert time.monotonic() < deadline, f"the background job {pid} said it finished but still runs"
+            time.sleep(0.05)
+    return pids
+
+
+@pytest.fixture
+def stop_jobs(tmp_path: Path) -> Iterator[None]:
+    """After the test, end any background job it left running (the test's servers are gone by then)."""
+    yield
+    for pid in worker_pids(tmp_path):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 # --- Engine test fixtures (tickets, MCP, briefs, pipeline, e2e, reliability) ------------------

@@ -17,12 +17,26 @@ MAX_DIFF_BYTES = 8 << 20
 READ_SIZE = 1 << 16
 
 
+_CUT_LINE = "jira-brief: git diff cut at "  # first line of a saved change that was cut
+
+
 @dataclass(frozen=True)
 class DiffText:
     """`git diff` output as read: its text, and the byte count it was cut at when git had more."""
 
     text: str
     cut: int | None = None
+
+    def saved(self) -> str:
+        """The text to keep in a file for later (the hook's background check), saying where it was cut."""
+        return f"{_CUT_LINE}{self.cut}\n{self.text}" if self.cut is not None else self.text
+
+    @classmethod
+    def from_saved(cls, text: str) -> DiffText:
+        head, _, rest = text.partition("\n")
+        if head.startswith(_CUT_LINE) and head[len(_CUT_LINE) :].isdigit():
+            return cls(rest, int(head[len(_CUT_LINE) :]))
+        return cls(text)
 
 
 def run_git(args: list[str], cwd: Path | None = None) -> str | None:
@@ -34,6 +48,15 @@ def run_git(args: list[str], cwd: Path | None = None) -> str | None:
     except FileNotFoundError:
         raise UsageError("git is not installed or not on PATH; install git or pass the text directly") from None
     return done.stdout if done.returncode == 0 else None
+
+
+def work_tree_of(start: Path) -> Path | None:
+    """The top of the work tree `start` lies in (the first folder up holding `.git`), without running git."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 def current_branch(cwd: Path | None = None) -> str | None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("engine_env")
 
 FR_TEMPLATE = resources.files("jira_brief.brief").joinpath("prompts", "fr.md").read_text("utf-8")
 EN_TEMPLATE = resources.files("jira_brief.brief").joinpath("prompts", "en.md").read_text("utf-8")
-NOT_STATED_FR = "Non précisé dans le ticket."
+NOT_STATED_FR = "Non précisé dans le ticket :"
 
 
 def headings(template: str) -> list[str]:
@@ -190,7 +190,8 @@ def test_custom_template_file(engine_env: Any, fake_llm: Any, run_pipeline: Any,
     system = messages_of(fake_llm.requests[0])[0]["content"]
     assert CUSTOM_TEMPLATE.strip() in system and FR_TEMPLATE.strip() not in system
     [offline] = run_pipeline(["WEB-91"], engine_env.settings(template=str(template), llm="none", language="en"))
-    assert offline_headings(offline.brief) == published(CUSTOM_TEMPLATE)
+    custom = published(CUSTOM_TEMPLATE)
+    assert sections_and_silent(offline.brief, custom) == custom
 
 
 def test_a_template_without_headings_is_a_usage_error(engine_env: Any, tmp_path: Path) -> None:
@@ -217,6 +218,21 @@ def offline_headings(brief: str) -> list[str]:
     return re.findall(r"^#### (.+)$", brief, re.MULTILINE)
 
 
+def silent_headings(brief: str) -> list[str]:
+    """The headings the closing line names as having nothing in the ticket."""
+    found = re.findall(r"^_(?:Non précisé dans le ticket :|Not stated in the ticket:) (.+)\._$", brief, re.MULTILINE)
+    assert len(found) <= 1
+    return found[0].split(", ") if found else []
+
+
+def sections_and_silent(brief: str, template: list[str]) -> list[str]:
+    """The headings of a brief's sections (in the template's order) and of its closing line, in the
+    template's order: the template's, when each is one or the other."""
+    headings = offline_headings(brief)
+    assert headings == [heading for heading in template if heading in headings]
+    return sorted([*headings, *silent_headings(brief)], key=lambda heading: template.index(heading))
+
+
 @pytest.mark.parametrize("key", ["PAY-142", "PAY-150", "WEB-88", "WEB-91"])
 def test_offline_brief_has_the_headings_and_invents_nothing(
     engine_env: Any, fake_llm: Any, run_pipeline: Any, key: str
@@ -228,13 +244,15 @@ def test_offline_brief_has_the_headings_and_invents_nothing(
     lines = result.brief.splitlines()
     assert "hors ligne" in lines[0]  # marked offline, first thing
     template = published(FR_TEMPLATE)
-    assert [h for h in offline_headings(result.brief) if h in template] == template  # all, in order
+    assert (
+        sections_and_silent(result.brief, template) == template
+    )  # every heading, in order: a section or named as silent
     source = json.dumps(raw, ensure_ascii=False).replace("\\n", "\n").replace('\\"', '"')
-    known = words(source) | SCAFFOLD | words(NOT_STATED_FR) | words(lines[0])
+    known = words(source) | SCAFFOLD | words(NOT_STATED_FR) | words(lines[0]) | words(" ".join(template))
     for line in lines[1:]:
         if line.startswith("#### ") and line[5:] in template:
             continue
-        invented = words(line) - known
+        invented = words(line.strip("_")) - known
         assert not invented, f"{key}: {invented} in {line!r} is not in the ticket"
 
 
@@ -242,24 +260,34 @@ def test_offline_brief_has_the_headings_and_invents_nothing(
 def test_offline_brief_has_only_the_templates_headings(engine_env: Any, run_pipeline: Any, key: str) -> None:
     assert re.search(r"^## ", load_demo_tickets()[key]["description"], re.MULTILINE)  # the description has its own
     [result] = run_pipeline([key], engine_env.settings(llm="none"))
-    assert offline_headings(result.brief) == published(FR_TEMPLATE)
+    assert set(offline_headings(result.brief)) <= set(published(FR_TEMPLATE))
+    assert sections_and_silent(result.brief, published(FR_TEMPLATE)) == published(FR_TEMPLATE)
 
 
-def test_offline_brief_says_when_the_ticket_is_silent(engine_env: Any, run_pipeline: Any) -> None:
+def test_offline_brief_names_the_silent_sections_in_one_line(engine_env: Any, run_pipeline: Any) -> None:
     raw = load_demo_tickets()["WEB-91"]
     assert "description" not in raw and not any(k.startswith("customfield_") for k in raw)
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none"))
+    template = published(FR_TEMPLATE)
     sections = dict(re.findall(r"^#### (.+)\n((?:(?!#### ).*\n?)*)", result.brief, re.MULTILINE))
-    acceptance, goal = published(FR_TEMPLATE)[2], published(FR_TEMPLATE)[1]
-    assert sections[acceptance].strip() == NOT_STATED_FR
-    assert sum(body.strip() == NOT_STATED_FR for body in sections.values()) >= 3
-    assert raw["summary"] in sections[goal]
+    assert list(sections) == [template[1]] and raw["summary"] in sections[template[1]]  # the goal, and only it
+    assert silent_headings(result.brief) == [heading for heading in template if heading != template[1]]
+    assert result.brief.count("Non précisé") == 1
+
+
+def test_offline_brief_says_the_business_rules_once(engine_env: Any, run_pipeline: Any) -> None:
+    rule = "Each card carries at least €10."
+    assert load_demo_tickets()["PAY-142"]["description"].count(rule) == 1
+    [result] = run_pipeline(["PAY-142"], engine_env.settings(llm="none"))
+    assert result.brief.count(rule) == 1  # under Règles métier, no longer in the context too
+    context = result.brief.split("#### Contexte", 1)[1].split("#### ", 1)[0]
+    assert "split one order between two cards" in context and "*Out of scope*" in context  # the rest stays
 
 
 def test_offline_brief_in_english(engine_env: Any, run_pipeline: Any) -> None:
     [result] = run_pipeline(["WEB-91"], engine_env.settings(llm="none", language="en"))
-    assert offline_headings(result.brief) == published(EN_TEMPLATE)
-    assert "Not stated in the ticket." in result.brief and "Offline" in result.brief.splitlines()[0]
+    assert sections_and_silent(result.brief, published(EN_TEMPLATE)) == published(EN_TEMPLATE)
+    assert "_Not stated in the ticket: Context, " in result.brief and "Offline" in result.brief.splitlines()[0]
     assert NOT_STATED_FR not in result.brief
 
 
@@ -275,8 +303,9 @@ def test_offline_brief_fills_a_custom_templates_own_headings_by_what_they_ask(
     raw = load_demo_tickets()["PAY-142"]
     [result] = run_pipeline(["PAY-142"], engine_env.settings(template=str(template), llm="none", language="en"))
     sections = dict(re.findall(r"^#### (.+)\n((?:(?!#### ).*\n?)*)", result.brief, re.MULTILINE))
-    assert list(sections) == published(template.read_text(encoding="utf-8"))
-    criteria, goal, questions = sections.values()
+    headings = published(template.read_text(encoding="utf-8"))
+    assert sections_and_silent(result.brief, headings) == headings
+    criteria, goal = sections.values()
     assert "second card form appears" in criteria  # the ticket's acceptance criteria
     assert raw["summary"] in goal
-    assert questions.strip() == "Not stated in the ticket."  # no field answers it: nothing invented
+    assert silent_headings(result.brief) == ["Open questions"]  # no field answers it: nothing invented

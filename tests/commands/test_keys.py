@@ -5,6 +5,8 @@ Run in-process with CliRunner and as real processes (`python -m jira_brief` and 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -250,3 +252,21 @@ def test_an_unexpected_error_is_one_line_with_the_log_of_its_traceback(
     log = Path(line.split("the traceback is in ")[1].split(" (--debug")[0])
     assert "Traceback" in log.read_text(encoding="utf-8") and secret not in log.read_text(encoding="utf-8")
     assert isinstance(debug.exception, RuntimeError)  # --debug lets it through, traceback and all
+
+
+def test_keys_loads_no_client_library(plain_dir: Path) -> None:
+    """`jira-brief keys` starts without the MCP, OpenAI, forge or terminal libraries: each command's
+    module loads only when it runs, and finding keys needs none of them."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "jira_brief", "keys", "PAY-142 split payments"],
+        cwd=plain_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout == "PAY-142\n", done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.count("|") == 2}
+    assert "jira_brief.keys.scan" in imported  # the measure itself works
+    heavy = {"openai", "mcp", "github", "gitlab", "rich", "httpx2", "pydantic", "requests"}
+    assert not {name.split(".")[0] for name in imported} & heavy
+    assert not {name for name in imported if name.startswith(("jira_brief.brief", "jira_brief.jira"))}

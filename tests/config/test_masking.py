@@ -145,3 +145,13 @@ def test_a_bad_setting_beside_a_canary_is_one_masked_line(invoke: Any) -> None:
     result = invoke("summarize", "PAY-142", "--llm-base-url", f"https://x/?key={QUERY_TOKEN}", env=env)
     assert_no_canary(result.stdout, result.stderr)
     assert_one_line_error(result.stderr, "timeout")
+
+
+def test_only_the_secret_parts_of_a_command_and_issue_args_are_hidden(engine_env: Any) -> None:
+    command = "mcp-atlassian --jira-username dev@example.com --jira-token abc123456 --oauth-cloud-id cloud-4711"
+    args = json.dumps({"issue_key": "PAY-142-raw", "x-auth-token": ["tok-998877"], "fields": "summary,status"})
+    settings = engine_env.settings(mcp_command=command, issue_args=args)
+    shown = mask(f"{command} {args}", settings)
+    assert "abc123456" not in shown and "tok-998877" not in shown
+    for kept in ("dev@example.com", "cloud-4711", "PAY-142-raw", "summary,status"):  # not secrets: still readable
+        assert kept in shown

@@ -199,7 +199,11 @@ class TestErrors:
 
     @pytest.mark.parametrize(
         ("setting", "variable"),
-        [("llm-api-key", "JIRA_BRIEF_LLM_API_KEY"), ("github-token", "JIRA_BRIEF_GITHUB_TOKEN")],
+        [
+            ("llm-api-key", "JIRA_BRIEF_LLM_API_KEY"),
+            ("github-token", "JIRA_BRIEF_GITHUB_TOKEN"),
+            ("gitlab-token", "JIRA_BRIEF_GITLAB_TOKEN"),
+        ],
     )
     def test_secret_in_config_file_is_refused(self, invoke, plain_dir: Path, setting: str, variable: str) -> None:
         config = write_config(plain_dir, f'{setting} = "sk-file-secret"\n')
@@ -214,10 +218,11 @@ class TestErrors:
 SECRETS = {
     "OPENAI_API_KEY": ("sk-secret-123", "llm-api-key", "llm_api_key"),
     "GITHUB_TOKEN": ("ghp_secret", "github-token", "github_token"),
+    "GITLAB_TOKEN": ("glpat-secret", "gitlab-token", "gitlab_token"),
     "JIRA_BRIEF_PROXY": ("http://user:pw-secret@proxy:8080", "proxy", "proxy"),
     "JIRA_BRIEF_MCP_HEADERS": ("Authorization: Token tok-secret", "mcp-headers", "mcp_headers"),
 }
-SECRET_PARTS = ("sk-secret-123", "ghp_secret", "pw-secret", "tok-secret")
+SECRET_PARTS = ("sk-secret-123", "ghp_secret", "glpat-secret", "pw-secret", "tok-secret")
 
 
 class TestSecrets:
@@ -398,6 +403,36 @@ def test_help_shows_the_environment_variable_of_every_flag_and_says_repeatable(i
     assert "OPENAI_API_KEY" in text  # where the key comes from
     header_help = text[text.index("--mcp-header") :]
     assert "Repeatable" in header_help.split("--", 2)[1]
+
+
+def test_every_numeric_setting_says_its_unit_in_help(invoke) -> None:
+    import dataclasses
+
+    from jira_brief.commands.main import COMMANDS
+    from jira_brief.config.settings import SPECS, Settings
+
+    numeric = {
+        item.name
+        for item in dataclasses.fields(Settings)
+        if item.name in SPECS and isinstance(item.default, int | float) and not isinstance(item.default, bool)
+    }
+    assert {"timeout", "max_keys", "diff_budget"} <= numeric
+    for name in numeric:
+        assert SPECS[name].metavar in ("N", "SECONDS", "CHARS"), name  # declared once, shown by every flag
+    for command in COMMANDS:
+        shown = invoke(command, "--help").stdout
+        for flag in re.findall(r"^\s+(--[a-z-]+) (?:TEXT|INTEGER|FLOAT)\b", shown, re.M):
+            raise AssertionError(f"{command} {flag}: a value without its unit")
+    assert "--timeout SECONDS" in invoke("summarize", "--help").stdout
+    assert "--pr-number N" in invoke("github", "--help").stdout
+
+
+def test_the_docs_state_no_test_counts() -> None:
+    """A count of tests is wrong by the next commit: the docs say what the tiers hold, not how many."""
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "README.md", root / "tests" / "README.md", *(root / "docs").glob("*.md")]:
+        counts = re.findall(r"\b\d[\d,]* (?:fast |slow )?tests\b", path.read_text(encoding="utf-8"))
+        assert not counts, f"{path.name}: {counts}"
 
 
 def test_the_readme_module_map_names_every_module_and_only_those() -> None:

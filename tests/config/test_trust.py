@@ -6,6 +6,7 @@ points the MCP server and the model; the canary secrets come from the developer'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -143,3 +144,13 @@ def test_a_bad_trust_switch_is_one_line(invoke: Any, hostile_repo: Path, monkeyp
     done = invoke("config")
     assert done.exit_code == 2
     assert_one_line_error(done.stderr, "trust-repo-config", "JIRA_BRIEF_TRUST_REPO_CONFIG", "true or false")
+
+
+def test_a_file_trusted_before_links_were_told_apart_stays_trusted(invoke: Any, hostile_repo: Path) -> None:
+    """The list as earlier versions wrote it ({real path: sha256}) still counts for a real file."""
+    config = hostile_repo / ".jira-brief.toml"
+    store = Path.home() / ".config" / "jira-brief" / "trusted.json"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps({str(config.resolve()): hashlib.sha256(config.read_bytes()).hexdigest()}))
+    assert load_settings().mcp_url is not None
+    assert "[trusted]" in invoke("trust", "--list").stdout

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from jira_brief.jira.demo.server import build_server
-from tests.conftest import GitRepo, assert_one_line_error
+from tests.conftest import GitRepo, assert_one_line_error, wait_for_jobs
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI, default_responder
 
+pytestmark = pytest.mark.usefixtures("stop_jobs")
+PAY_142_LINE = "PAY-142 · Split payments between two cards · In Progress"
 STAGED = {
     "shop/split_form.py": "MIN_BASKET = 100\nMIN_PER_CARD = 10\n\ndef second_card_form(rest):\n    return rest\n",
     "shop/authorise.py": "def authorise(first, second):\n    if not second.ok:\n        first.void()\n",
@@ -70,14 +72,25 @@ def test_summarize_diff_staged_reports_coverage_in_json(invoke: Any, services: d
     assert item["coverage"][0]["criterion"].startswith("Given a basket of €100 or more")
 
 
-def test_the_hook_says_how_many_criteria_the_commit_touches(
+def test_the_hook_checks_criteria_only_when_asked_and_in_the_background(
     invoke: Any, services: dict[str, str | None], git_repo: GitRepo
 ) -> None:
     message = git_repo.path.parent / "COMMIT_EDITMSG"
     message.write_text("PAY-142: second card form\n", encoding="utf-8")
-    done = invoke("hook", str(message), env=services)
-    assert done.exit_code == 0, done.stderr
-    assert "PAY-142: 2/4 criteria touched by this commit" in done.stdout.splitlines()
+    cache = git_repo.path.parent / "cache"
+    env = {**services, "JIRA_BRIEF_HOOK_BUDGET": "60"}  # the first commit waits for its job
+    plain = invoke("hook", str(message), env=env)
+    assert plain.exit_code == 0, plain.stderr
+    assert "criteria" not in plain.stdout  # off by default: the brief alone, one model call
+    wait_for_jobs(cache, "PAY-142")
+
+    checked = {**env, "JIRA_BRIEF_HOOK_CHECK": "true"}
+    now = invoke("hook", str(message), env=checked)
+    assert now.stdout.splitlines() == [PAY_142_LINE]  # the brief is cached: no wait, the check runs behind
+    wait_for_jobs(cache, "PAY-142")
+    later = invoke("hook", str(message), env=env)
+    assert later.stdout.splitlines() == [PAY_142_LINE, "PAY-142: 2/4 criteria touched by the last commit"]
+    assert invoke("hook", str(message), env=env).stdout.splitlines() == [PAY_142_LINE]  # said once
 
 
 def test_check_off_and_a_bad_range(invoke: Any, services: dict[str, str | None]) -> None:

@@ -3,7 +3,6 @@ like GitHub), the check through the real OpenAI SDK to FakeOpenAI, the demo Jira
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import shutil
@@ -13,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from tests.e2e.test_github import GITHUB_TOKEN, LLM_KEY, PR, REPO, World
 from tests.fakes.github_server import FakeGitHub
-from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI, default_responder
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -64,24 +61,13 @@ THREE_OF_FIVE: Verdicts = [
 ]
 
 
-@pytest.fixture(scope="module")
-def served_jira() -> Iterator[tuple[dict[str, Any], str]]:
-    """The demo Jira over loopback HTTP, once for the module; its tickets dict is live."""
-    tickets = load_demo_tickets()
-    with ServedMCP(build_server(tickets)) as served:
-        yield tickets, served.url
-
-
 @pytest.fixture
-def pay_142(served_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
+def pay_142(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
     """FakeGitHub, FakeOpenAI and the demo Jira, where PAY-142 has five acceptance criteria."""
-    tickets, url = served_jira
-    pristine = copy.deepcopy(tickets)
+    tickets, url = jira
     tickets["PAY-142"]["customfield_10042"]["value"] = "\n".join(f"* {item}" for item in CRITERIA)
     with FakeGitHub(token=GITHUB_TOKEN, repo=REPO) as github, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield World(github, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
 
 
 def open_pull(world: World, files: dict[str, str | None] | None = None) -> Any:

@@ -8,13 +8,9 @@ GitHub's own webhook payloads from tests/fixtures, edited to name Jira keys.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from jira_brief.commands.main import main
-from jira_brief.jira.demo.server import build_server, load_demo_tickets
 from jira_brief.publish.comment import MARKER
 from jira_brief.publish.neutralize import ZWJ
+from tests.e2e.helpers import JIRA_HOST, LLM_KEY, briefed_keys, briefing_env, overlapping, run_console
 from tests.fakes.github_server import MAX_COMMENT_CHARS, FakeGitHub
-from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -36,18 +31,8 @@ EVENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "github-events"
 REPO = "octo/shop"
 PR = 7
 BOT = "github-actions[bot]"
-LLM_KEY = "sk-live-3f9a@Q7secret#42KEY"  # "@" and "#" are where neutralizing inserts a joiner
 GITHUB_TOKEN = "ghs_s3cretActionsToken0042xyz"
-JIRA_HOST = "shopwave.atlassian.net"
 Request = tuple[str, str, dict[str, Any] | None]
-
-
-@pytest.fixture(scope="module")
-def demo_jira() -> Iterator[tuple[dict[str, Any], str]]:
-    """The demo Jira over loopback HTTP, once per module; its tickets dict is live, so tests may edit it."""
-    tickets = load_demo_tickets()
-    with ServedMCP(build_server(tickets)) as served:
-        yield tickets, served.url
 
 
 @dataclass
@@ -136,12 +121,7 @@ class World:
             "GITHUB_TOKEN": GITHUB_TOKEN,
             "GITHUB_STEP_SUMMARY": str(self.tmp / f"summary-{self.runs}.md"),
             "GITHUB_OUTPUT": str(self.tmp / f"output-{self.runs}.txt"),
-            "JIRA_BRIEF_MCP_URL": self.mcp_url,
-            "JIRA_BRIEF_CACHE_DIR": str(self.tmp / "cache"),
-            "JIRA_BRIEF_LANGUAGE": "en",
-            "JIRA_BRIEF_MODEL": "test-model",
-            "OPENAI_BASE_URL": self.llm.base_url,
-            "OPENAI_API_KEY": LLM_KEY,
+            **briefing_env(self.mcp_url, self.llm, self.tmp),
             **self.extra_env,
         }
 
@@ -156,15 +136,7 @@ class World:
         """The same through the installed console script, in its own process."""
         env = self.env(event, "pull_request")
         before = len(self.github.requests)
-        script = Path(sys.executable).parent / "jira-brief"
-        done = subprocess.run(
-            [str(script), "github", *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=self.tmp,
-        )
+        done = run_console(["github", *args], env, self.tmp)
         return self._collect(done.returncode, done.stdout, done.stderr, env, before)
 
     def _collect(self, code: int, stdout: str, stderr: str, env: dict[str, str], before: int) -> Run:
@@ -184,22 +156,10 @@ class World:
 
 
 @pytest.fixture
-def world(demo_jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
-    tickets, url = demo_jira
-    pristine = copy.deepcopy(tickets)
+def world(jira: tuple[dict[str, Any], str], plain_dir: Path, tmp_path: Path) -> Iterator[World]:
+    tickets, url = jira
     with FakeGitHub(token=GITHUB_TOKEN, repo=REPO) as github, FakeOpenAI(api_key=LLM_KEY) as llm:
         yield World(github, llm, url, tickets, tmp_path)
-    tickets.clear()
-    tickets.update(pristine)
-
-
-def briefed_keys(llm: FakeOpenAI) -> list[str]:
-    """The ticket each chat-completions request was about, from its user message."""
-    keys = []
-    for request in llm.requests:
-        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
-        keys.append(next(word.rstrip(".") for word in user.split() if "-" in word))
-    return keys
 
 
 def test_first_run_posts_one_comment_with_both_tickets(world: World) -> None:
@@ -534,44 +494,26 @@ def test_no_mcp_server_configured_is_one_usage_error(world: World) -> None:
 def concurrent_runs(world: World, event: Path, count: int) -> list[Run]:
     """`count` runs of the step at once, each in its own thread with its own GitHub client, as
     overlapping workflow runs make them: the real orchestration, pipeline, PyGithub and fakes."""
-    import asyncio
-    import threading
-
-    from jira_brief.brief.pipeline import brief_all
+    from jira_brief.commands.options import REVIEW_SOURCES, review_briefer
     from jira_brief.config.load import load_settings
     from jira_brief.forges.github.action import ActionOptions, run_github
     from jira_brief.forges.github.api import connect, token_from
     from jira_brief.forges.github.runner import Runner
 
-    start = threading.Barrier(count)
-    codes: dict[int, int] = {}
-
-    def one(index: int) -> None:
+    def prepare() -> Callable[[], int]:
         env = world.env(event, "pull_request")
-        settings = dataclasses.replace(
-            load_settings({}, env, world.tmp), sources=("pr-title", "branch", "commits"), cache=False
-        )
+        settings = dataclasses.replace(load_settings({}, env, world.tmp), sources=REVIEW_SOURCES, cache=False)
         runner = Runner.from_environment(env)
-
-        def brief(found: Any, known: Any, change: Any, notify: Any) -> Any:
-            return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
-
-        start.wait()
-        codes[index] = run_github(
+        return lambda: run_github(
             settings,
             runner,
             ActionOptions(),
             connect=lambda: connect(token_from(env), runner.api_url, write_spacing=0),
-            brief=brief,
+            brief=review_briefer(settings),
             environ=env,
         )
 
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return [Run(codes.get(index, -1), "", "", "", {}, []) for index in range(count)]
+    return [Run(code, "", "", "", {}, []) for code in overlapping(count, prepare)]
 
 
 @pytest.mark.parametrize("count", [3, 5])

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from jira_brief.commands.main import main
 from jira_brief.jira.demo.server import build_server, load_demo_tickets
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, run_into_closed_pipe
 from tests.fakes.mcp_http import ServedMCP, free_port
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -158,14 +158,23 @@ def test_demo_with_no_configuration_gives_offline_briefs(run_process: Any, engin
     assert load_demo_tickets()["PAY-142"]["summary"] in done.stdout
 
 
-def test_doctor_demo_lists_offered_and_refused_tools(run_process: Any, engine_env: Any) -> None:
+def test_doctor_demo_counts_the_tools_kept_from_the_model(run_process: Any, engine_env: Any) -> None:
     done = jira_brief(run_process, engine_env, "doctor", "--demo")
     assert done.returncode == 0, done.stdout + done.stderr
     offered = next(line for line in done.stdout.splitlines() if "offered to the model" in line)
     assert offered.endswith("offered to the model: jira_get_issue")  # and nothing else
+    kept = next(line for line in done.stdout.splitlines() if "kept from the model" in line)
+    assert "(62, as they should be)" in kept and "25 may write (not annotated readOnlyHint: true)" in kept
+    assert "jira_add_comment" not in done.stdout  # the list is for --verbose: nothing there is a problem
+    assert len(done.stdout.splitlines()) < 15 and "0 problem(s)" in done.stdout
+
+
+def test_doctor_verbose_lists_each_tool_kept_from_the_model(run_process: Any, engine_env: Any) -> None:
+    done = jira_brief(run_process, engine_env, "doctor", "--demo", "--verbose")
+    assert done.returncode == 0, done.stdout + done.stderr
     for write_tool in ("jira_add_comment", "jira_update_issue", "jira_delete_issue", "jira_transition_issue"):
         assert any(line.strip().startswith(f"{write_tool}:") for line in done.stdout.splitlines()), write_tool
-    assert "0 problem(s)" in done.stdout
+    assert "  jira_search: read-only but not needed for a brief" in done.stdout
 
 
 def test_doctor_with_an_unreachable_mcp_server_says_how_to_fix_it(run_process: Any, engine_env: Any) -> None:
@@ -235,23 +244,9 @@ def test_a_stdio_server_is_named_by_its_program(invoke: Any, engine_env: Any) ->
 
 def test_a_reader_that_goes_away_ends_the_run_quietly(engine_env: Any) -> None:
     """`jira-brief demo | head -2`: no BrokenPipeError, no traceback, the run's own exit code."""
-    import fcntl
-    import subprocess
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jira_brief", "demo", "PAY-142", "WEB-88", "WEB-91", "--llm", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=engine_env.process_env(),
-        cwd=engine_env.cwd,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    fcntl.fcntl(process.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: three briefs do not fit in the pipe
-    assert process.stdout.read(16)
-    process.stdout.close()
-    stderr = process.stderr.read().decode()
-    process.stderr.close()
-    assert process.wait(timeout=60) == 0, stderr
+    args = ["demo", "PAY-142", "WEB-88", "WEB-91", "--llm", "none"]
+    code, stderr = run_into_closed_pipe(args, engine_env.process_env(), engine_env.cwd)
+    assert code == 0, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "error" not in stderr.lower()
 
 

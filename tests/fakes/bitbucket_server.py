@@ -83,21 +83,20 @@ import functools
 import json
 import math
 import re
-import threading
 import uuid as uuid_module
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha1
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor, SimpleTagInlineProcessor
+
+from tests.fakes.loopback import LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Recorded = tuple[str, str, Json | None]
@@ -110,7 +109,6 @@ MAX_PAGELEN = 100
 DIFFSTAT_PAGELEN = 500
 MAX_REQUEST_BYTES = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE; see the module docstring
 RATE_LIMIT_PER_HOUR = 1000
-POLL_SECONDS = 0.02  # serve_forever's shutdown check; its 0.5 s default slows every teardown
 
 LOGIN_FAILED = (
     "Login failed due to incorrect login credentials or method.\n"
@@ -237,6 +235,13 @@ class _Reply:
     body: Json | str | None = None
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> Response:
+        """On the wire: no Content-Type for a 204, a Content-Length always."""
+        payload = encode(self.body)
+        entity = [("Content-Type", self.content_type)] if self.status != 204 else []
+        entity.append(("Content-Length", str(len(payload))))
+        return Response(self.status, entity + list(self.headers.items()), payload)
 
 
 @dataclass
@@ -380,8 +385,14 @@ def _render(raw: str, accounts: tuple[Account, ...]) -> str:
 # ---- the fake ----------------------------------------------------------------------------------------
 
 
-class FakeBitbucket:
-    """Bitbucket Cloud REST API 2.0 on 127.0.0.1 for one repository; use as a context manager."""
+class FakeBitbucket(LoopbackFake[Recorded]):
+    """Bitbucket Cloud REST API 2.0 on 127.0.0.1 for one repository; use as a context manager.
+
+    ``url`` is the root URL, the stand-in for https://api.bitbucket.org (atlassian's ``Cloud(url=...)``
+    wants this); ``requests`` holds (method, path with query, JSON body) of every request.
+    """
+
+    methods = frozenset({"GET", "POST", "PUT", "DELETE"})  # comments are edited with PUT; PATCH answers 501
 
     def __init__(
         self,
@@ -400,6 +411,7 @@ class FakeBitbucket:
         email/api_token: the Atlassian account (Basic) that comments as ``display_name``.
         private: anonymous requests see the repository only when False.
         """
+        super().__init__()
         self.workspace = workspace
         self.repo_slug = repo_slug
         self.full_name = f"{workspace}/{repo_slug}"
@@ -413,60 +425,19 @@ class FakeBitbucket:
         self.rate_limit: int | None = None  # requests a credential may make before 429; None: no limit
         self.max_request_bytes = MAX_REQUEST_BYTES
         self.repo_uuid = "{" + str(uuid_module.UUID(_sha(self.full_name)[:32])) + "}"
-        self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {a.account_id: a for a in (self.bot, self.account)}
         self._pulls: dict[int, _Pull] = {}
         self._comments: dict[int, _Comment] = {}
         self._faults: list[_Fault] = []
-        self._requests: list[Recorded] = []
         self._spent: dict[str, int] = {}
         self._cursors: dict[str, int] = {}
         self._next_comment_id = 600_000_001
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._routes = self._route_table()
-
-    # ---- lifecycle -------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        """Bind an ephemeral loopback port and serve from a background thread."""
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="fake-bitbucket"
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving, join the serve and handler threads, close the socket."""
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        """Root URL, the stand-in for https://api.bitbucket.org (atlassian's ``Cloud(url=...)`` wants this)."""
-        if self._server is None:
-            raise RuntimeError("FakeBitbucket is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def api_url(self) -> str:
         """Base of the 2.0 API, e.g. http://127.0.0.1:PORT/2.0."""
         return self.url + API
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Snapshot of (method, path with query, JSON body) of every request."""
-        with self._lock:
-            return list(self._requests)
 
     def basic_auth(self) -> str:
         """The Authorization header value of the account's e-mail and API token."""
@@ -568,6 +539,11 @@ class FakeBitbucket:
             self._faults.append(fault)
 
     # ---- request handling --------------------------------------------------
+
+    def respond(self, request: Request) -> Response:
+        """`handle` on the wire."""
+        reply = self.handle(request.method, request.target, request.headers.get("Authorization"), request.body)
+        return reply.response()
 
     def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> _Reply:
         """Answer one request; called by the HTTP handler thread."""
@@ -1142,53 +1118,3 @@ class FakeBitbucket:
         if comment.parent is not None:
             data["parent"] = {"id": comment.parent, "links": self._links(f"{base}/comments/{comment.parent}", "")}
         return data
-
-
-class _Server(ThreadingHTTPServer):
-    """Loopback server on an ephemeral port; server_close joins handler threads."""
-
-    daemon_threads = False
-
-    def __init__(self, fake: FakeBitbucket) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Translate HTTP to FakeBitbucket.handle; one request per connection (HTTP/1.0)."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests assert on `requests`, not on stderr noise."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        reply = self.server.fake.handle(self.command, self.path, self.headers.get("Authorization"), raw)
-        if reply.body is None:
-            payload = b""
-        elif isinstance(reply.body, str):
-            payload = reply.body.encode()
-        else:
-            payload = json.dumps(reply.body).encode()
-        self.send_response(reply.status)
-        if reply.status != 204:
-            self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)

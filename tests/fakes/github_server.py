@@ -21,17 +21,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha1
 from http.client import responses
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Recorded = tuple[str, str, Json | None]
@@ -43,7 +42,6 @@ MAX_PULL_FILES = 3000  # pulls/{n}/files lists at most this many files, whatever
 WEB_URL = "https://github.com"
 DOCS_URL = "https://docs.github.com/rest"
 NOT_ACCESSIBLE = "Resource not accessible by integration"
-POLL_SECONDS = 0.02  # serve_forever's shutdown check; its 0.5 s default slows every teardown
 # The real id of github-actions[bot]; other logins get a stable synthetic id.
 KNOWN_USER_IDS = {"github-actions[bot]": 41898282}
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
@@ -133,8 +131,26 @@ def _sha(text: str) -> str:
     return sha1(text.encode()).hexdigest()
 
 
-class FakeGitHub:
-    """GitHub REST API on 127.0.0.1 for one repository; use as a context manager."""
+def _rate_limit_headers() -> dict[str, str]:
+    """Static primary rate-limit headers (GITHUB_TOKEN: 1000 requests/hour).
+
+    PyGithub does not require them; it only copies them into Github.rate_limiting.
+    """
+    reset = int(datetime.now(UTC).timestamp()) + 3600
+    return {
+        "X-RateLimit-Limit": "1000",
+        "X-RateLimit-Remaining": "999",
+        "X-RateLimit-Reset": str(reset),
+        "X-RateLimit-Used": "1",
+        "X-RateLimit-Resource": "core",
+    }
+
+
+class FakeGitHub(LoopbackFake[Recorded]):
+    """GitHub REST API on 127.0.0.1 for one repository; use as a context manager.
+
+    `requests` holds (method, path with query, JSON body) of every request.
+    """
 
     def __init__(
         self,
@@ -151,6 +167,7 @@ class FakeGitHub:
         installation token (GITHUB_TOKEN); set False to act as a user PAT.
         api_prefix: e.g. "/api/v3" to look like a GitHub Enterprise Server.
         """
+        super().__init__()
         self.token = token
         self.login = login
         self.repo = repo
@@ -158,53 +175,16 @@ class FakeGitHub:
         self.api_prefix = api_prefix.rstrip("/")
         self.read_only = False
         self.repo_id = zlib.crc32(repo.lower().encode())
-        self._lock = threading.RLock()
         self._pulls: dict[int, _Pull] = {}
         self._comments: dict[int, _Comment] = {}
         self._faults: list[_Fault] = []
-        self._requests: list[Recorded] = []
         self._next_comment_id = 1_000_000_001
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._routes = self._route_table()
-
-    # ---- lifecycle -------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        """Bind an ephemeral loopback port and serve from a background thread."""
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="fake-github", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving, join the serve and handler threads, close the socket."""
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
 
     @property
     def url(self) -> str:
-        """Base URL to give PyGithub / GITHUB_API_URL, e.g. http://127.0.0.1:PORT."""
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not running; use it as a context manager")
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}{self.api_prefix}"
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Snapshot of (method, path with query, JSON body) of every request."""
-        with self._lock:
-            return list(self._requests)
+        """Base URL to give PyGithub / GITHUB_API_URL: http://127.0.0.1:PORT, then api_prefix."""
+        return super().url + self.api_prefix
 
     # ---- arranging state -------------------------------------------------
 
@@ -271,6 +251,19 @@ class FakeGitHub:
             self._faults.append(fault)
 
     # ---- request handling --------------------------------------------------
+
+    def respond(self, request: Request) -> Response:
+        """`handle` on the wire: the JSON body with GitHub's usual headers before the reply's own."""
+        reply = self.handle(request.method, request.target, request.headers.get("Authorization"), request.body)
+        payload = encode(reply.body)
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(payload))),
+            ("X-GitHub-Media-Type", "github.v3; format=json"),
+            *_rate_limit_headers().items(),
+            *reply.headers.items(),
+        ]
+        return Response(reply.status, headers, payload)
 
     def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> _Reply:
         """Answer one request; called by the HTTP handler thread."""
@@ -607,72 +600,4 @@ class FakeGitHub:
             "author_association": "NONE",
             "created_at": comment.created_at,
             "updated_at": comment.updated_at,
-        }
-
-
-class _Server(ThreadingHTTPServer):
-    """Loopback server on an ephemeral port; server_close joins handler threads."""
-
-    daemon_threads = False
-
-    def __init__(self, fake: FakeGitHub) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Translate HTTP to FakeGitHub.handle; one request per connection (HTTP/1.0)."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests assert on `requests`, not on stderr noise."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        reply = self.server.fake.handle(self.command, self.path, self.headers.get("Authorization"), raw)
-        self._send(reply)
-
-    def _send(self, reply: _Reply) -> None:
-        """Write status, GitHub's usual headers and the JSON body."""
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-        for name, value in self._rate_limit_headers().items():
-            self.send_header(name, value)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _rate_limit_headers(self) -> dict[str, str]:
-        """Static primary rate-limit headers (GITHUB_TOKEN: 1000 requests/hour).
-
-        PyGithub does not require them; it only copies them into Github.rate_limiting.
-        """
-        reset = int(datetime.now(UTC).timestamp()) + 3600
-        return {
-            "X-RateLimit-Limit": "1000",
-            "X-RateLimit-Remaining": "999",
-            "X-RateLimit-Reset": str(reset),
-            "X-RateLimit-Used": "1",
-            "X-RateLimit-Resource": "core",
         }

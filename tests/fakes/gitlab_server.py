@@ -118,20 +118,19 @@ import itertools
 import json
 import math
 import re
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import cmarkgfm  # type: ignore[import-untyped]
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
+
+from tests.fakes.loopback import LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Body = Json | list[Json] | str | None
@@ -141,7 +140,6 @@ MAX_NOTE_CHARS = 1_000_000  # Gitlab::Database::MAX_TEXT_SIZE_LIMIT
 MAX_NOTES_PER_NOTEABLE = 5_000  # Noteable::MAX_NOTES_LIMIT
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-POLL_SECONDS = 0.02  # serve_forever's shutdown check; its 0.5 s default slows every teardown
 RATE_LIMIT_TEXT = "Retry later\n"
 NOTES_CREATE_LIMITED = "This endpoint has been requested too many times. Try again later."
 INSUFFICIENT_SCOPE = "The request requires higher privileges than provided by the access token."
@@ -449,6 +447,13 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
+    def response(self) -> Response:
+        """On the wire: compact JSON as Rails writes it, or text; no Content-Type nor -Length for a 204."""
+        payload = encode(self.body, separators=(",", ":"))
+        charset = "" if self.content_type == "application/json" else "; charset=utf-8"
+        entity = [("Content-Type", self.content_type + charset), ("Content-Length", str(len(payload)))]
+        return Response(self.status, (entity if self.status != 204 else []) + list(self.headers.items()), payload)
+
 
 @dataclass
 class GitLabUser:
@@ -610,8 +615,11 @@ def _page_params(query: dict[str, str]) -> tuple[int, int]:
     return max(page, 1), (min(per_page, MAX_PER_PAGE) if per_page >= 1 else DEFAULT_PER_PAGE)
 
 
-class FakeGitLab:
+class FakeGitLab(LoopbackFake[RecordedRequest]):
     """GitLab REST API v4 on 127.0.0.1 for one project; use as a context manager.
+
+    ``url`` is the base URL for ``gitlab.Gitlab(url=...)`` and CI_SERVER_URL, ``api_url`` CI_API_V4_URL;
+    ``requests`` holds every request: method, path with query, parsed body, credential kind.
 
     Out of the box: a private project ``acme/shop``, a human ``dev`` (who opens MRs and owns
     the CI job token ``job_token``), and a project access token ``token`` (scope api,
@@ -631,10 +639,10 @@ class FakeGitLab:
         host: str = "gitlab.example.com",
     ) -> None:
         """host: only used in e-mail addresses (``noreply.<host>``), never resolved."""
+        super().__init__()
         self.host = host
         self.max_note_chars = MAX_NOTE_CHARS
         self.max_notes = MAX_NOTES_PER_NOTEABLE
-        self._lock = threading.RLock()
         self._ids = itertools.count(2)
         self._note_ids = itertools.count(1_000_001)
         self._last_tick = datetime(2000, 1, 1, tzinfo=UTC)
@@ -644,7 +652,6 @@ class FakeGitLab:
         self._mrs: dict[int, _MergeRequest] = {}
         self._notes: dict[int, _Note] = {}
         self._faults: list[_Fault] = []
-        self._requests: list[RecordedRequest] = []
         self._quick_actions: list[QuickAction] = []
         self.project = GitLabProject(project_id, project, visibility)
         self._projects[project_id] = self.project
@@ -655,50 +662,11 @@ class FakeGitLab:
         self.job_token = job_token
         self.add_token(token, username=bot_username, kind="project", role="maintainer")
         self.add_token(job_token, username="dev", kind="job")
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # ---- lifecycle -------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        """Bind an ephemeral loopback port and serve from a background thread."""
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="fake-gitlab", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving, join the serve and handler threads, close the socket."""
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        """Base URL for ``gitlab.Gitlab(url=...)`` / CI_SERVER_URL, e.g. http://127.0.0.1:PORT."""
-        if self._server is None:
-            raise RuntimeError("FakeGitLab is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def api_url(self) -> str:
         """CI_API_V4_URL: the base URL plus /api/v4."""
         return self.url + API_PREFIX
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Snapshot of every request: method, path with query, parsed body, credential kind."""
-        with self._lock:
-            return list(self._requests)
 
     @property
     def quick_actions(self) -> list[QuickAction]:
@@ -866,6 +834,11 @@ class FakeGitLab:
             self._faults.append(fault)
 
     # ---- request handling --------------------------------------------------
+
+    def respond(self, request: Request) -> Response:
+        """`handle` on the wire, with the header names in lower case."""
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        return self.handle(request.method, request.target, headers, request.body).response()
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> _Reply:
         """Answer one request; called by the HTTP handler thread."""
@@ -1540,62 +1513,3 @@ class FakeGitLab:
 def _truthy(value: Any) -> bool:
     """A Grape Boolean parameter."""
     return value is True or str(value).lower() in {"true", "1", "yes", "t"}
-
-
-class _Server(ThreadingHTTPServer):
-    """Loopback server on an ephemeral port; server_close joins handler threads."""
-
-    daemon_threads = False
-
-    def __init__(self, fake: FakeGitLab) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Translate HTTP to FakeGitLab.handle; one request per connection (HTTP/1.0)."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests assert on `requests`, not on stderr noise."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = self.server.fake.handle(self.command, self.path, headers, raw)
-        self._send(reply)
-
-    def _send(self, reply: _Reply) -> None:
-        """Write status, headers and body (JSON, or text for str bodies, nothing for 204)."""
-        if reply.body is None:
-            payload = b""
-        elif isinstance(reply.body, str):
-            payload = reply.body.encode()
-        else:
-            payload = json.dumps(reply.body, separators=(",", ":")).encode()  # compact, as Rails writes it
-        self.send_response(reply.status)
-        if reply.status != 204:
-            charset = "" if reply.content_type == "application/json" else "; charset=utf-8"
-            self.send_header("Content-Type", reply.content_type + charset)
-            self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)

@@ -3,9 +3,9 @@
 Tool names, argument schemas and answer shapes follow the real servers: a raw REST v3 answer with
 ADF wrapped in {"success": true, "data": …} and a list-typed `fields`; raw REST v2 with wiki markup
 in {"issue": …}; a generic REST tool (`jira_get` with `path`, `outputFormat` defaulting to a
-non-JSON text format); a `detail` enum defaulting to a summary; Atlassian's remote server
-(`getJiraIssue` with `cloudId`, `getAccessibleAtlassianResources`); an error inside the payload;
-plain text. Every call lands in `server.calls`."""
+non-JSON text format); a `detail` enum defaulting to a summary; raw REST v2 without `names`;
+Atlassian's remote server (`getJiraIssue` with `cloudId`, `getAccessibleAtlassianResources`); an
+error inside the payload; plain text. Every call lands in `server.calls`."""
 
 from __future__ import annotations
 
@@ -134,11 +134,24 @@ def wrapped_v2_server() -> MCPServer:
     return server
 
 
+GENERIC_GET_DESCRIPTION = """Read any Jira data. Returns TOON format by default (fewer tokens than JSON).
+
+Common paths:
+- `/rest/api/3/project` - list all projects
+- `/rest/api/3/search/jql` - search issues with JQL (use `jql` query param)
+- `/rest/api/3/issue/{issueIdOrKey}` - get issue details
+
+API reference: https://developer.atlassian.com/cloud/jira/platform/rest/v3/"""
+
+
 def generic_rest_server() -> MCPServer:
-    """jira_get(path, queryParams, jq, outputFormat): any GET of Jira's REST API; TOON text unless json."""
+    """A generic REST server for Jira Cloud, shaped like @aashari/mcp-server-atlassian-jira 3.x: one tool per
+    HTTP method, none annotated; `jira_get(path, queryParams: {string: string}, jq, outputFormat: toon|json)`
+    answers TOON text unless asked for JSON, and `names` only when the query asks `expand=names`, as
+    Jira's GET /rest/api/3/issue does."""
     server = _server("jira-generic")
 
-    @server.tool(annotations=READ)
+    @server.tool(description=GENERIC_GET_DESCRIPTION)
     def jira_get(
         path: str,
         queryParams: dict[str, str] | None = None,
@@ -148,12 +161,29 @@ def generic_rest_server() -> MCPServer:
         _record(server, "jira_get", {"path": path, "queryParams": queryParams, "outputFormat": outputFormat})
         if path != f"/rest/api/3/issue/{KEY}":
             return _missing(path.rsplit("/", 1)[-1])
-        issue = rest_v3_issue("names")
+        issue = rest_v3_issue((queryParams or {}).get("expand", ""))
         if outputFormat == "json":
             return json.dumps(issue)
         return f"key: {KEY}\nfields:\n  summary: {TITLE}\n  status:\n    name: In Progress\n"
 
+    for method in ("post", "put", "patch", "delete"):
+        server.add_tool(_rest_writer(server, method), name=f"jira_{method}", description=f"{method.upper()} any path.")
     return server
+
+
+def _rest_writer(server: MCPServer, method: str) -> Any:
+    """A generic REST server's write tool: the same arguments as jira_get, and a body."""
+
+    def write(
+        path: str,
+        body: dict[str, Any] | None = None,
+        queryParams: dict[str, str] | None = None,
+        outputFormat: Literal["toon", "json"] = "toon",
+    ) -> str:
+        _record(server, f"jira_{method}", {"path": path, "body": body})
+        return json.dumps({"method": method.upper(), "path": path})
+
+    return write
 
 
 def detail_server(options: tuple[str, str] = ("summary", "full")) -> MCPServer:
@@ -174,15 +204,50 @@ def detail_server(options: tuple[str, str] = ("summary", "full")) -> MCPServer:
     return server
 
 
+def no_names_issue() -> dict[str, Any]:
+    """GET /rest/api/2/issue/PAY-7 as some servers pass it on: criteria and Epic Link in custom fields
+    (wiki markup), other custom fields around them, and never `names`."""
+    issue = rest_v2_issue()
+    fields = issue["fields"]
+    del fields["parent"]
+    fields["description"] = DESCRIPTION
+    fields |= {
+        "customfield_10014": EPIC,
+        "customfield_10050": "\n".join(f"* {item}" for item in CRITERIA),
+        "customfield_10020": [{"id": 7, "name": "Sprint 12", "state": "active"}],
+        "customfield_10030": None,
+        "customfield_10040": "\x1b]52;c;bm8=\x07" + "Long notes " * 60,
+    }
+    return issue
+
+
+def no_names_server() -> MCPServer:
+    """get_issue(issue_key, detail: summary|full = summary): in full, raw REST v2 without `names`."""
+    server = _server("jira-no-names")
+
+    @server.tool(annotations=READ)
+    def get_issue(issue_key: str, detail: Literal["summary", "full"] = "summary") -> str:
+        _record(server, "get_issue", {"issue_key": issue_key, "detail": detail})
+        issue = no_names_issue()
+        if detail != "full":
+            issue["fields"] = {"summary": TITLE, "status": issue["fields"]["status"]}
+        return json.dumps(issue) if issue_key == KEY else _missing(issue_key)
+
+    return server
+
+
+CLOUD_ID, SITE = "ec8f2a1e-0000-4a6b-9c1d-5e6f7a8b9c0d", "https://example.atlassian.net"
+
+
 def atlassian_remote_server() -> MCPServer:
     """Atlassian's remote MCP server: getJiraIssue(cloudId, issueIdOrKey, fields[], expand, …) with
-    raw v3 JSON, the site's cloudId from getAccessibleAtlassianResources."""
+    raw v3 JSON; cloudId is the site's id from getAccessibleAtlassianResources, or its URL."""
     server = _server("atlassian-remote")
-    cloud_id = "ec8f2a1e-0000-4a6b-9c1d-5e6f7a8b9c0d"
 
     @server.tool(annotations=READ)
     def getAccessibleAtlassianResources() -> str:
-        return json.dumps([{"id": cloud_id, "url": "https://example.atlassian.net", "name": "example"}])
+        _record(server, "getAccessibleAtlassianResources", {})
+        return json.dumps([{"id": CLOUD_ID, "url": SITE, "name": "example"}])
 
     @server.tool(annotations=READ)
     def getJiraIssue(
@@ -197,7 +262,7 @@ def atlassian_remote_server() -> MCPServer:
     ) -> str:
         arguments = {"cloudId": cloudId, "issueIdOrKey": issueIdOrKey, "fields": fields, "expand": expand}
         _record(server, "getJiraIssue", {**arguments, "updateHistory": updateHistory})
-        if cloudId != cloud_id:
+        if cloudId not in (CLOUD_ID, SITE, SITE + "/"):  # "a UUID; can also be a site URL"
             raise ValueError(f"Unknown cloudId {cloudId}")
         return json.dumps(rest_v3_issue(expand or "")) if issueIdOrKey == KEY else _missing(issueIdOrKey)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +20,8 @@ def free_port() -> int:
 class ServedMCP:
     """`with ServedMCP(server) as served:` serves `server` at `served.url` until the block ends.
 
-    `require_token` answers 401 to requests without `Authorization: Bearer <token>`; `delay` slows
+    `require_token` answers 401 to requests without `Authorization: Bearer <token>` (`require_authorization`:
+    without that whole header value, e.g. `Basic …`); `delay` slows
     every request, to play a slow server; `sse_answers` answers every request as a server-sent event,
     as servers on the 2025 protocol (mcp<2, so mcp-atlassian) always do, where this SDK's server
     answers a quick request with plain JSON; `flood` answers each tool call with an `application/json`
@@ -30,12 +33,14 @@ class ServedMCP:
         *,
         transport: str = "http",
         require_token: str | None = None,
+        require_authorization: str | None = None,
         delay: float = 0.0,
         sse_answers: bool = False,
         flood: int = 0,
     ) -> None:
         self.server, self.transport = server, transport
-        self.require_token, self.delay, self.sse_answers, self.flood = require_token, delay, sse_answers, flood
+        self.authorization = require_authorization or (f"Bearer {require_token}" if require_token else None)
+        self.delay, self.sse_answers, self.flood = delay, sse_answers, flood
         self.port = free_port()
         path = "/sse" if transport == "sse" else "/mcp"
         self.url = f"http://127.0.0.1:{self.port}{path}"
@@ -48,7 +53,7 @@ class ServedMCP:
             app = _as_server_sent_events(app)
         if self.flood:
             app = _flooding_tool_calls(app, self.flood)
-        if not (self.require_token or self.delay):
+        if not (self.authorization or self.delay):
             return app
         import anyio
         from starlette.responses import JSONResponse
@@ -58,7 +63,7 @@ class ServedMCP:
                 if self.delay:
                     await anyio.sleep(self.delay)
                 headers = dict(scope.get("headers") or [])
-                if self.require_token and headers.get(b"authorization") != f"Bearer {self.require_token}".encode():
+                if self.authorization and headers.get(b"authorization") != self.authorization.encode():
                     await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
                     return
             await app(scope, receive, send)
@@ -157,3 +162,13 @@ async def _next_or_wait(replay: Any, receive: Any) -> Any:
     for message in replay:
         return message
     return await receive()
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
+    """The URL of an MCP server that takes the connection and never answers (hung, or a proxy eating the
+    request), on a free loopback port, until the block ends."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        yield f"http://127.0.0.1:{hung.getsockname()[1]}/mcp"

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tests.fakes import openai_flavours
+from tests.fakes.loopback import Loopback
 from tests.fakes.openai_flavours import FLAVOURS, REASONING, Flavour
 
 Responder = Callable[[dict[str, Any]], str]
@@ -157,15 +158,12 @@ class FakeOpenAI:
         self._random = random.Random(14)
         # Set on exit so sleeping handlers (latency, hang) wake up instead of delaying shutdown.
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = Loopback(lambda: _Server(self), name="FakeOpenAI")
 
     @property
     def base_url(self) -> str:
         """The URL to give the SDK, e.g. "http://127.0.0.1:PORT/v1"."""
-        if self._server is None:
-            raise RuntimeError("FakeOpenAI is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
+        return f"{self._loopback.url}/v1"
 
     @property
     def calls(self) -> int:
@@ -175,12 +173,7 @@ class FakeOpenAI:
 
     def __enter__(self) -> FakeOpenAI:
         self._stopping.clear()
-        self._server = _Server(self)
-        # A short poll interval keeps shutdown() fast; the default 0.5 s would add up over tests.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai"
-        )
-        self._thread.start()
+        self._loopback.start()
         return self
 
     def __exit__(
@@ -189,13 +182,8 @@ class FakeOpenAI:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._server is not None and self._thread is not None
-        self._stopping.set()
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()  # also joins the handler threads
-        self._server = None
-        self._thread = None
+        self._stopping.set()  # before stop(), which joins the handler threads
+        self._loopback.stop()
 
     # Behaviour queue: one item per chat-completions call that passes auth and validation.
 

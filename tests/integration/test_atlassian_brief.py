@@ -96,7 +96,7 @@ def test_doctor_lists_mcp_atlassian_tools_and_refuses_its_write_tools(atlassian:
             comments=["Gateway team confirmed 504s are safe to retry."],
         )
         env, mcp = _environment(jira, llm, tmp_path, atlassian)
-        done = _run(["doctor", "PAY-142", *shlex.split(mcp)], env, tmp_path)
+        done = _run(["doctor", "PAY-142", "--verbose", *shlex.split(mcp)], env, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "63 tools listed" in done.stdout
         assert 'get-issue tool jira_get_issue(issue_key="KEY", fields="*all"' in done.stdout

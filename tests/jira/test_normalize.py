@@ -12,7 +12,7 @@ import pytest
 
 from jira_brief.errors import TicketError
 from jira_brief.jira.demo.server import load_demo_tickets
-from jira_brief.jira.normalize import browse_url, issue_in_answer
+from jira_brief.jira.normalize import browse_url, custom_fields, issue_in_answer
 from jira_brief.jira.normalize import normalize_issue as normalize
 from jira_brief.jira.ticket import Comment, Ticket, render_ticket
 
@@ -195,6 +195,31 @@ def test_acceptance_field_setting_wins_over_display_names() -> None:
     raw["fields"]["customfield_20000"] = "Definition of ready: the refund API is documented."
     ticket = normalize(raw, "PAY-7", acceptance_field="customfield_20000")
     assert ticket.acceptance == "Definition of ready: the refund API is documented."
+
+
+@pytest.mark.parametrize("value", ["PAY-1", {"key": "PAY-1", "fields": {"summary": "Refunds"}}])
+def test_epic_field_setting_names_the_epic_without_display_names(value: object) -> None:
+    raw = raw_rest_issue()
+    del raw["fields"]["parent"]
+    raw["fields"]["customfield_10099"] = value  # no `names` in the answer: nothing tells it is the Epic Link
+    assert normalize(raw, "PAY-7").parent is None
+    ticket = normalize(raw, "PAY-7", epic_field="customfield_10099")
+    assert ticket.parent == "PAY-1" and "PAY-1" in ticket.related_keys
+
+
+def test_epic_field_that_holds_no_key_gives_no_epic() -> None:
+    raw = raw_rest_issue()
+    del raw["fields"]["parent"]
+    raw["fields"]["customfield_10099"] = "not a key"
+    assert normalize(raw, "PAY-7", epic_field="customfield_10099").parent is None
+
+
+def test_custom_fields_say_their_id_name_and_text() -> None:
+    raw = {"key": "PAY-9", "fields": {"summary": "x", "customfield_1": "h3. Done\n* one", "customfield_2": None}}
+    raw["names"] = {"customfield_1": "Acceptance criteria"}
+    fields = {field.id: field for field in custom_fields(raw)}
+    assert fields["customfield_1"].name == "Acceptance criteria" and "- one" in fields["customfield_1"].text
+    assert fields["customfield_2"].name == "" and fields["customfield_2"].text == ""
 
 
 def test_no_acceptance_criteria_is_empty_not_invented() -> None:

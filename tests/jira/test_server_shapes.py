@@ -3,7 +3,9 @@ through the real CLI, the fake server served over loopback HTTP (tests/fakes/jir
 
 from __future__ import annotations
 
+import base64
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,6 +72,7 @@ def test_generic_rest_tool_with_issue_args(invoke: Any, serve: Any) -> None:
     assert_complete(result["brief"])
     assert server.calls[0][1]["path"] == "/rest/api/3/issue/PAY-7"
     assert server.calls[0][1]["outputFormat"] == "json"  # picked over the default TOON text
+    assert server.calls[0][1]["queryParams"] == {"fields": "*all", "expand": "names"}  # names: criteria, epic
 
 
 def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> None:
@@ -81,14 +84,29 @@ def test_issue_args_fill_the_key_in_nested_values(invoke: Any, serve: Any) -> No
     assert server.calls[0][1]["queryParams"] == {"fields": "*all", "properties": "PAY-7-props"}
 
 
-def test_generic_rest_tool_doctor_prints_the_flags_it_needs(invoke: Any, serve: Any) -> None:
+def test_generic_rest_tool_doctor_proposes_one_complete_line_for_the_read_tool(invoke: Any, serve: Any) -> None:
     url = serve(shapes.generic_rest_server()).url
     result = invoke("doctor", "--llm", "none", "--mcp-url", url)
     assert result.exit_code == 1
     assert "jira_get(path: string, queryParams: " in result.stdout
-    assert "outputFormat: string in toon/json" in result.stdout
-    assert """Fix: --issue-tool jira_get --issue-args '{"path": "/rest/api/2/issue/{key}"}'""" in result.stdout
+    fixes = [line.strip() for line in result.stdout.splitlines() if "Fix" in line]
+    # Jira Cloud (its tool says REST v3): the v3 path; never a tool that may write (jira_post, jira_delete…)
+    assert fixes == ["""Fix: --issue-tool jira_get --issue-args '{"path": "/rest/api/3/issue/{key}"}'"""]
+    assert (
+        'it reads jira_get(path="/rest/api/3/issue/KEY", queryParams={"fields": "*all", "expand": "names"}, '
+        'outputFormat="json")' in result.stdout
+    )
     assert "1 problem(s) found" in result.stdout
+
+
+def test_the_line_doctor_proposes_reads_the_whole_ticket(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.generic_rest_server()).url
+    proposed = invoke("doctor", "--llm", "none", "--mcp-url", url).stdout
+    line = next(line for line in proposed.splitlines() if "Fix: " in line).split("Fix: ", 1)[1]
+    flags = shlex.split(line)
+    code, result, _ = summarize(invoke, url, *flags)
+    assert code == 0 and result["error"] is None
+    assert_complete(result["brief"])
 
 
 def test_detail_enum_defaulting_to_a_summary_is_asked_for_in_full(invoke: Any, serve: Any) -> None:
@@ -106,7 +124,7 @@ def test_issue_args_override_what_detection_would_send(invoke: Any, serve: Any) 
     assert server.calls[-1][1]["detail"] == "summary"
     assert result.exit_code == 0
     assert "missing: type, acceptance criteria, comments, parent/epic" in result.stdout
-    assert "--issue-args" in result.stdout
+    assert """Try: --issue-args '{"detail": "full"}' (detail takes summary/full)""" in result.stdout
 
 
 def test_atlassian_remote_server_with_bearer_token(invoke: Any, serve: Any) -> None:
@@ -115,9 +133,47 @@ def test_atlassian_remote_server_with_bearer_token(invoke: Any, serve: Any) -> N
     code, result, stderr = summarize(invoke, url, "--mcp-header", "Authorization: Bearer tok-remote-123")
     assert code == 0, stderr
     assert_complete(result["brief"])
-    tool, arguments = server.calls[0]
-    assert tool == "getJiraIssue" and arguments["cloudId"].startswith("ec8f2a1e")
+    assert [tool for tool, _ in server.calls] == ["getAccessibleAtlassianResources", "getJiraIssue"]
+    arguments = server.calls[1][1]
+    assert arguments["cloudId"] == shapes.CLOUD_ID
     assert arguments["fields"] == ["*all"] and arguments["expand"] == "names" and arguments["updateHistory"] is False
+
+
+def test_atlassian_remote_server_with_an_api_token_and_the_site_url(
+    invoke: Any, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CI configuration: Basic email:token built from two secrets, the site URL as cloudId."""
+    credentials = base64.b64encode(b"ci-bot@example.com:ATATT-api-token-42").decode()
+    server = shapes.atlassian_remote_server()
+    url = serve(server, require_authorization=f"Basic {credentials}").url
+    monkeypatch.setenv("JIRA_BRIEF_MCP_HEADERS", f"Authorization: Basic {credentials}")
+    monkeypatch.setenv("JIRA_BRIEF_ISSUE_ARGS", json.dumps({"cloudId": shapes.SITE}))
+    code, result, stderr = summarize(invoke, url)
+    assert code == 0, stderr
+    assert_complete(result["brief"])
+    assert server.calls == [
+        (
+            "getJiraIssue",
+            {
+                "cloudId": shapes.SITE,
+                "issueIdOrKey": shapes.KEY,
+                "fields": ["*all"],
+                "expand": "names",
+                "updateHistory": False,
+            },
+        )
+    ]  # no discovery call: the site is known
+    assert credentials not in stderr + json.dumps(result)
+
+
+def test_doctor_says_the_discovery_call_can_be_saved(invoke: Any, serve: Any) -> None:
+    server = shapes.atlassian_remote_server()
+    url = serve(server).url
+    result = invoke("doctor", "--llm", "none", "--mcp-url", url)
+    assert f"cloudId: the site {shapes.SITE}, found with getAccessibleAtlassianResources" in result.stdout
+    assert f"""Try: --issue-args '{{"cloudId": "{shapes.SITE}"}}'""" in result.stdout
+    named = invoke("doctor", "--llm", "none", "--mcp-url", url, "--issue-args", json.dumps({"cloudId": shapes.SITE}))
+    assert "getAccessibleAtlassianResources (" not in named.stdout
 
 
 def test_error_inside_the_payload_fails_the_ticket_with_the_servers_message(invoke: Any, serve: Any) -> None:
@@ -206,3 +262,51 @@ def test_doctor_key_names_the_choice_arguments_left_at_their_default(invoke: Any
     assert """Try: --issue-args '{"detail": "everything"}' (detail takes brief/everything)""" in result.stdout
     fixed = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, "--issue-args", '{"detail": "everything"}')
     assert "acceptance criteria: 3 · comments: 3" in fixed.stdout and "missing: " not in fixed.stdout
+
+
+def test_doctor_lists_unnamed_custom_fields_and_proposes_the_field_flags(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "customfield_10014: PAY-1" in result.stdout
+    assert "customfield_10050: - The refund goes back to the card used to pay" in result.stdout
+    assert "customfield_10030" not in result.stdout  # empty: nothing to tell
+    assert "Try: --acceptance-field customfield_10050" in result.stdout
+    assert "Try: --epic-field customfield_10014" in result.stdout
+    assert not [line for line in lines if "detail" in line and "Try" in line]  # detail=full was sent already
+    notes = next(line for line in lines if "customfield_10040" in line)
+    assert "\x1b" not in result.stdout and len(notes) < 100  # neutralized, bounded
+
+
+def test_the_field_flags_read_the_criteria_and_the_epic(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    code, result, _ = summarize(invoke, url)
+    assert code == 0 and shapes.CRITERIA[0] not in result["brief"]  # without them: lost
+    flags = ("--acceptance-field", "customfield_10050", "--epic-field", "customfield_10014")
+    code, result, _ = summarize(invoke, url, *flags)
+    assert code == 0
+    assert_complete(result["brief"])
+    doctor = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, *flags)
+    assert "acceptance criteria: 3" in doctor.stdout and "parent: PAY-1" in doctor.stdout
+    assert "missing:" not in doctor.stdout
+
+
+def test_the_field_settings_come_from_the_environment_and_the_repository_file(
+    invoke: Any, serve: Any, engine_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = serve(shapes.no_names_server()).url
+    (engine_env.cwd / ".jira-brief.toml").write_text('acceptance-field = "customfield_10050"\n', encoding="utf-8")
+    monkeypatch.setenv("JIRA_BRIEF_EPIC_FIELD", "customfield_10014")
+    code, result, stderr = summarize(invoke, url)
+    assert code == 0 and "ignored" not in stderr  # no trust needed: it chooses no endpoint
+    assert_complete(result["brief"])
+
+
+def test_doctor_never_proposes_the_fix_already_applied(invoke: Any, serve: Any) -> None:
+    url = serve(shapes.no_names_server()).url
+    flags = ("--issue-args", '{"detail": "full"}', "--acceptance-field", "customfield_10099")
+    result = invoke("doctor", shapes.KEY, "--llm", "none", "--mcp-url", url, *flags)
+    assert '{"detail": "full"}' not in result.stdout.split("reading PAY-7", 1)[1]
+    assert "--acceptance-field customfield_10099 is set, and that field is empty or not in the answer" in result.stdout
+    assert "Try: --acceptance-field" not in result.stdout

@@ -53,9 +53,12 @@ class TestBranch:
         assert result.exit_code == 0
         assert result.stdout == "" and result.stderr == ""
 
-    def test_github_head_ref_wins_in_ci(self, invoke, git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    @pytest.mark.parametrize("variable", ["GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"])
+    def test_a_ci_jobs_branch_wins(
+        self, invoke, git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, variable: str
+    ) -> None:
         feature_branch(git_repo)
-        monkeypatch.setenv("GITHUB_HEAD_REF", "WEB-7-fix")
+        monkeypatch.setenv(variable, "WEB-7-fix")
         assert keys_json(invoke, "--branch") == [{"key": "WEB-7", "source": "branch"}]
 
     def test_mid_rebase_stopped_by_a_conflict(self, invoke, git_repo: GitRepo) -> None:

@@ -68,9 +68,40 @@ def test_the_first_ticket_is_shown_line_by_line_while_it_is_written() -> None:
     shown = console.export_text(clear=False)
     terminal.text("WEB-88", "#### Objectif\n")  # a later ticket waits its turn
 
-    assert shown.splitlines()[:3] == ["PAY-142", "Contexte", ""]
+    assert shown.splitlines()[:3] == ["PAY-142", "Contexte"]
     assert "Le besoin" not in shown  # half a line is held until it ends
     assert "Objectif" not in console.export_text(clear=False)
+
+
+MARKED_BRIEF = """#### Contexte
+
+*Out of scope*
+
+- the *Pay* button, a _new_ flow, ~~old rule~~ and a \\| pipe
+- `snake_case_name`, 2*3*4 and a_b_c stay as they are
+
+| card | amount<br>charged |
+| --- | ---: |
+| Visa | €50 |
+
+#### Objectif
+
+_Non précisé dans le ticket : Étapes._
+"""
+
+
+def test_a_terminal_shows_no_markdown_markers() -> None:
+    console = recording_console(100)
+    terminal = RichTerminal(["PAY-1"], console, str, None)
+    terminal.text("PAY-1", MARKED_BRIEF)
+    shown = console.export_text(clear=False)
+    for marker in ("*Out", "*Pay*", "_new_", "~~", "\\|", "`", "<br>", "| --- |", "| card", "_Non", "#"):
+        assert marker not in shown, marker
+    assert "Out of scope" in shown and "the Pay button, a new flow, old rule and a | pipe" in shown
+    assert "snake_case_name, 2*3*4 and a_b_c stay" in shown  # words, not markers
+    assert "card │ amount charged" in shown and "Visa │ €50" in shown
+    lines = shown.splitlines()
+    assert lines[lines.index("Contexte") + 1] == "Out of scope"  # no blank line under a heading
 
 
 def test_terminal_text_cannot_move_the_cursor(engine_env: Any) -> None:
@@ -140,8 +171,9 @@ def screen_lines(engine_env: Any, environ: dict[str, str]) -> tuple[list[str], s
     return warnings, "".join(out)
 
 
-def test_in_ci_each_phase_is_one_log_line(engine_env: Any) -> None:
-    warnings, out = screen_lines(engine_env, {"GITHUB_ACTIONS": "true"})
+@pytest.mark.parametrize("ci", ["GITHUB_ACTIONS", "GITLAB_CI"])
+def test_in_ci_each_phase_is_one_log_line(engine_env: Any, ci: str) -> None:
+    warnings, out = screen_lines(engine_env, {ci: "true"})
 
     assert warnings == ["jira-brief: connecting to the embedded demo Jira", "jira-brief: reading the tickets"]
     assert "#### Contexte" in out and "\x1b" not in out
@@ -199,6 +231,18 @@ def test_a_terminal_sees_progress_before_the_first_brief_and_a_pipe_sees_none(en
     assert piped.exit_code == 0 and "#### Contexte" in piped.stdout
     assert "Connecting" not in piped.stderr and "Reading" not in piped.stderr
     assert "\x1b" not in piped.stdout + piped.stderr
+
+
+def test_the_offline_demo_on_a_terminal_is_short_and_shows_no_markers(engine_env: Any) -> None:
+    env = engine_env.process_env(TERM="xterm-256color", COLUMNS="100")
+    env.pop("GITHUB_ACTIONS", None)
+    raw = run_in_pty(["demo", "--llm", "none"], env).decode()
+    shown = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;?]*[a-zA-Z]", "", raw)
+    assert "WEB-91 — Replace the checkout favicon" in shown
+    assert "*Out of scope*" not in shown and "Out of scope" in shown and "####" not in shown
+    assert shown.count("Each card carries at least €10.") == 1  # business rules said once
+    assert shown.count("Non précisé dans le ticket") == 2  # one line for WEB-88, one for WEB-91
+    assert len(shown.splitlines()) < 110  # 149 before sections collapsed and rules stopped repeating
 
 
 def github_html(markdown: str) -> str:

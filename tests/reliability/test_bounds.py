@@ -21,7 +21,7 @@ from tests.conftest import CONSOLE_SCRIPT, EngineEnv, assert_one_line_error
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
-pytestmark = pytest.mark.usefixtures("engine_env")
+pytestmark = pytest.mark.usefixtures("engine_env", "stop_jobs")
 
 # Prints the peak memory (KiB) of the one child it runs: a fresh parent, so no earlier child counts.
 PEAK_OF_CHILD = (
@@ -143,23 +143,25 @@ def service_env(engine_env: EngineEnv, llm: FakeOpenAI, mcp: ServedMCP, **extra:
 def test_the_hook_budget_covers_the_whole_process_with_a_hung_model(
     engine_env: EngineEnv, hung_services: tuple[FakeOpenAI, ServedMCP]
 ) -> None:
-    """Start to exit, the hook takes its budget plus Python's start-up, never more, while the model
-    took the request and never answers."""
+    """Start to exit, the hook takes its budget, counted from the process's own start, never more, while
+    its background job's model took the request and never answers."""
     llm, mcp = hung_services
     message = engine_env.cwd / "COMMIT_EDITMSG"
     message.write_text("PAY-142: the model hangs\n", encoding="utf-8")
-    startup = startup_seconds()
-    budget = float(round(startup + 2))  # room to reach the model, however loaded the machine
+    budget = float(round(startup_seconds() + 2))  # room for the job to reach the model, however loaded the machine
     env = service_env(engine_env, llm, mcp, JIRA_BRIEF_HOOK_BUDGET=str(budget))
     started = time.monotonic()
     done = subprocess.run(
         [str(CONSOLE_SCRIPT), "hook", str(message)], cwd=engine_env.cwd, env=env, capture_output=True, text=True
     )
     took = time.monotonic() - started
-    assert llm.calls == 1  # the model was really asked, and never answered
-    assert done.returncode == 0 and "Traceback" not in done.stderr
-    assert f"not ready within the {budget:g} s time budget" in done.stderr
-    assert budget - 0.5 <= took < budget + startup, (took, budget, startup)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.startswith("PAY-142") and "brief on its way" in done.stdout
+    assert budget - 0.5 <= took < budget + 0.5, (took, budget)
+    deadline = time.monotonic() + 30
+    while llm.calls < 1:  # the model was really asked, and never answers
+        assert time.monotonic() < deadline, "the background job never asked the model"
+        time.sleep(0.05)
 
 
 def interrupted_summarize(engine_env: EngineEnv, env: dict[str, str], wait_for: Any) -> subprocess.Popen[str]:

@@ -6,6 +6,7 @@ The signal goes to the hook's whole process group, as a terminal sends it to the
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from jira_brief.jira.demo.server import build_server
-from tests.conftest import CONSOLE_SCRIPT, GitRepo
+from tests.conftest import CONSOLE_SCRIPT, GitRepo, job_status, process_alive, wait_for_jobs
 from tests.fakes.mcp_http import ServedMCP
 from tests.fakes.openai_server import FakeOpenAI
 
-pytestmark = pytest.mark.usefixtures("isolated_env")
+pytestmark = pytest.mark.usefixtures("isolated_env", "stop_jobs")
 
 MESSAGE = b"PAY-142: split the payment form\r\n\r\nCaf\xc3\xa9, a raw \xff byte\n# a comment\n"
 PROMPT = 3.0  # seconds an interrupted hook may take to end
@@ -89,19 +90,25 @@ def _after(seconds: float) -> Callable[[], bool]:
     return lambda: time.monotonic() - start >= seconds
 
 
-def test_hook_interrupted_while_the_model_writes(git_repo: GitRepo, slow_model: FakeOpenAI, tmp_path: Path) -> None:
+def test_hook_interrupted_while_it_waits_for_its_job(git_repo: GitRepo, slow_model: FakeOpenAI, tmp_path: Path) -> None:
+    """Ctrl-C ends the hook at once; its background job, in a session of its own, is not interrupted and
+    caches a whole brief, then ends."""
     path = tmp_path / "COMMIT_EDITMSG"
     path.write_bytes(MESSAGE)
+    cache = tmp_path / "cache"
     with ServedMCP(build_server()) as served:
-        environ = _environ(slow_model, served.url, tmp_path / "cache")
+        environ = _environ(slow_model, served.url, cache, JIRA_BRIEF_HOOK_BUDGET="60")
         done, took = _interrupt(["hook", str(path)], git_repo.path, environ, lambda: slow_model.calls >= 1)
-    assert took < PROMPT, took
-    assert path.read_bytes() == MESSAGE
-    assert "Traceback" not in done.stderr, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines == ["jira-brief: interrupted; the commit message is untouched"], done.stderr
-    assert done.returncode == 130
-    assert not list((tmp_path / "cache").glob("**/briefs/*.json"))  # no half-written brief was cached
+        assert took < PROMPT, took
+        assert path.read_bytes() == MESSAGE
+        assert "Traceback" not in done.stderr, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert lines == ["jira-brief: interrupted; the commit message is untouched"], done.stderr
+        assert done.returncode == 130
+        [pid] = wait_for_jobs(cache, "PAY-142")
+    [entry] = cache.glob("**/briefs/*.json")
+    assert json.loads(entry.read_text(encoding="utf-8"))["brief"].startswith("Brief for PAY-142.")
+    assert not process_alive(pid)
 
 
 def test_hook_interrupted_while_the_mcp_server_is_slow(
@@ -110,8 +117,12 @@ def test_hook_interrupted_while_the_mcp_server_is_slow(
     path = tmp_path / "COMMIT_EDITMSG"
     path.write_bytes(MESSAGE)
     with ServedMCP(build_server(), delay=2.0) as served:
-        environ = _environ(slow_model, served.url, tmp_path / "cache")
-        done, took = _interrupt(["hook", str(path)], git_repo.path, environ, _after(1.0))
+        environ = _environ(slow_model, served.url, tmp_path / "cache", JIRA_BRIEF_HOOK_BUDGET="60")
+
+        def waiting() -> bool:  # the hook started its job and waits for it
+            return bool(job_status(tmp_path / "cache", "PAY-142"))
+
+        done, took = _interrupt(["hook", str(path)], git_repo.path, environ, waiting)
     assert took < PROMPT, took
     assert path.read_bytes() == MESSAGE
     assert "Traceback" not in done.stderr, done.stderr

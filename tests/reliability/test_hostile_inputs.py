@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import certifi
+import pytest
 from click.testing import CliRunner
 
 from jira_brief.commands.main import main
@@ -34,6 +35,57 @@ def test_the_model_cannot_read_an_issue_by_id_or_odd_key(engine_env: Any, fake_l
     assert fetched == ["PAY-142"]
     answers = {m["content"] for r in fake_llm.requests for m in r["messages"] if m["role"] == "tool"}
     assert sum(text.startswith("Error: refused") for text in answers) == 3
+
+
+OUTSIDE_CALLS = [
+    ("jira_get_transitions", {"issue_key": "10571"}),  # an issue id, not a key
+    ("jira_get_worklog", {"issue_key": 10571}),
+    ("jira_batch_get_changelogs", {"issue_ids_or_keys": "PAY-142,10571"}),
+    ("jira_get_transitions", {"issue_key": "PAY-0142"}),  # a leading zero: not how Jira writes PAY-142
+    ("jira_get_issue", {"issue_key": "pay-0142 "}),
+    ("jira_search", {"jql": "project = PAY"}),
+    ("jira_search", {"jql": "key in (PAY-142, PAY-150)"}),
+    ("jira_search", {"jql": "key = PAY-142 OR project = PAY"}),
+    ("jira_search", {"jql": "key = PAY-142 ORDER BY key, project = PAY"}),
+    ("jira_search", {"jql": "issue = 10571"}),
+    ("jira_search", {"jql": "key = PAY-142 OR key > PAY-0"}),
+]
+ALLOWED_CALLS = [
+    ("jira_search", {"jql": 'key in (PAY-142, "PAY-100")'}),
+    ("jira_search", {"jql": "issuekey = pay-142 or key = WEB-88", "limit": 5}),
+    ("jira_get_transitions", {"issue_key": "PAY-142"}),
+    ("jira_batch_get_changelogs", {"issue_ids_or_keys": "PAY-142, PAY-100"}),
+]
+GUARDED_TOOLS = ("jira_search", "jira_get_transitions", "jira_get_worklog", "jira_batch_get_changelogs")
+
+
+def _model_calls(engine_env: Any, fake_llm: Any, run_pipeline: Any, tool: str, arguments: dict[str, Any]) -> Any:
+    """Brief PAY-142 with a model that calls `tool` once: (the calls the server got, the answer the model got)."""
+    server = build_server()
+    fake_llm.call_tool(tool, arguments)
+    settings = engine_env.llm_settings(fake_llm, max_steps=2, allow_tools=GUARDED_TOOLS)
+    [result] = run_pipeline(["PAY-142"], settings, server=server)
+    assert result.ok, result.error
+    answers = [m["content"] for r in fake_llm.requests for m in r["messages"] if m["role"] == "tool"]
+    return [name for name, _ in server.calls], answers[-1]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), OUTSIDE_CALLS, ids=[f"{t}{json.dumps(a)}" for t, a in OUTSIDE_CALLS])
+def test_allowed_tools_cannot_name_an_issue_outside_the_run(
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, tool: str, arguments: dict[str, Any]
+) -> None:
+    calls, answer = _model_calls(engine_env, fake_llm, run_pipeline, tool, arguments)
+    assert calls == ["jira_get_issue"]  # only our own read of PAY-142
+    assert answer.startswith("Error: refused")
+
+
+@pytest.mark.parametrize(("tool", "arguments"), ALLOWED_CALLS, ids=[f"{t}{json.dumps(a)}" for t, a in ALLOWED_CALLS])
+def test_allowed_tools_still_read_the_runs_tickets(
+    engine_env: Any, fake_llm: Any, run_pipeline: Any, tool: str, arguments: dict[str, Any]
+) -> None:
+    calls, answer = _model_calls(engine_env, fake_llm, run_pipeline, tool, arguments)
+    assert calls == ["jira_get_issue", tool]
+    assert not answer.startswith("Error")
 
 
 def test_allow_tool_never_offers_a_tool_the_server_says_writes(run_process: Any, engine_env: Any) -> None:
@@ -98,9 +150,13 @@ def test_an_unusable_cache_directory_costs_speed_not_the_run(run_process: Any, e
 
 
 def test_json_with_no_key_is_an_empty_list(run_process: Any, engine_env: Any) -> None:
-    done = _cli(run_process, engine_env, "summarize", "no ticket here", "--format", "json", "--llm", "none")
+    message = engine_env.cwd / "COMMIT_EDITMSG"
+    message.write_text("no ticket here\n", encoding="utf-8")
+    done = _cli(
+        run_process, engine_env, "summarize", "--message-file", str(message), "--format", "json", "--llm", "none"
+    )
     assert done.returncode == 0
-    assert json.loads(done.stdout) == []
+    assert json.loads(done.stdout) == []  # an argument with no key is a usage error (tests/commands)
 
 
 def test_a_ca_bundle_adds_to_the_system_store(engine_env: Any) -> None:

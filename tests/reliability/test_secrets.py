@@ -159,3 +159,46 @@ def test_a_secret_the_model_repeats_is_hidden_before_the_brief_is_rewritten_or_c
         path.read_text(encoding="utf-8", errors="replace") for path in engine_env.cache_dir.rglob("*") if path.is_file()
     ]
     assert cached and not any(OPENAI_KEY in text for text in cached)
+
+
+COMMAND_TOKEN = "tok-S3cr3tInCommand0005"
+ECHOING_SERVER = "import sys; sys.stderr.write('Error: Jira refused the token ' + sys.argv[-1] + '\\n'); sys.exit(1)"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mcp-atlassian --jira-url https://jira.example.com --jira-token {token}",
+        "mcp-atlassian --jira-personal-token={token}",
+        "env JIRA_API_TOKEN={token} mcp-atlassian",
+        "npx -y jira-mcp --api-key {token}",
+    ],
+    ids=["option", "option=value", "env-assignment", "api-key"],
+)
+def test_config_masks_a_token_inside_mcp_command(run_process: Any, engine_env: Any, command: str) -> None:
+    env = {"JIRA_BRIEF_MCP_COMMAND": command.format(token=COMMAND_TOKEN)}
+    done = run(run_process, engine_env, env, "config")
+    assert COMMAND_TOKEN not in done.stdout
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("mcp-command")]
+    assert "********" in line and ("mcp-atlassian" in line or "jira-mcp" in line)
+
+
+def test_doctor_masks_a_token_a_stdio_server_echoes_from_its_command(run_process: Any, engine_env: Any) -> None:
+    import shlex
+    import sys
+
+    command = shlex.join([sys.executable, "-c", ECHOING_SERVER, "--jira-token", COMMAND_TOKEN])
+    done = run(run_process, engine_env, {}, "doctor", "--mcp-command", command, "--llm", "none", "--timeout", "20")
+    assert "Jira refused the token ********" in done.stdout
+    assert COMMAND_TOKEN not in done.stdout + done.stderr
+
+
+def test_config_and_doctor_mask_secrets_inside_issue_args(run_process: Any, engine_env: Any) -> None:
+    args = {"fields": "*all", "token": COMMAND_TOKEN, "headers": {"Authorization": f"Bearer {MCP_TOKEN}x"}}
+    env = {"JIRA_BRIEF_ISSUE_ARGS": json.dumps(args)}
+    shown = (
+        run(run_process, engine_env, env, "config").stdout
+        + run(run_process, engine_env, env, "doctor", "--demo").stdout
+    )
+    assert "*all" in shown and "get-issue tool" in shown  # the rest of the arguments still shows
+    assert COMMAND_TOKEN not in shown and f"{MCP_TOKEN}x" not in shown

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from jira_brief.config.settings import Settings
 from jira_brief.files import replace_file
 from jira_brief.jira.ticket import Comment, Ticket
-from jira_brief.jira.transports import InProcessServer
+from jira_brief.jira.transports import InProcessServer, site_variables
 
 BRIEF_FORMAT = "1"  # bump when the brief conversation changes, so old briefs are not reused
 
@@ -28,8 +28,9 @@ def cache_root(settings: Settings) -> Path:
 
 def server_identity(settings: Settings, server: InProcessServer | None = None) -> str:
     """Which Jira the tickets come from, as far as it is known before asking: an in-process server by
-    name (the demo), a URL without its user part, or a stdio command with the URLs of its environment
-    (mcp-atlassian's JIRA_URL). PAY-142 of the demo and PAY-142 of a real Jira never share an entry."""
+    name (the demo), a URL without its user part, or a stdio command with the site variables it is given
+    (mcp-atlassian's JIRA_URL, from the environment or --mcp-env). PAY-142 of the demo and PAY-142 of a
+    real Jira never share an entry. Only its hash names a folder: a token in the command never shows."""
     if server is not None:
         return f"in-process {server.name}"
     if settings.mcp_url:
@@ -37,8 +38,7 @@ def server_identity(settings: Settings, server: InProcessServer | None = None) -
         host = parts.netloc.rpartition("@")[2].lower()
         return f"url {parts.scheme.lower()}://{host}{parts.path}"
     if settings.mcp_command:
-        sites = sorted(value.reveal() for name, value in settings.mcp_env if name.upper().endswith("URL"))
-        return "\0".join(["stdio", settings.mcp_command, *sites])
+        return "\0".join(["stdio", settings.mcp_command, *site_variables(settings)])
     return "none"
 
 
@@ -99,16 +99,21 @@ class BriefCache:
 
     def recent_ticket(self, key: str, ttl: float) -> Ticket | None:
         """The ticket as fetched less than `ttl` seconds ago, or None."""
+        found = self.last_ticket(key)
+        return found[0] if found and time.time() - found[1] <= ttl else None
+
+    def last_ticket(self, key: str) -> tuple[Ticket, float] | None:
+        """The last fetched copy of the ticket and when it was fetched (time.time()), however old."""
         entry = _read(self.root / "tickets" / f"{key}.json") if self.enabled else None
         try:
-            if not entry or time.time() - float(entry.get("fetched_at", 0)) > ttl:
+            if not entry:
                 return None
             fields = dict(entry["ticket"])
             fields["comments"] = tuple(Comment(**comment) for comment in fields.get("comments", []))
             fields["related_keys"] = frozenset(fields.get("related_keys", []))
             for name in ("labels", "components", "fix_versions", "links", "subtasks"):
                 fields[name] = tuple(fields.get(name, []))
-            return Ticket(**fields)
+            return Ticket(**fields), float(entry.get("fetched_at", 0))
         except (KeyError, TypeError, ValueError):
             return None  # an entry of another version or damaged: ask the server again
 

@@ -4,13 +4,16 @@ inventing nothing; clearly marked as made without a model."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
+from jira_brief.brief.normalize import DROPPED, display, fold
 from jira_brief.brief.template import Template
-from jira_brief.jira.sections import description_section
+from jira_brief.jira.normalize import ACCEPTANCE_NAME
+from jira_brief.jira.sections import description_section, without_section
 from jira_brief.jira.ticket import Ticket
 
-NO_DATA = {"fr": "Non précisé dans le ticket.", "en": "Not stated in the ticket."}
+# The sections the ticket has nothing for, named in one line rather than each under its own heading.
+NOT_STATED = {"fr": "_Non précisé dans le ticket : {headings}._", "en": "_Not stated in the ticket: {headings}._"}
 OFFLINE_MARK = {
     "fr": "_Résumé hors ligne : tiré des champs du ticket, sans modèle._",
     "en": "_Offline brief: taken from the ticket's fields, no model._",
@@ -45,8 +48,9 @@ def section_role(heading: str) -> str | None:
     return next((role for role, pattern in SECTION_ROLES if pattern.search(heading)), None)
 
 
-def offline_sections(ticket: Ticket) -> dict[str, str]:
-    """The parts of a brief that the ticket's own fields give, by role, inventing nothing."""
+def offline_sections(ticket: Ticket, roles: Collection[str] = ()) -> dict[str, str]:
+    """The parts of a brief that the ticket's own fields give, by role, inventing nothing. The context
+    keeps the description, less the sections that another of `roles` shows (business rules, criteria)."""
     facts = ticket.facts
     context = _bullets(
         [
@@ -56,7 +60,8 @@ def offline_sections(ticket: Ticket) -> dict[str, str]:
             f"Labels: {', '.join(ticket.labels)}" if ticket.labels else "",
         ]
     )
-    description = _demote_headings(ticket.description[:1200] + (" […]" if len(ticket.description) > 1200 else ""))
+    told = _told_elsewhere(ticket, roles)
+    description = _demote_headings(told[:1200] + (" […]" if len(told) > 1200 else ""))
     attention = _bullets(
         [f"{c.author}: {c.body[:300]}" for c in ticket.comments[-3:]]
         + [f"Fix versions: {', '.join(ticket.fix_versions)}" if ticket.fix_versions else ""]
@@ -72,14 +77,32 @@ def offline_sections(ticket: Ticket) -> dict[str, str]:
     }
 
 
+def _told_elsewhere(ticket: Ticket, roles: Collection[str]) -> str:
+    """The description without the sections another part of the brief shows whole."""
+    description = ticket.description
+    if "rules" in roles:
+        description = without_section(description, RULES_HEADING)
+    criteria = description_section(description, ACCEPTANCE_NAME)
+    if "acceptance" in roles and criteria and criteria == ticket.acceptance.strip():
+        description = without_section(description, ACCEPTANCE_NAME)
+    return description
+
+
 def offline_brief(ticket: Ticket, template: Template) -> str:
     """A brief with the template's own headings, each filled from the ticket's field that answers it
-    (whatever their number and order); clearly marked as offline."""
-    sections = offline_sections(ticket)
-    empty = NO_DATA.get(template.language, NO_DATA["en"])
+    (whatever their number and order), the ones it has nothing for named in one closing line; clearly
+    marked as offline."""
+    roles = {role: heading for heading in template.headings if (role := section_role(heading))}
+    sections = offline_sections(ticket, set(roles))
     parts = [OFFLINE_MARK.get(template.language, OFFLINE_MARK["en"])]
+    silent = []
     for heading in template.headings:
         role = section_role(heading)
-        body = sections.get(role, "") if role else ""
-        parts.append(f"## {heading}\n{body.strip() or empty}")
+        body = (sections.get(role, "") if role else "").strip()
+        if body:
+            parts.append(f"## {heading}\n{body}")
+        elif fold(heading) not in DROPPED:
+            silent.append(display(heading))
+    if silent:
+        parts.append(NOT_STATED.get(template.language, NOT_STATED["en"]).format(headings=", ".join(silent)))
     return "\n\n".join(parts)

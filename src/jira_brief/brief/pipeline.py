@@ -30,9 +30,9 @@ from jira_brief.brief.write import write_brief
 from jira_brief.config.masking import masker
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError, LLMError, TicketError
-from jira_brief.jira.session import JiraReader, load_sdk, open_reader
+from jira_brief.jira.session import JiraReader, open_reader
 from jira_brief.jira.ticket import Ticket
-from jira_brief.jira.transports import InProcessServer, server_label
+from jira_brief.jira.transports import InProcessServer, load_sdk, server_label
 from jira_brief.keys.scan import FoundKey
 from jira_brief.llm.client import LLM, Sleep
 
@@ -127,7 +127,7 @@ class BriefRun:
     def load_clients(self) -> None:
         """The MCP SDK, and the model's when a model writes: a second or two of our own CPU on a busy
         machine, spent once and before a ticket's clock starts, since it is not the servers' time."""
-        load_sdk()
+        load_sdk(self.settings)
         if self.settings.llm_enabled:
             self.get_llm()
 

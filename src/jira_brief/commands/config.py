@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from jira_brief.commands.options import settings_from
+from jira_brief.commands.options import echo_out, settings_from
 from jira_brief.config import trust as store
-from jira_brief.config.load import config_files, find_config_file
+from jira_brief.config.load import config_files, find_config_file, search_folders, user_config_file
 from jira_brief.config.masking import masker
 from jira_brief.config.settings import SPECS, describe, env_names, kebab
 from jira_brief.errors import UsageError
@@ -22,6 +22,25 @@ def _settings_list() -> str:
     rows = [f"  {kebab(name):<18} {', '.join(env_names(name))}" for name in SPECS]
     rows += [f"  {name:<18} {', '.join(names)}" for forge in FORGES for name, names in forge.CREDENTIALS.items()]
     return "\b\nSettings (name in files and flags, then environment variables):\n" + "\n".join(rows)
+
+
+def files_looked_for(cwd: Path) -> list[str]:
+    """The config files read, each with whether its trusted settings count, and where each kind of file
+    was looked for when there is none: a setting that seems ignored is often a file in the wrong place."""
+    found = config_files(cwd)
+    lines = [f"{path}: {state}" for path, state in found]
+    if not user_config_file().is_file():
+        lines.insert(0, f"user file: none (looked for {user_config_file()})")
+    if not any(state.startswith("repository") for _, state in found):
+        folders = search_folders(cwd)
+        top = folders[-1]
+        end = "the repository root" if (top / ".git").exists() else "the filesystem root: no git repository here"
+        where = str(top) if len(folders) == 1 else f"{folders[0]} and each folder up to {top}"
+        lines.append(
+            f"repository file: none (looked for .jira-brief.toml, or pyproject.toml with [tool.jira-brief], "
+            f"in {where}, {end}; JIRA_BRIEF_CONFIG=FILE names one)"
+        )
+    return lines
 
 
 @click.command(epilog=_settings_list())
@@ -37,13 +56,13 @@ def config() -> None:
       jira-brief config
     """
     settings = settings_from()
-    for path, state in config_files():
-        click.echo(f"# {path}: {state}")
+    for line in files_looked_for(Path.cwd().resolve()):
+        echo_out(f"# {line}")
     rows = describe(settings) + describe_credentials(os.environ)
     width = max(len(name) for name, _, _ in rows)
     hide = masker(settings, os.environ)
     for name, value, origin in rows:
-        click.echo(hide(f"{name.ljust(width)}  {value}  [{origin}]"))
+        echo_out(hide(f"{name.ljust(width)}  {value}  [{origin}]"))
 
 
 @click.command()
@@ -75,4 +94,4 @@ def trust(file: Path | None, show: bool, revoke: bool) -> None:
         click.echo(f"jira-brief: {target} {said}")
         return
     digest = store.trust(target)
-    click.echo(f"jira-brief: trusted {target.resolve()} (sha256 {digest[:12]}…); any change untrusts it")
+    click.echo(f"jira-brief: trusted {target.absolute()} (sha256 {digest[:12]}…); any change untrusts it")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -16,17 +17,28 @@ from jira_brief.config.network import describe_tls
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError
 from jira_brief.jira.demo.server import build_server
-from jira_brief.jira.issue_tool import NoIssueToolError
+from jira_brief.jira.issue_tool import (
+    FULLER_OPTIONS,
+    NoIssueToolError,
+    added_arguments,
+    schema_enum,
+    schema_type,
+)
+from jira_brief.jira.normalize import ISSUE_KEY, CustomField, custom_fields
 from jira_brief.jira.session import JiraReader, open_reader
-from jira_brief.jira.tools import write_verb
-from jira_brief.jira.transports import InProcessServer, server_label
+from jira_brief.jira.tools import declared_writer, write_verb
+from jira_brief.jira.transports import InProcessServer, check_server_configured, server_label, site_variables
 from jira_brief.llm.client import LLM, Usage, played_call
 
 OK, BAD, INFO = "ok  ", "FAIL", "    "
 
 
 async def check_mcp(
-    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+    settings: Settings,
+    say: Callable[[str], None],
+    key: str | None = None,
+    server: InProcessServer | None = None,
+    verbose: bool = False,
 ) -> int:
     """Connect, list tools, find the get-issue tool, show what is offered and what is refused; with
     `key`, read that ticket and say what was understood. Returns the number of problems seen."""
@@ -36,45 +48,103 @@ async def check_mcp(
             "(JIRA_BRIEF_MCP_URL / JIRA_BRIEF_MCP_COMMAND), or run `jira-brief doctor --demo`"
         )
         return 1
+    try:
+        check_server_configured(settings, server)  # a program not on PATH is said before any connection
+    except JiraBriefError as error:
+        say(f"{BAD} MCP: {error}")
+        return 1
     say(f"{INFO} MCP: connecting to {server_label(settings, server)}…")  # a stdio server may take seconds to start
     try:
         async with open_reader(settings, server) as reader:
             say(f"{OK} MCP: connected to {reader.server_label}, {len(reader.tools)} tools listed")
             say(f"{OK} MCP: get-issue tool {_call_text(reader.issue_tool.name, reader.issue_tool.arguments('KEY'))}")
+            say_sites(reader.issue_tool.sites, say)
             say(f"{INFO} offered to the model: {', '.join(reader.offered)}")
-            writes = sorted(name for name, why in reader.refused.items() if "readOnlyHint" in why or "writes" in why)
-            say(f"{INFO} refused ({len(reader.refused)}): {len(writes)} may write, e.g. {', '.join(writes[:6]) or '-'}")
-            for name in writes:
-                say(f"{INFO}   {name}: {reader.refused[name]}")
+            say_refused(reader.refused, verbose, say)
             if key is None:
                 say(f"{INFO} to see what a ticket read gives, run `jira-brief doctor KEY`")
                 return 0
             return await check_ticket(reader, key, say)
     except NoIssueToolError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
-        list_tools(error.tools, say)
+        list_tools(error.tools, settings, say)
         return 1
     except JiraBriefError as error:
         say(f"{BAD} MCP ({server_label(settings, server)}): {error}")
         return 1
 
 
+def say_refused(refused: dict[str, str], verbose: bool, say: Callable[[str], None]) -> None:
+    """The tools kept from the model, counted by reason (as they should be: no problem); each with --verbose."""
+    reasons = Counter(_reason(why) for why in refused.values())
+    counted = "; ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    say(f"{INFO} kept from the model ({len(refused)}, as they should be): {counted or 'none'}")
+    if not verbose:
+        say(f"{INFO}   (--verbose lists them; --allow-tool NAME offers one more tool that only reads)")
+        return
+    for name, why in sorted(refused.items()):
+        say(f"{INFO}   {name}: {why}")
+
+
+def _reason(why: str) -> str:
+    if "readOnlyHint" in why:
+        return "may write (not annotated readOnlyHint: true)"
+    if "writes" in why:
+        return "may write (a write verb in the name)"
+    return "only read, but a brief does not need them"
+
+
+def say_sites(sites: tuple[str, ...], say: Callable[[str], None]) -> None:
+    """Where the cloudId came from when it took one more call, and the flag that saves it."""
+    if not sites:
+        return
+    more = f"; this account sees {len(sites)} sites, the first is used" if len(sites) > 1 else ""
+    say(
+        f"{INFO}   cloudId: the site {sites[0]}, found with getAccessibleAtlassianResources (one more call a run{more})"
+    )
+    say(f"{INFO}   Try: --issue-args '{json.dumps({'cloudId': sites[0]})}' to name the site and skip that call")
+
+
 def _call_text(name: str, arguments: dict[str, Any]) -> str:
     return f"{name}(" + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()) + ")"
 
 
-def list_tools(tools: list[Any], say: Callable[[str], None]) -> None:
-    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool."""
+def list_tools(tools: list[Any], settings: Settings, say: Callable[[str], None]) -> None:
+    """Every tool with its arguments, and the flags that would make a likely one the get-issue tool:
+    only tools that may read (jira-brief refuses a get-issue tool that may write)."""
     say(f"{INFO} the server's tools ({len(tools)}):")
     for tool in tools:
         say(f"{INFO}   {tool.name}({', '.join(_argument(name, prop) for name, prop in _properties(tool).items())})")
     for tool in tools:
         properties = _properties(tool)
+        if declared_writer(tool) or write_verb(tool.name):
+            continue
         if "path" in properties:
-            fixed = json.dumps({"path": "/rest/api/2/issue/{key}"})
-            say(f"{INFO} Fix: --issue-tool {tool.name} --issue-args '{fixed}'")
-        elif "issue" in tool.name.lower() and properties and not write_verb(tool.name):
+            for path, where in rest_paths(tool, settings):
+                fixed = {"path": path}
+                sent = {**fixed, **added_arguments(properties, settings, set(fixed))}
+                say(f"{INFO} Fix{where}: --issue-tool {tool.name} --issue-args '{json.dumps(fixed)}'")
+                say(f"{INFO}   it reads {_call_text(tool.name, {**sent, 'path': path.replace('{key}', 'KEY')})}")
+        elif "issue" in tool.name.lower() and properties:
             say(f"{INFO} Fix: --issue-tool {tool.name} --issue-arg {next(iter(properties))}")
+
+
+# What says a server reads Jira Cloud: its tool's text, or what a stdio server is given (never printed).
+CLOUD_HINTS = re.compile(r"/rest/api/3\b|atlassian\.net|/cloud/jira|^ATLASSIAN_SITE_NAME=", re.I | re.M)
+
+
+def rest_paths(tool: Any, settings: Settings) -> list[tuple[str, str]]:
+    """(issue path, what it is for) for a generic REST tool: REST v3 on Jira Cloud (its text is ADF),
+    v2 on Data Center/Server; both, each labelled, when nothing says which Jira is behind the server."""
+    cloud, center = ("/rest/api/3/issue/{key}", ""), ("/rest/api/2/issue/{key}", "")
+    said = "\n".join(
+        [str(getattr(tool, "description", "") or ""), *(site_variables(settings) if settings.mcp_command else [])]
+    )
+    if CLOUD_HINTS.search(said):
+        return [cloud]
+    if "/rest/api/2" in said:
+        return [center]
+    return [(cloud[0], " (Jira Cloud)"), (center[0], " (Jira Data Center/Server)")]
 
 
 def _properties(tool: Any) -> dict[str, Any]:
@@ -84,10 +154,10 @@ def _properties(tool: Any) -> dict[str, Any]:
 
 def _argument(name: str, prop: Any) -> str:
     prop = prop if isinstance(prop, dict) else {}
-    kind = prop.get("type") or "any"
+    kind = prop.get("type") or schema_type(prop) or "any"
     text = f"{name}: {'|'.join(kind) if isinstance(kind, list) else kind}"
-    if prop.get("enum"):
-        text += " in " + "/".join(str(option) for option in prop["enum"])
+    if schema_enum(prop):
+        text += " in " + "/".join(str(option) for option in schema_enum(prop))
     return text + (f" = {json.dumps(prop['default'])}" if "default" in prop else "")
 
 
@@ -96,17 +166,20 @@ async def check_ticket(reader: JiraReader, key: str, say: Callable[[str], None])
     key = key.upper()
     say(f"{INFO} reading {key}: {_call_text(reader.issue_tool.name, reader.issue_tool.arguments(key))}")
     try:
-        ticket = await reader.fetch(key)
+        read = await reader.read(key)
     except JiraBriefError as error:
         say(f"{BAD} {error}")
         return 1
-    criteria = count_items(ticket.acceptance)
+    ticket, criteria = read.ticket, count_items(read.ticket.acceptance)
     say(f"{OK} {ticket.key}: {ticket.title or '(no title)'}")
     say(f"{INFO}   status: {ticket.status or '-'} · type: {ticket.type or '-'} · parent: {ticket.parent or '-'}")
     say(
         f"{INFO}   description: {len(ticket.description)} characters · acceptance criteria: {criteria} · "
         f"comments: {len(ticket.comments)} · links: {len(ticket.links)}"
     )
+    unnamed = [field for field in custom_fields(read.raw) if not field.name and field.text.strip()]
+    if unnamed:
+        list_custom_fields(unnamed, say)
     missing = [
         name
         for name, value in (
@@ -121,26 +194,90 @@ async def check_ticket(reader: JiraReader, key: str, say: Callable[[str], None])
         if not value
     ]
     if missing:
-        say(
-            f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, the server cut its answer: "
-            'see --issue-args in docs/mcp-servers.md (e.g. \'{"detail": "full"}\')'
-        )
-        for flag in option_flags(reader, key):
-            say(f"{INFO}   Try: {flag}")
+        say_missing(missing, reader, key, unnamed, say)
     return 0
 
 
+def say_missing(
+    missing: list[str], reader: JiraReader, key: str, unnamed: list[CustomField], say: Callable[[str], None]
+) -> None:
+    """What the read lacked, and each fix not applied yet: a fuller choice of an argument, a field flag."""
+    settings = reader.settings
+    fixes = option_flags(reader, key)
+    if "acceptance criteria" in missing:
+        fixes += field_flag("acceptance-field", settings.acceptance_field, acceptance_guess(unnamed), unnamed)
+    if "parent/epic" in missing:
+        fixes += field_flag("epic-field", settings.epic_field, epic_guess(unnamed, key), unnamed)
+    if fixes:
+        say(f"{INFO}   missing: {', '.join(missing)}. If the ticket has them in Jira, what may bring them:")
+    else:
+        say(
+            f"{INFO}   missing: {', '.join(missing)}. The read already asks for all the get-issue tool offers: "
+            "the ticket may not have them, or the server leaves them out (see docs/mcp-servers.md)"
+        )
+    for fix in fixes:
+        say(f"{INFO}   {fix}")
+
+
+PREVIEW, LISTED = 70, 12  # characters of each value shown, and fields listed
+
+
+def list_custom_fields(fields: list[CustomField], say: Callable[[str], None]) -> None:
+    """Custom fields the answer does not name (no `names`): their ids and the start of each value."""
+    say(f"{INFO}   custom fields without names (the answer has no `names`: which holds what is yours to tell):")
+    for field in fields[:LISTED]:
+        say(f"{INFO}     {field.id[:40]}: {_preview(field.text)}")
+    if len(fields) > LISTED:
+        say(f"{INFO}     … and {len(fields) - LISTED} more")
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…"
+
+
+def field_flag(flag: str, given: str | None, guess: CustomField | None, unnamed: list[CustomField]) -> list[str]:
+    """The --acceptance-field / --epic-field fix, unless it is set already (then what that gave)."""
+    if given:
+        return [f"Note: --{flag} {given} is set, and that field is empty or not in the answer"]
+    if guess is not None:
+        return [f"Try: --{flag} {guess.id} (guessed from its value above: check it)"]
+    if unnamed:
+        return [f"Try: --{flag} FIELD, with the id of the field above that holds it"]
+    return []
+
+
+def acceptance_guess(fields: list[CustomField]) -> CustomField | None:
+    """The unnamed field most like a list of criteria: the most items, two at least."""
+    counted = [(count_items(field.text), field) for field in fields if not ISSUE_KEY.match(field.text.strip())]
+    items, best = max(counted, key=lambda pair: pair[0], default=(0, None))
+    return best if items >= 2 else None
+
+
+def epic_guess(fields: list[CustomField], key: str) -> CustomField | None:
+    """The unnamed field whose value is one issue key (not the ticket's own): an Epic Link."""
+    return next((f for f in fields if ISSUE_KEY.match(f.text.strip()) and f.text.strip() != key), None)
+
+
 def option_flags(reader: JiraReader, key: str) -> list[str]:
-    """--issue-args for each choice argument of the get-issue tool that the read did not set."""
+    """--issue-args for each choice argument of the get-issue tool whose fullest choice the read did not use."""
     tool = next(tool for tool in reader.tools if tool.name == reader.issue_tool.name)
     sent = reader.issue_tool.arguments(key)
     flags = []
     for name, prop in _properties(tool).items():
-        options = prop.get("enum") if isinstance(prop, dict) else None
-        if options and name not in sent:
+        options = schema_enum(prop) if isinstance(prop, dict) else []
+        if not options:
+            continue
+        fullest = "json" if "format" in name.lower() and "json" in options else fullest_choice(options)
+        if sent.get(name, prop.get("default")) != fullest:
             others = "/".join(str(option) for option in options)
-            flags.append(f"--issue-args '{json.dumps({name: options[-1]})}' ({name} takes {others})")
+            flags.append(f"Try: --issue-args '{json.dumps({name: fullest})}' ({name} takes {others})")
     return flags
+
+
+def fullest_choice(options: list[Any]) -> Any:
+    """The choice of an enum that gives the most: a known fuller name, else the last."""
+    return next((option for option in options if str(option).lower() in FULLER_OPTIONS), options[-1])
 
 
 PROBE_TOOL = {
@@ -198,12 +335,16 @@ async def check_llm(settings: Settings, say: Callable[[str], None]) -> int:
 
 
 async def run_checks(
-    settings: Settings, say: Callable[[str], None], key: str | None = None, server: InProcessServer | None = None
+    settings: Settings,
+    say: Callable[[str], None],
+    key: str | None = None,
+    server: InProcessServer | None = None,
+    verbose: bool = False,
 ) -> int:
     """Every check in turn (reading `key` when given); returns the number of problems seen."""
     say(f"{INFO} settings: loaded (see `jira-brief config` for each value and its origin)")
     say(f"{INFO} network: {describe_tls(settings)}")
-    problems = await check_mcp(settings, say, key, server)
+    problems = await check_mcp(settings, say, key, server, verbose)
     problems += await check_llm(settings, say)
     say(f"{OK if not problems else BAD} {problems} problem(s) found")
     return problems
@@ -213,7 +354,8 @@ async def run_checks(
 @click.argument("key", required=False)
 @setting_options(*DOCTOR_SETTINGS)
 @click.option("--demo", "use_demo", is_flag=True, help="Check against the embedded demo Jira.")
-def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="List each tool kept from the model, with why.")
+def doctor(key: str | None, use_demo: bool, verbose: bool, **options: Any) -> None:
     """Check each configured part (MCP server, tools, LLM, TLS/proxy) and say how to fix problems.
 
     With KEY, also read that ticket and print what was understood of it (exit 1 when it cannot be read).
@@ -226,5 +368,9 @@ def doctor(key: str | None, use_demo: bool, **options: Any) -> None:
     """
     settings = settings_from(**options)
     server = build_server() if use_demo else None
-    problems = asyncio.run(run_checks(settings, lambda line: click.echo(for_terminal(line, settings)), key, server))
+
+    def say(line: str) -> None:
+        click.echo(for_terminal(line, settings))
+
+    problems = asyncio.run(run_checks(settings, say, key, server, verbose))
     sys.exit(1 if problems else 0)

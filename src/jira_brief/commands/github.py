@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import click
 
-from jira_brief.brief.criteria import Change
-from jira_brief.brief.pipeline import brief_all
-from jira_brief.brief.progress import Notify
-from jira_brief.brief.result import BriefResult
-from jira_brief.commands.options import CHECK_SETTINGS, ENGINE_SETTINGS, KEY_SETTINGS, setting_options, settings_from
-from jira_brief.keys.scan import KeyScan
+from jira_brief.commands.options import review_briefer, review_options, review_settings
 
 
 @click.command()
-@setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS)
-@click.option("--pr-number", help="Pull request number (workflow_dispatch).")
-@click.option("--keys", "explicit_keys", help="Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.")
-@click.option(
-    "--comment",
-    "comment_mode",
-    type=click.Choice(["update", "off"]),
-    default="update",
-    help="update: keep one sticky PR comment current; off: job summary and outputs only.",
+@click.option("--pr-number", metavar="N", help="Pull request number (workflow_dispatch).")
+@review_options(
+    "update: keep one sticky PR comment current; off: job summary and outputs only.",
+    "Explicit keys (workflow_dispatch), e.g. 'PAY-142 WEB-88'.",
+    json_file=False,
 )
-@click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails.")
 def github(
     pr_number: str | None, explicit_keys: str | None, comment_mode: str, fail_on_error: bool, **options: Any
 ) -> None:
@@ -49,20 +36,14 @@ def github(
     from jira_brief.forges.github.api import connect, token_from
     from jira_brief.forges.github.runner import Runner
 
-    settings = settings_from(**options)
-    if settings.origin("sources") == "default":
-        settings = dataclasses.replace(settings, sources=("pr-title", "branch", "commits"))
+    settings = review_settings(**options)
     runner = Runner.from_environment(os.environ)
-
-    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
-        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
-
     code = run_github(
         settings,
         runner,
         ActionOptions(pr_number, explicit_keys, comment_mode, fail_on_error),
         connect=lambda: connect(token_from(os.environ), runner.api_url),
-        brief=brief,
+        brief=review_briefer(settings),
         environ=os.environ,
     )
     sys.exit(code)

@@ -65,27 +65,43 @@ def _log_traceback(error: BaseException, settings: Settings | None) -> Path | No
     path = Path(user_log_dir("jira-brief", appauthor=False)) / LOG_NAME
     text = mask("".join(traceback.format_exception(error)), settings, os.environ)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        _write_private(path, text)
     except OSError:
         return None
     return path
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read, in a folder only its owner may list: a traceback holds local
+    paths and values. Both are made private again when an older version left them readable by all."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        path.chmod(0o600)
+        file.write(text)
+
+
 # Each command's module, imported when the command runs: `jira-brief keys` and a hook with nothing to do
 # never load what `summarize` needs (the start-up of a commit hook is paid on every commit).
 COMMANDS = {
+    "bitbucket": "bitbucket:bitbucket",
     "config": "config:config",
     "demo": "summarize:demo",
     "doctor": "doctor:doctor",
     "github": "github:github",
+    "gitlab": "gitlab:gitlab",
     "hook": "hook:hook",
     "keys": "keys:keys",
-    "prepare-message": "hook:prepare_message_command",
-    "require-key": "hook:require_key_command",
+    "prefetch": "prefetch:prefetch",
+    "prepare-message": "message:prepare_message_command",
+    "require-key": "message:require_key_command",
+    "show": "show:show",
     "summarize": "summarize:summarize",
     "trust": "config:trust",
 }
+# Commands that run but are not listed: the hooks' background job is theirs to start, not the user's.
+HIDDEN_COMMANDS = {"hook-worker": "worker:hook_worker"}
 
 
 class Boundary(click.Group):
@@ -97,9 +113,10 @@ class Boundary(click.Group):
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        where = COMMANDS.get(cmd_name) or HIDDEN_COMMANDS.get(cmd_name)
+        if where is None:
             return super().get_command(ctx, cmd_name)
-        module, name = COMMANDS[cmd_name].split(":")
+        module, name = where.split(":")
         command = getattr(importlib.import_module(f"jira_brief.commands.{module}"), name)
         return command if isinstance(command, click.Command) else None
 

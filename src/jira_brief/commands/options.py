@@ -3,23 +3,31 @@ settings with the command's flags on top, and text fit for a terminal."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jira_brief.config.load import load_settings
 from jira_brief.config.masking import mask
 from jira_brief.config.settings import SPECS, Settings, env_names, kebab
+from jira_brief.errors import UsageError
 from jira_brief.forges import ci_branch, credential_variables
 from jira_brief.forges.github.event import event_texts, read_event
 from jira_brief.git import current_branch
-from jira_brief.keys.scan import KeyScan, scan
+from jira_brief.keys.scan import KeyScan, keys_in, scan
 from jira_brief.keys.texts import gather_texts
+
+if TYPE_CHECKING:
+    from jira_brief.brief.criteria import Change
+    from jira_brief.brief.progress import Notify
+    from jira_brief.brief.result import BriefResult
+    from jira_brief.forges.sticky import BriefKeys
 
 SETTINGS_KEY, DEBUG_KEY = "jira_brief.settings", "jira_brief.debug"
 
@@ -59,6 +67,8 @@ MCP_SETTINGS = (
     "issue_tool",
     "issue_arg",
     "issue_args",
+    "acceptance_field",
+    "epic_field",
 )
 LLM_SETTINGS = ("llm", "llm_base_url", "model", "timeout")
 NETWORK_SETTINGS = ("ca_bundle", "proxy", "insecure")
@@ -107,6 +117,73 @@ def settings_from(**flags: Any) -> Settings:
     for line in settings.ignored:
         click.echo(f"jira-brief: warning: {line}", err=True)
     return settings
+
+
+def check_key_arguments(texts: tuple[str, ...], projects: tuple[str, ...]) -> None:
+    """An argument given to be briefed that holds no key (a typo, a project outside --projects) is a usage
+    error, said at once, not a run that finds nothing."""
+    for text in texts:
+        if not keys_in(text, projects):
+            among = f" of {', '.join(projects)} (--projects)" if projects else ""
+            raise UsageError(f"{text[:80]!r} names no Jira key{among}; a key looks like PAY-142")
+
+
+# Where a forge's command looks for keys unless told (a pull or merge request's body is opt-in: anyone who
+# may comment can often edit it).
+REVIEW_SOURCES = ("pr-title", "branch", "commits")
+
+
+def review_options(
+    comment_help: str, keys_help: str = "Explicit keys, e.g. 'PAY-142 WEB-88'.", json_file: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options every forge's command shares: the engine's settings, --keys, --comment, --fail-on-error,
+    and (for a CI job's artifacts) --json-file; the command adds its own way to name the review."""
+    options = [
+        setting_options(*ENGINE_SETTINGS, *KEY_SETTINGS, *CHECK_SETTINGS),
+        click.option("--keys", "explicit_keys", metavar="KEYS", help=keys_help),
+        click.option(
+            "--comment", "comment_mode", type=click.Choice(["update", "off"]), default="update", help=comment_help
+        ),
+        click.option("--fail-on-error", is_flag=True, help="Fail the job when a ticket or brief fails."),
+    ]
+    if json_file:
+        options.append(
+            click.option(
+                "--json-file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default="jira-brief.json",
+                show_default=True,
+                help="Where the briefs go as JSON (for the job's artifacts).",
+            )
+        )
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def review_settings(**flags: Any) -> Settings:
+    """Settings for a forge's command: `settings_from`, with REVIEW_SOURCES unless --sources says."""
+    settings = settings_from(**flags)
+    if settings.origin("sources") == "default":
+        settings = dataclasses.replace(settings, sources=REVIEW_SOURCES)
+    return settings
+
+
+def review_briefer(settings: Settings) -> BriefKeys:
+    """Brief keys for a forge's review, given the fingerprints already published and the change to check."""
+    import asyncio
+
+    # The pipeline (~170 ms: the MCP and model clients' modules) loads only for a command that briefs.
+    from jira_brief.brief.pipeline import brief_all
+
+    def brief(found: KeyScan, known: Mapping[str, str], change: Change | None, notify: Notify) -> list[BriefResult]:
+        return asyncio.run(brief_all(found.keys, settings, known=known, change=change, progress=notify))
+
+    return brief
 
 
 def find_keys(settings: Settings, options: dict[str, Any]) -> KeyScan:

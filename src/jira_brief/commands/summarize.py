@@ -19,6 +19,7 @@ from jira_brief.commands.options import (
     CHECK_SETTINGS,
     DEMO_SETTINGS,
     ENGINE_SETTINGS,
+    check_key_arguments,
     echo_out,
     find_keys,
     for_terminal,
@@ -109,6 +110,7 @@ def summarize(fmt: str, diff_spec: str | None, **options: Any) -> None:
       jira-brief summarize --branch --diff origin/main...HEAD
     """
     settings = settings_from(**options)
+    check_key_arguments(tuple(options.get("text") or ()), settings.projects)
     found = find_keys(settings, options)
     if not found.keys:
         click.echo(
@@ -128,7 +130,7 @@ def _git_change(diff_spec: str | None, settings: Settings) -> Change | None:
 
 
 @click.command()
-@click.argument("keys", nargs=-1)
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
 @setting_options(*DEMO_SETTINGS)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
@@ -142,6 +144,7 @@ def demo(keys: tuple[str, ...], fmt: str, **options: Any) -> None:
       jira-brief demo PAY-142 --language en --format markdown
     """
     settings = settings_from(**options)
+    check_key_arguments(keys, ())
     found = scan([("arg", key) for key in keys or ("PAY-142", "WEB-88", "WEB-91")], (), settings.max_keys)
     if settings.llm_enabled:
         mode = f"model {settings.model}"

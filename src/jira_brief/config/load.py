@@ -15,6 +15,7 @@ from jira_brief.config.settings import SPECS, Settings, env_name, env_names, keb
 from jira_brief.config.trust import is_trusted
 from jira_brief.config.values import boolean
 from jira_brief.errors import ConfigError
+from jira_brief.git import work_tree_of
 
 # Layers, lowest first; a higher one wins. The user's own file is below the repository's, whose
 # trusted settings count only once the user trusted it.
@@ -32,16 +33,25 @@ def _unknown(name: str, where: str) -> ConfigError:
 
 def find_config_file(start: Path) -> Path | None:
     """`.jira-brief.toml`, or a pyproject.toml with [tool.jira-brief], up to the repository root."""
-    for folder in (start, *start.parents):
+    for folder in search_folders(start):
         candidate = folder / ".jira-brief.toml"
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and _has_our_table(pyproject):
             return pyproject
-        if (folder / ".git").exists():
-            return None
     return None
+
+
+def search_folders(start: Path) -> list[Path]:
+    """Where a repository config file is looked for: `start`, then each folder up to the repository
+    root (the one holding .git), or to the filesystem root outside a repository."""
+    folders = []
+    for folder in (start, *start.parents):
+        folders.append(folder)
+        if (folder / ".git").exists():
+            break
+    return folders
 
 
 def user_config_file() -> Path:
@@ -104,13 +114,37 @@ def _file_layer(layers: _Layers, path: Path, layer: int, trusted: bool, credenti
             skipped.append(raw_name)
             continue
         if spec.path and isinstance(value, str) and value:
-            value = str(path.parent / Path(value).expanduser())  # relative to the file, not the cwd
+            value = (
+                _repository_path(value, path, name)
+                if layer == REPO_FILE and not trusted
+                else _trusted_path(value, path)
+            )
         layers.put(name, value, f"{path} ({raw_name})", layer)
     if skipped:
         layers.ignored.append(
             f"{path} sets {', '.join(skipped)}, ignored: they decide where your secrets go or what runs. "
             f"Read the file, then run `jira-brief trust` to allow them"
         )
+
+
+def _trusted_path(value: str, config: Path) -> str:
+    """A path a trusted file names: relative to the real folder of that file (not the cwd, and not the
+    folder of a link to it)."""
+    return str(config.resolve().parent / Path(value).expanduser())
+
+
+def _repository_path(value: str, config: Path, name: str) -> str:
+    """A path an untrusted repository file names, as its real path: a file of the repository, or refused
+    (the file may not read the user's own files, which the comment and the model would then see)."""
+    root = work_tree_of(config.parent) or config.parent.resolve()
+    given = Path(value)
+    real = (config.resolve().parent / given).resolve()
+    if value.startswith("~") or given.is_absolute() or ".." in given.parts or not real.is_relative_to(root):
+        raise ConfigError(
+            f"{kebab(name)} = {value!r} in {config} is outside the repository ({root}); a repository's file may "
+            f"name only its own files: move it there, or set {kebab(name)} in your own config file or {env_name(name)}"
+        )
+    return str(real)
 
 
 def _env_layer(layers: _Layers, environ: Mapping[str, str], credentials: Collection[str]) -> None:
@@ -172,6 +206,9 @@ def repository_file(cwd: Path | None, environ: Mapping[str, str]) -> tuple[Path 
     named in the environment is the user's choice; one found in the repository is not, until trusted."""
     explicit = environ.get("JIRA_BRIEF_CONFIG")
     if explicit:
+        if not Path(explicit).expanduser().is_absolute():  # else each repository would have its own trusted file
+            raise ConfigError(f"JIRA_BRIEF_CONFIG is {explicit}, a relative path; give the file's absolute path")
+        explicit = str(Path(explicit).expanduser())
         if not Path(explicit).is_file():
             raise ConfigError(f"JIRA_BRIEF_CONFIG names {explicit}, which is not a file")
         return Path(explicit), "named by JIRA_BRIEF_CONFIG, trusted"

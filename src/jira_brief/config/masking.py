@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -28,6 +29,12 @@ MIN_SECRET = 6
 SECRET_VARIABLE = re.compile(r"(?:^|_)(?:TOKEN|API_?KEY|SECRET|PASSWORD|PASSWD)$", re.I)
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PAT\b|AUTH|CREDENTIAL|COOKIE|SIGNATURE", re.I)
 URL_SETTINGS = ("llm_base_url", "mcp_url", "proxy")
+# An option, variable or JSON key of a command line or tool arguments that carries a secret
+# (--jira-token, --api-key=, JIRA_PERSONAL_TOKEN=, "Authorization"): narrower than SECRET_NAME, so that an
+# "issue_key" or "--oauth-cloud-id" keeps its value readable.
+SECRET_ARGUMENT = re.compile(
+    r"token|secret|passw(?:or)?d|pwd|api[-_]?key|(?<!o)auth|credential|cookie|(?:^|[-_])pat$", re.I
+)
 
 # scheme://userinfo@ — userinfo ends at the last "@" before the host's end ("/", "?", "#", space, quote).
 # Rendered text may carry the zero-width joiners publish.neutralize inserts (in "http\u200d://", after
@@ -76,7 +83,44 @@ def _url_secrets(url: str) -> list[str]:
     return found
 
 
+def _command_secrets(command: str) -> list[str]:
+    """The secret values of a command line: after an option named like a secret (`--jira-token X`,
+    `--api-key=X`) and in an assignment to such a variable (`env JIRA_API_TOKEN=X cmd`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    found = []
+    for index, word in enumerate(words):
+        name, equals, value = word.partition("=")
+        if not SECRET_ARGUMENT.search(name):
+            continue
+        if equals:
+            found.append(value)
+        elif name.startswith("-") and index + 1 < len(words):
+            found.append(words[index + 1])
+    return found
+
+
+def _argument_secrets(value: object, secret: bool = False) -> list[str]:
+    """The strings of JSON arguments held under a key named like a secret (`token`, `Authorization`),
+    each also without its scheme word ("Bearer X": X)."""
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in _argument_secrets(item, secret or bool(SECRET_ARGUMENT.search(str(key))))
+        ]
+    if isinstance(value, list):
+        return [found for item in value for found in _argument_secrets(item, secret)]
+    return [str(value), *str(value).split()[1:]] if secret and isinstance(value, str) else []
+
+
 def _setting_secrets(name: str, value: object) -> list[str]:
+    if name == "mcp_command" and isinstance(value, str):
+        return _command_secrets(value)
+    if name == "issue_args" and isinstance(value, str):
+        return _argument_secrets(json.loads(value))
     if isinstance(value, Secret):
         return [value.reveal(), *_url_secrets(value.reveal())]
     if isinstance(value, str) and name in URL_SETTINGS:

@@ -49,6 +49,16 @@ def _context(ca_bundle: str | None, insecure: bool) -> ssl.SSLContext:
     return context
 
 
+def requests_verify(settings: Settings) -> bool | str:
+    """TLS verification as `requests` takes it (python-gitlab): the CA bundle's path (checked as for the
+    other clients; for requests it replaces the default store instead of adding to it), True for the
+    default store, False only with --insecure (warned)."""
+    ssl_context(settings)
+    if settings.insecure:
+        return False
+    return settings.ca_bundle or True
+
+
 def tls_failure(error: BaseException) -> bool:
     """Whether a failure (or anything it was raised from) is a refused server certificate."""
     cause: BaseException | None = error

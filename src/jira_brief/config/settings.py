@@ -52,14 +52,14 @@ class Settings:
     projects: tuple[str, ...] = setting(
         (), Spec(v.projects, "Jira projects whose keys count (allowlist); empty: any project", metavar="PAY,WEB")
     )
-    max_keys: int = setting(10, Spec(v.integer(1, 100), "most tickets per run; the rest are reported"))
+    max_keys: int = setting(10, Spec(v.integer(1, 100), "most tickets per run; the rest are reported", metavar="N"))
     sources: tuple[str, ...] = setting(
         DEFAULT_SOURCES, Spec(v.sources, f"where keys are looked for, among {', '.join(ALL_SOURCES)}", metavar="LIST")
     )
     mcp_url: str | None = setting(
         None,
         Spec(
-            v.optional_text,
+            v.optional_url,
             "Jira MCP server URL (streamable HTTP; SSE when it ends in /sse)",
             trusted=True,
             metavar="URL",
@@ -101,10 +101,19 @@ class Settings:
         ),
     )
     issue_tool: str | None = setting(
-        None, Spec(v.optional_text, "name of the get-issue tool (detected when unset)", shown_default="(detected)")
+        None,
+        Spec(
+            v.optional_text,
+            "name of the get-issue tool (detected when unset)",
+            metavar="NAME",
+            shown_default="(detected)",
+        ),
     )
     issue_arg: str | None = setting(
-        None, Spec(v.optional_text, "its issue-key argument (detected when unset)", shown_default="(detected)")
+        None,
+        Spec(
+            v.optional_text, "its issue-key argument (detected when unset)", metavar="NAME", shown_default="(detected)"
+        ),
     )
     issue_args: str | None = setting(
         None,
@@ -129,10 +138,27 @@ class Settings:
         ),
     )
     acceptance_field: str | None = setting(
-        None, Spec(v.optional_text, "custom field id holding acceptance criteria", shown_default="(by name)")
+        None,
+        Spec(
+            v.optional_text,
+            "custom field id holding acceptance criteria (`jira-brief doctor KEY` lists them), e.g. customfield_10050",
+            shown_default="(by name)",
+            metavar="FIELD",
+        ),
     )
-    comment_limit: int = setting(5, Spec(v.integer(0, 100), "newest N comments kept per ticket"))
-    ticket_budget: int = setting(12_000, Spec(v.integer(1000, 200_000), "characters of ticket text given to the model"))
+    epic_field: str | None = setting(
+        None,
+        Spec(
+            v.optional_text,
+            "custom field id holding the epic's key (Epic Link), e.g. customfield_10014",
+            shown_default="(by name)",
+            metavar="FIELD",
+        ),
+    )
+    comment_limit: int = setting(5, Spec(v.integer(0, 100), "newest N comments kept per ticket", metavar="N"))
+    ticket_budget: int = setting(
+        12_000, Spec(v.integer(1000, 200_000), "characters of ticket text given to the model", metavar="CHARS")
+    )
     llm: str = setting(
         "auto",
         Spec(
@@ -144,7 +170,7 @@ class Settings:
     llm_base_url: str | None = setting(
         None,
         Spec(
-            v.optional_text,
+            v.optional_url,
             "OpenAI-compatible endpoint",
             env=("OPENAI_BASE_URL",),
             trusted=True,
@@ -155,7 +181,7 @@ class Settings:
     llm_api_key: Secret | None = setting(
         None, Spec(v.secret, "LLM API key", env=("OPENAI_API_KEY",), secret=True, in_file=False)
     )
-    model: str = setting("gpt-4o-mini", Spec(v.as_text, "model name"))
+    model: str = setting("gpt-4o-mini", Spec(v.as_text, "model name", metavar="NAME"))
     language: str = setting(
         "fr", Spec(v.language, "built-in brief template and the comment's words", choices=("fr", "en"))
     )
@@ -168,10 +194,11 @@ class Settings:
             metavar="FILE",
         ),
     )
-    max_steps: int = setting(3, Spec(v.integer(1, 10), "most model calls per ticket"))
-    concurrency: int = setting(4, Spec(v.integer(1, 32), "tickets worked on at once"))
+    max_steps: int = setting(3, Spec(v.integer(1, 10), "most model calls per ticket", metavar="N"))
+    concurrency: int = setting(4, Spec(v.integer(1, 32), "tickets worked on at once", metavar="N"))
     timeout: float = setting(
-        120.0, Spec(v.seconds, "seconds per ticket by the clock: connecting, retries, check included")
+        120.0,
+        Spec(v.seconds, "seconds per ticket by the clock: connecting, retries, check included", metavar="SECONDS"),
     )
     stream: bool = setting(True, Spec(v.boolean, "print the brief as it is written"))
     cache: bool = setting(True, Spec(v.boolean, "reuse briefs of unchanged tickets"))
@@ -243,9 +270,24 @@ class Settings:
         ),
     )
     hook_ttl: float = setting(
-        600.0, Spec(v.seconds_or_zero, "seconds a hook reuses a ticket without asking the MCP server")
+        600.0,
+        Spec(v.seconds_or_zero, "seconds a hook reuses a ticket without asking the MCP server", metavar="SECONDS"),
     )
-    hook_budget: float = setting(15.0, Spec(v.seconds, "total seconds a hook may take"))
+    hook_budget: float = setting(
+        2.0,
+        Spec(v.seconds, "most seconds a commit waits for a brief, counted from the hook's start", metavar="SECONDS"),
+    )
+    hook_retry_after: float = setting(
+        300.0,
+        Spec(
+            v.seconds_or_zero,
+            "seconds the hooks leave a failed MCP server or model alone before trying again",
+            metavar="SECONDS",
+        ),
+    )
+    hook_check: bool = setting(
+        False, Spec(v.boolean, "hook: judge the criteria against each commit, in the background (needs a model)")
+    )
     strict: bool = setting(False, Spec(v.boolean, "hook: fail the commit when a brief cannot be made", switch=True))
     disable: bool = setting(False, Spec(v.boolean, "turn the hooks off"))
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from jira_brief.keys.texts import ALL_SOURCES
 
@@ -44,6 +45,21 @@ def as_text(value: Any) -> str:
 
 def optional_text(value: Any) -> str | None:
     return as_text(value) or None
+
+
+def optional_url(value: Any) -> str | None:
+    """An http(s) URL with a host, or None: what an MCP server or a model endpoint is reached at."""
+    text = optional_text(value)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        raise ValueError(f"{text!r} has a port that is no number") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL with a host (https://host/path); got {text!r}")
+    return text
 
 
 def secret(value: Any) -> Secret | None:

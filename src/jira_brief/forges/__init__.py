@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jira_brief.forges import github
+from jira_brief.forges import bitbucket, github, gitlab
 
-FORGES = (github,)
+FORGES = (github, gitlab, bitbucket)
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
-    """Whether a forge's CI job runs this process (one log line per phase instead of a spinner)."""
-    return any(environ.get(forge.CI_VARIABLE) == "true" for forge in FORGES)
+    """Whether a forge's CI job runs this process (one log line per phase instead of a spinner): its
+    CI_VARIABLE says `CI_VALUE` ("true" unless the forge says otherwise), or is set at all when the
+    forge's CI_VALUE is None (Bitbucket Pipelines, known by its build number: its CI=true is anyone's)."""
+    for forge in FORGES:
+        expected, value = getattr(forge, "CI_VALUE", "true"), environ.get(forge.CI_VARIABLE)
+        if value and (expected is None or value == expected):
+            return True
+    return False
 
 
 def ci_branch(environ: Mapping[str, str]) -> str | None:
@@ -24,8 +30,10 @@ def ci_branch(environ: Mapping[str, str]) -> str | None:
 
 
 def credential_variables() -> tuple[str, ...]:
-    """Every variable a forge reads its credentials from (never settings: each forge reads its own)."""
-    return tuple(name for forge in FORGES for names in forge.CREDENTIALS.values() for name in names)
+    """Every variable a forge reads its credentials from, and the other JIRA_BRIEF_* ones it reads
+    (VARIABLES, such as where its API is); never settings: each forge reads its own."""
+    credentials = tuple(name for forge in FORGES for names in forge.CREDENTIALS.values() for name in names)
+    return credentials + tuple(name for forge in FORGES for name in getattr(forge, "VARIABLES", ()))
 
 
 def describe_credentials(environ: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -22,8 +22,8 @@ from jira_brief.brief.progress import Event, Notify
 from jira_brief.brief.result import BriefResult
 from jira_brief.config.masking import MIN_SECRET, known_secrets
 from jira_brief.config.settings import Settings
-from jira_brief.forges.base import CommentThread, ForgeError, Posted, Review
-from jira_brief.keys.scan import KeyScan
+from jira_brief.forges.base import CommentThread, Forge, ForgeError, Posted, Review
+from jira_brief.keys.scan import KeyScan, scan
 from jira_brief.keys.texts import source_kind
 from jira_brief.publish.comment import (
     MARKER,
@@ -140,7 +140,10 @@ def _create(thread: CommentThread, body: str, marker: str) -> Posted:
         again = created or thread.create(body)
         if again is None:
             raise ForgeError("the forge failed twice while storing the comment; try again later")
-        return again
+        # The failed POST may have stored a comment the thread could not tell was ours before a POST
+        # answered who we are (a Bitbucket access token): now it can, so keep one.
+        ours = find_ours(thread, marker) if created is None else []
+        return publish(thread, body, ours, marker)[0] if len(ours) > 1 else again
     return publish(thread, body, ours, marker)[0]
 
 
@@ -167,7 +170,7 @@ def seal_key(settings: Settings, environ: Mapping[str, str], scope: str) -> byte
     Derived (HMAC-SHA256 as HKDF's extract and expand) from the run's long-lived secrets: the model's key,
     the MCP server's credentials and the Jira credentials a stdio server receives (JIRA_*), which whoever
     edits the comment does not hold; not from a forge's job token, which changes every run. Bound to
-    `scope` (the repository), so the same secrets seal differently elsewhere. The key is only ever used."""
+    `scope` (the forge and the repository), so the same secrets seal differently elsewhere."""
     jira = {name: value for name, value in environ.items() if name.startswith("JIRA_")}
     material = sorted({secret for secret in known_secrets(settings, jira) if len(secret) >= MIN_SECRET})
     if not material:
@@ -189,10 +192,15 @@ def hidden(result: BriefResult, hide: Hide) -> BriefResult:
     )
 
 
+def as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Sticky:
     """Keeping our comment on one review current: the forge's rules (its words, limit and references in
-    `style`, `limit` and `size`), the briefs, and how secrets are hidden."""
+    `style`, `limit` and `size`; `as_posted`, its last pass on a body: the body as the forge stores it and
+    safe to post there), the briefs, and how secrets are hidden."""
 
     style: Style
     brief: BriefKeys
@@ -202,13 +210,26 @@ class Sticky:
     max_keys: int
     limit: int
     size: Callable[[str], int] = len
+    projects: Sequence[str] = ()
+    as_posted: Hide = as_is
     seal: bytes | None = field(default=None, repr=False)  # seal_key(): without one, no section is reused
+
+    def review(self, outcome: CommentOutcome, forge: Forge | None, keys: str, *, comment: bool, check: bool) -> None:
+        """A whole run: the keys of the review's texts (as `sources` says) and of `keys`, briefed; our
+        comment kept current when `comment`, each ticket's criteria checked against the change when `check`."""
+        review = forge.review() if forge else None
+        commits = forge.commits() if forge and "commits" in self.sources else ()
+        texts = review_texts(review, commits, self.sources) if review else []
+        outcome.found = scan([*texts, ("input", keys)], self.projects, self.max_keys)
+        thread = forge.thread() if forge and comment else None
+        diff = forge.change() if forge and check else None
+        self.keep(outcome, thread, diff)
 
     def keep(self, outcome: CommentOutcome, thread: CommentThread | None, diff: Diff | None) -> None:
         """Brief the keys found (`outcome.found`) and bring our comment (if any) up to date; no key removes
         it. `outcome` fills as the run goes, so what was made before a forge failure is still reported."""
-        found = outcome.found
-        ours = find_ours(thread) if thread else []
+        found, marker = outcome.found, self.style.dialect.marker
+        ours = find_ours(thread, marker) if thread else []
         if not found.keys:
             outcome.notes.append(no_key_notice(self.sources, self.style.labels.review))
             if thread and ours:
@@ -219,9 +240,9 @@ class Sticky:
         outcome.notes.extend(dropped_note(found, self.max_keys, self.style.labels))
         if thread is None:
             return
-        body = self.hide(self.document(outcome).text)
+        body = self.as_posted(self.hide(self.document(outcome).text))
         self.notify(Event("post", detail=f"{self.style.labels.review} comment"))
-        posted, outcome.comment_action = publish(thread, body, ours)
+        posted, outcome.comment_action = publish(thread, body, ours, marker)
         outcome.comment_url = posted.url
 
     def sections(
@@ -243,8 +264,9 @@ class Sticky:
         return results, sections
 
     def _sealed(self, section: Section) -> Section:
-        """The section as it will be published (secrets hidden), sealed when the run has a key."""
-        section = dataclasses.replace(section, text=self.hide(section.text))
+        """The section as the forge will store it (secrets hidden, its last pass), sealed when the run has
+        a key: the seal covers what is read back."""
+        section = dataclasses.replace(section, text=self.as_posted(self.hide(section.text)))
         return sealed(section, self.seal) if self.seal is not None else section
 
     def document(self, outcome: CommentOutcome) -> Document:
@@ -253,10 +275,11 @@ class Sticky:
             outcome.sections,
             heading=heading_for(outcome.results, self.style),
             notes=outcome.notes,
-            marker=MARKER,
+            marker=self.style.dialect.marker,
             limit=self.limit,
             size=self.size,
             labels=self.style.labels,
+            dialect=self.style.dialect,
         )
 
 

@@ -30,6 +30,7 @@ class IssueTool:
     extra: dict[str, Any]
     fixed: dict[str, Any] = field(default_factory=dict)
     sends_key: bool = True
+    sites: tuple[str, ...] = ()  # Atlassian sites listed to find the cloudId (the first is used)
 
     def arguments(self, key: str) -> dict[str, Any]:
         fixed = {name: _fill(value, key) for name, value in self.fixed.items()}
@@ -109,6 +110,10 @@ ADDED = {
     "updateHistory": False,
 }
 FULLER_OPTIONS = ("full", "complete", "detailed", "all", "raw", "verbose")
+# A generic REST tool's object of query parameters (`jira_get(path, queryParams, …)`): the same two
+# parameters go there, since Jira's REST API reads them from the query string.
+QUERY_PARAMS = re.compile(r"query_?(params|parameters)?|params|parameters", re.I)
+QUERY_ADDED = {"fields": "*all", "expand": "names"}
 # Comments asked for when a server says it keeps the *oldest* N: enough to hold the newest.
 COMMENTS_WHEN_OLDEST_KEPT = 100
 
@@ -121,11 +126,23 @@ def added_arguments(properties: dict[str, Any], settings: Settings, given: set[s
             continue
         if name in ADDED:
             added[name] = typed(prop, ADDED[name])
+        elif QUERY_PARAMS.fullmatch(name) and schema_type(prop) == "object":
+            added[name] = query_parameters(prop)
         elif name == "comment_limit":
             added[name] = typed(prop, comments_to_ask(prop, settings.comment_limit))
         elif (option := fuller_option(name, prop)) is not None:
             added[name] = option
     return added
+
+
+def query_parameters(prop: dict[str, Any]) -> dict[str, Any]:
+    """`fields=*all` and `expand=names` for an object of query parameters, each value in the type the
+    schema gives the object's values (strings, mostly: they end up in a URL)."""
+    options = [prop, *(option for option in prop.get("anyOf") or [] if isinstance(option, dict))]
+    values: dict[str, Any] = next(
+        (o["additionalProperties"] for o in options if isinstance(o.get("additionalProperties"), dict)), {}
+    )
+    return {name: typed(values, value) if schema_type(values) else value for name, value in QUERY_ADDED.items()}
 
 
 def comments_to_ask(prop: dict[str, Any], wanted: int) -> int:
@@ -144,7 +161,7 @@ def comments_to_ask(prop: dict[str, Any], wanted: int) -> int:
 def fuller_option(name: str, prop: dict[str, Any]) -> str | None:
     """An enum's fuller choice when its default gives less: `json` for an output format, else
     `full`/`detailed`/… for a detail level; None when the default is already the fullest."""
-    options = [str(option) for option in prop.get("enum") or []]
+    options = [str(option) for option in schema_enum(prop)]
     default = str(prop.get("default", "")).lower()
     if "format" in name.lower() and "json" in options:
         return None if default == "json" else "json"
@@ -160,6 +177,12 @@ def schema_type(prop: dict[str, Any]) -> str | None:
         if isinstance(option, dict):
             kinds.append(option.get("type"))
     return next((k for k in kinds if isinstance(k, str) and k != "null"), None)
+
+
+def schema_enum(prop: dict[str, Any]) -> list[Any]:
+    """The choices a schema property declares, looking through `anyOf` (an optional enum)."""
+    options = [prop, *(option for option in prop.get("anyOf") or prop.get("oneOf") or [] if isinstance(option, dict))]
+    return next((list(option["enum"]) for option in options if isinstance(option.get("enum"), list)), [])
 
 
 def typed(prop: dict[str, Any], value: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,6 +136,22 @@ def _custom_fields(raw: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return found
 
 
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field of an answer: its id, its display name (empty when the answer has no `names`),
+    and its value as Markdown."""
+
+    id: str
+    name: str
+    text: str
+
+
+def custom_fields(raw: dict[str, Any]) -> list[CustomField]:
+    """The custom fields of an issue, simplified or raw REST shape, for `doctor` to show."""
+    wiki = isinstance(raw.get("fields"), dict)
+    return [CustomField(field_id, name, _text(value, wiki)) for field_id, name, value in _custom_fields(raw)]
+
+
 def _acceptance(raw: dict[str, Any], field_id: str | None, description: str, wiki: bool) -> str:
     """From the named custom field, else from a description section headed like "Acceptance criteria"."""
     for custom_id, name, value in _custom_fields(raw):
@@ -143,11 +160,13 @@ def _acceptance(raw: dict[str, Any], field_id: str | None, description: str, wik
     return "" if field_id else description_section(description, ACCEPTANCE_NAME)
 
 
-def _epic(raw: dict[str, Any]) -> str | None:
-    """The epic's key from Jira's "Epic Link" custom field (named through `names`, or by display name)."""
-    for _, name, value in _custom_fields(raw):
+def _epic(raw: dict[str, Any], field_id: str | None) -> str | None:
+    """The epic's key from the named custom field, else from Jira's "Epic Link" (named through `names`,
+    or by display name)."""
+    for custom_id, name, value in _custom_fields(raw):
         key = _name(value)
-        if EPIC_LINK_NAME.search(name) and key and ISSUE_KEY.match(key):
+        chosen = custom_id == field_id if field_id else EPIC_LINK_NAME.search(name)
+        if chosen and key and ISSUE_KEY.match(key):
             return key
     return None
 
@@ -176,7 +195,12 @@ def browse_url(raw: dict[str, Any], key: str, jira_url: str | None = None) -> st
 
 
 def normalize_issue(
-    raw: dict[str, Any], key: str, *, acceptance_field: str | None = None, jira_url: str | None = None
+    raw: dict[str, Any],
+    key: str,
+    *,
+    acceptance_field: str | None = None,
+    epic_field: str | None = None,
+    jira_url: str | None = None,
 ) -> Ticket:
     """A Ticket from mcp-atlassian's simplified issue, or from a raw Jira REST v2 (wiki) or v3 (ADF) issue."""
     fields = _fields(raw)
@@ -184,7 +208,7 @@ def normalize_issue(
     real_key = str(raw.get("key") or key).upper()
     links, related = _links(fields.get("issuelinks"))
     parent_key, parent = _issue_ref(fields.get("parent") or raw.get("parent"))
-    epic = raw.get("epic_key") or _epic(raw) or None
+    epic = raw.get("epic_key") or _epic(raw, epic_field) or None
     description = _text(fields.get("description"), wiki)
     subtasks = [_issue_ref(item) for item in fields.get("subtasks") or [] if isinstance(item, dict)]
     related |= {k for k, _ in subtasks if k} | {k for k in (parent_key, epic) if k}

@@ -40,3 +40,21 @@ def description_section(text: str, heading: re.Pattern[str]) -> str:
         elif found and heading.search(found[1]):
             level = found[0]
     return "\n".join(kept).strip()
+
+
+def without_section(text: str, heading: re.Pattern[str]) -> str:
+    """`text` without the first section whose heading matches, heading line included: what
+    `description_section` gives, taken out (so that a brief does not say it twice)."""
+    kept: list[str] = []
+    level, done = 0, False
+    for line in text.splitlines():
+        found = heading_level(line)
+        if level and not (found and found[0] <= level):
+            continue
+        if level:
+            level, done = 0, True
+        if not done and found and heading.search(found[1]):
+            level = found[0]
+            continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()

@@ -13,13 +13,13 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError, TicketError
-from jira_brief.jira.issue_tool import IssueTool, find_issue_tool, strings
+from jira_brief.jira.guard import outside_run
+from jira_brief.jira.issue_tool import IssueTool, find_issue_tool
 from jira_brief.jira.normalize import issue_in_answer, normalize_issue
 from jira_brief.jira.ticket import Ticket, render_ticket
 from jira_brief.jira.tools import ServerError, choose_tools
 from jira_brief.jira.transports import InProcessServer, proxy_for, server_label, transport
 from jira_brief.jira.wording import describe_error, first_line, stderr_reason, tool_error
-from jira_brief.keys.scan import keys_in
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -41,6 +41,14 @@ class Reader(Protocol):
     async def call_for_model(self, name: str, arguments: dict[str, Any], allowed_keys: Iterable[str]) -> str: ...
 
 
+@dataclass(frozen=True)
+class IssueRead:
+    """One ticket read: the issue as the server answered it (for `doctor`), and the Ticket made of it."""
+
+    raw: dict[str, Any]
+    ticket: Ticket
+
+
 @dataclass
 class JiraReader:
     """One MCP session shared by every ticket of a run."""
@@ -56,9 +64,15 @@ class JiraReader:
 
     async def fetch(self, key: str) -> Ticket:
         """Read one ticket through the get-issue tool and normalize it."""
+        return (await self.read(key)).ticket
+
+    async def read(self, key: str) -> IssueRead:
+        """Read one ticket through the get-issue tool: the issue as the server answered it, and its Ticket."""
         text, structured = await self._call_tool(self.issue_tool.name, self.issue_tool.arguments(key), key)
         raw = issue_in_answer(text, structured, key)
-        ticket = normalize_issue(raw, key, acceptance_field=self.settings.acceptance_field)
+        ticket = normalize_issue(
+            raw, key, acceptance_field=self.settings.acceptance_field, epic_field=self.settings.epic_field
+        )
         if not (ticket.title or ticket.description):
             raise TicketError(
                 f"{key}: the MCP server's {self.issue_tool.name} returned no title and no description "
@@ -67,7 +81,7 @@ class JiraReader:
         limit = self.settings.comment_limit
         ticket = dataclasses.replace(ticket, comments=ticket.comments[-limit:] if limit else ())
         self.fetched[ticket.key] = ticket
-        return ticket
+        return IssueRead(raw, ticket)
 
     async def call_for_model(self, name: str, arguments: dict[str, Any], allowed_keys: Iterable[str]) -> str:
         """Run a tool the model asked for, or refuse it without reaching the server."""
@@ -75,11 +89,11 @@ class JiraReader:
             reason = self.refused.get(name, "it is not offered to the model")
             return f"Error: tool {name!r} refused ({reason}). Only these tools may be used: {', '.join(self.offered)}."
         allowed = {key.upper() for key in allowed_keys}
-        asked = {key for value in strings(arguments) for key in keys_in(value.upper())}
-        outside = sorted(asked - allowed)
-        if outside:
+        outside = outside_run(arguments, allowed)
+        if outside is not None:
             return (
-                f"Error: refused: {', '.join(outside)} is not one of this run's tickets ({', '.join(sorted(allowed))})."
+                f"Error: refused: {outside} is not one of this run's tickets ({', '.join(sorted(allowed))}); "
+                "name them by key, and in JQL only as `key in (…)`."
             )
         if name == self.issue_tool.name:
             key = str(arguments.get(self.issue_tool.key_arg, "")).strip().upper()
@@ -101,12 +115,6 @@ class JiraReader:
         if result.is_error:
             raise TicketError(f"{label}: {tool_error(text)}")
         return text, getattr(result, "structured_content", None)
-
-
-def load_sdk() -> None:
-    """Import the MCP SDK now (up to a second or two of CPU on a busy machine), before any wait on a
-    server is timed; opening a session imports it anyway."""
-    from mcp import Client  # noqa: F401  (loaded on purpose: see above)
 
 
 @asynccontextmanager
@@ -166,7 +174,8 @@ def _quiet_sdk_logs() -> None:
 
 
 async def _with_cloud_id(client: Client, issue_tool: IssueTool, tools: list[Tool], label: str) -> IssueTool:
-    """Atlassian's remote server needs the site's cloudId: take it from getAccessibleAtlassianResources."""
+    """Atlassian's remote server needs the site's cloudId: the one --issue-args gives (a site URL will do),
+    else the first site getAccessibleAtlassianResources lists, at the cost of one more call."""
     schema = next(tool.input_schema or {} for tool in tools if tool.name == issue_tool.name)
     if "cloudId" not in schema.get("required", []) or "cloudId" in issue_tool.fixed:
         return issue_tool
@@ -177,9 +186,10 @@ async def _with_cloud_id(client: Client, issue_tool: IssueTool, tools: list[Tool
     try:
         sites = json.loads(text)
         cloud_id = sites[0]["id"]
-    except (ValueError, LookupError, TypeError):
+        urls = tuple(str(site.get("url") or site["id"]) for site in sites if isinstance(site, dict))
+    except (ValueError, LookupError, TypeError, AttributeError):
         raise ServerError(f"{label} listed no Atlassian site this account can read") from None
-    return dataclasses.replace(issue_tool, extra={**issue_tool.extra, "cloudId": cloud_id})
+    return dataclasses.replace(issue_tool, extra={**issue_tool.extra, "cloudId": cloud_id}, sites=urls)
 
 
 async def _list_all_tools(client: Client) -> list[Tool]:

@@ -1,7 +1,8 @@
 """The comment's Markdown: a header (with a table of the tickets when there are several), one foldable
 section per ticket carrying its fingerprint in a hidden marker, and notes; sections are cut from the end
 until it fits the limit it is given. Pure: no I/O, no forge: a forge hands in its limit, its
-references and its links (`Style`), and the marker that says the comment is ours.
+references, its links and its Markdown dialect (`Style`), and the marker that says the comment is ours.
+Where raw HTML is escaped (Bitbucket), a ticket is a heading instead of a folded section.
 """
 
 from __future__ import annotations
@@ -18,29 +19,32 @@ from urllib.parse import quote
 from jira_brief.brief.result import BriefResult
 from jira_brief.keys.scan import KEY_TEXT
 from jira_brief.publish.coverage import FileLink, marked_blocks, render_coverage
+from jira_brief.publish.dialect import CLOSE, CLOSED, HTML, OPEN, OPENED, Dialect, loose_lists
 from jira_brief.publish.labels import Labels, labels_in
 from jira_brief.publish.neutralize import URL_SAFE, inline_text, jira_hosts, neutralize, sanitize
 
-MARKER = "<!-- jira-brief -->"  # the first line of our comment; a forge also checks who wrote it
+MARKER = HTML.marker  # the first line of our comment; a forge also checks who wrote it
 
 _SECTION = re.compile(
-    rf"<!-- jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))?(?: seal=([0-9a-f]{{64}}))? -->\n"
+    rf"{OPEN}jira-brief:section key=({KEY_TEXT})(?: fingerprint=([0-9a-f]{{8,64}}))?(?: seal=([0-9a-f]{{64}}))?"
+    rf"{OPENED}"
 )
-_SECTION_CLOSING = "<!-- /jira-brief:section -->"
-_BRIEF = re.compile(r"<!-- jira-brief:brief -->\n")
-_BRIEF_CLOSING = "<!-- /jira-brief:brief -->"
+_SECTION_CLOSING = re.compile(rf"{CLOSE}/jira-brief:section{CLOSED}")
+_BRIEF = re.compile(rf"{OPEN}jira-brief:brief{OPENED}")
+_BRIEF_CLOSING = re.compile(rf"{CLOSE}/jira-brief:brief{CLOSED}")
 UNLIMITED = 1 << 62  # render_document's limit when the place showing it has none
 _DETAILS = re.compile(r"^<details(?: open)?>$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Style:
-    """How one place shows the comment: its words, the forge's own references to neutralize, and where a
-    file of the change is shown (for evidence links)."""
+    """How one place shows the comment: its words, the forge's own references to neutralize, where a
+    file of the change is shown (for evidence links), and its Markdown dialect."""
 
     labels: Labels
     references: re.Pattern[str] | None = None
     file_link: FileLink | None = None
+    dialect: Dialect = HTML
 
 
 @dataclass(frozen=True)
@@ -77,31 +81,49 @@ def _facts(result: BriefResult, style: Style) -> str:
     return " · ".join([*facts, style.labels.say("updated", date=day)] if day else facts)
 
 
+def _heading_line(result: BriefResult, references: re.Pattern[str] | None) -> str:
+    """A section's title where nothing folds (Bitbucket): the key linked to Jira, and the title (a "#"
+    escaped, since a heading drops the ones that end it)."""
+    ticket = result.ticket
+    title = inline_text(ticket.title, references).replace("#", "\\#") if ticket and ticket.title.strip() else ""
+    state = " ⚠️" if result.error else ""
+    return f"### {_key_link(result)}{' — ' + title if title else ''}{state}"
+
+
+def _head(result: BriefResult, style: Style) -> list[str]:
+    """The top of a section: its title line, then the ticket's facts in small or italic type."""
+    facts = _facts(result, style)
+    if style.dialect.html:
+        return [f"<details>\n{_summary_line(result, style.references)}", *([f"<sub>{facts}</sub>"] if facts else [])]
+    return [_heading_line(result, style.references), *([f"_{facts}_"] if facts else [])]
+
+
 def render_section(
     result: BriefResult, hosts: Collection[str], style: Style | None = None, check_block: str | None = None
 ) -> Section:
-    """A ticket's collapsible section; only a clean brief carries a fingerprint, so failures are retried.
+    """A ticket's section, folded where raw HTML renders and under a heading where it does not; only a
+    clean brief carries a fingerprint, so failures are retried.
 
     `check_block` is the criteria check as already published, reused as it is when it still holds."""
     style = style or Style(labels_in("en"))
+    dialect = style.dialect
     brief = sanitize(result.brief, hosts, style.references) if result.brief else None
-    parts = [f"<details>\n{_summary_line(result, style.references)}"]
-    facts = _facts(result, style)
-    if facts:
-        parts.append(f"<sub>{facts}</sub>")
+    if brief and not dialect.html:
+        brief = loose_lists(brief)
+    parts = _head(result, style)
     if result.error:
         parts.append(f"> **{style.labels.failure}** {inline_text(result.error, style.references)}")
     if brief:
-        parts.append(f"<!-- jira-brief:brief -->\n{brief}\n<!-- /jira-brief:brief -->")
+        parts.append(dialect.wrap("jira-brief:brief", "/jira-brief:brief", brief))
     if check_block is not None:
         parts.append(check_block)
     elif result.coverage is not None:
-        parts.append(render_coverage(result.coverage, style.labels, style.file_link))
-    parts.append("</details>")
+        parts.append(render_coverage(result.coverage, style.labels, style.file_link, style.references, dialect))
+    if dialect.html:
+        parts.append("</details>")
     fingerprint = result.fingerprint if result.error is None and brief else None
-    opening = f"<!-- jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")
-    text = f"{opening} -->\n" + "\n\n".join(parts) + "\n<!-- /jira-brief:section -->"
-    return Section(result.key, text, fingerprint, brief)
+    opening = f"jira-brief:section key={result.key}" + (f" fingerprint={fingerprint}" if fingerprint else "")
+    return Section(result.key, dialect.wrap(opening, "/jira-brief:section", "\n\n".join(parts)), fingerprint, brief)
 
 
 def _seal_of(text: str, key: bytes) -> str:
@@ -110,11 +132,12 @@ def _seal_of(text: str, key: bytes) -> str:
 
 
 def sealed(section: Section, key: bytes) -> Section:
-    """The section with its seal in its opening marker: a digest of its whole text under the run's key, so
-    a section edited by anyone but this tool no longer verifies (and is made again, never believed)."""
-    opening, rest = section.text.split(" -->\n", 1)
+    """The section with its seal in its opening marker (either dialect): a digest of its whole text under
+    the run's key, so a section edited by anyone but this tool no longer verifies (and is made again)."""
+    opening, rest = section.text.split("\n", 1)
+    end = " -->" if opening.endswith(" -->") else ")"
     seal = _seal_of(section.text, key)
-    return dataclasses.replace(section, text=f"{opening} seal={seal} -->\n{rest}")
+    return dataclasses.replace(section, text=f"{opening.removesuffix(end)} seal={seal}{end}\n{rest}")
 
 
 def parse_sections(body: str, key: bytes | None) -> dict[str, Section]:
@@ -134,7 +157,8 @@ def parse_sections(body: str, key: bytes | None) -> dict[str, Section]:
 def _brief_in(text: str) -> str | None:
     """The brief a section's text carries, as it was published."""
     for opening, block in marked_blocks(text, _BRIEF, _BRIEF_CLOSING):
-        return block[len(opening[0]) : -len(_BRIEF_CLOSING) - 1]
+        closing = _BRIEF_CLOSING.search(block, len(opening[0]))
+        return block[len(opening[0]) : closing.start()] if closing else None
     return None
 
 
@@ -157,14 +181,14 @@ def _opened(section: Section, alone: bool) -> str:
 
 
 def _assemble(
-    head: str, sections: Sequence[Section], notes: Sequence[str], cut: Sequence[str], labels: Labels, footer: bool
+    head: str, sections: Sequence[Section], notes: Sequence[str], cut: Sequence[str], labels: Labels, footer: str
 ) -> str:
     blocks = [head, *(_opened(section, len(sections) == 1) for section in sections)]
     if cut:
         blocks.append(f"> ✂️ {labels.say('cut', count=len(cut), keys=', '.join(cut))}")
     blocks.extend(notes)
     if footer:
-        blocks.append(f"<sub>{labels.say('footer')}</sub>")
+        blocks.append(footer)
     return "\n\n".join(blocks) + "\n"
 
 
@@ -178,18 +202,21 @@ def render_document(
     labels: Labels | None = None,
     size: Callable[[str], int] = len,
     footer: bool = True,
+    dialect: Dialect = HTML,
 ) -> Document:
     """The marker line (when given), header, sections and notes; whole sections are cut last-first until it
     fits `limit` (as `size` counts). A lone section is shown open; `footer` adds the line that says who
-    wrote the comment."""
+    wrote the comment, in small type (italic where raw HTML does not render)."""
     labels = labels or labels_in("en")
     head = (marker + "\n" if marker else "") + heading
+    said = labels.say("footer")
+    end = (f"<sub>{said}</sub>" if dialect.html else f"_{said}_") if footer else ""
     kept = list(sections)
     cut: list[str] = []
-    text = _assemble(head, kept, notes, cut, labels, footer)
+    text = _assemble(head, kept, notes, cut, labels, end)
     while kept and size(text) > limit:
         cut.insert(0, kept.pop().key)
-        text = _assemble(head, kept, notes, cut, labels, footer)
+        text = _assemble(head, kept, notes, cut, labels, end)
     return Document(text, tuple(cut))
 
 

@@ -12,10 +12,23 @@ from datetime import datetime
 from importlib import resources
 
 from jira_brief.errors import UsageError
+from jira_brief.publish.neutralize import ZWJ, inline_text
 
 # The block holds no other "<!--": each opening is read up to the next one at most, never again.
 _LABELS_BLOCK = re.compile(r"<!--\s*jira-brief:labels\s*\n((?:(?!<!--).)*?)-->", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
+_BRACES = re.compile(r"\{[^{}]*\}|[{}]")
+MAX_LABEL = 200  # characters of a template's label: the longest built-in one is 133
+# The placeholders each label may hold (the README lists them); any label may name the forge's words.
+PLACEHOLDERS = {
+    "tickets": ("count",),
+    "failed": ("count",),
+    "updated": ("date",),
+    "cut": ("count", "keys"),
+    "date": ("day", "month", "year"),
+    "dropped": ("count", "limit", "keys"),
+    "same": ("url",),
+}
 
 
 def fill(text: str, **values: object) -> str:
@@ -104,8 +117,23 @@ def labels_for(language: str, template: str = "") -> Labels:
                 f"the template's jira-brief:labels block has {line.strip()[:80]!r}; write `name: value` lines "
                 f"with a name among {', '.join(sorted(NAMES))}"
             )
-        changes[name.strip()] = value.strip()
+        changes[name.strip()] = _template_label(name.strip(), value.strip())
     return dataclasses.replace(labels, **changes)
+
+
+def _template_label(name: str, value: str) -> str:
+    """A label a template sets, as untrusted text (a repository may have written it): bounded, only its
+    own placeholders, and neutralized like a ticket's title (no mention, reference, link, HTML, table
+    cell or GitLab quick action); only `same` keeps its link to our own comment."""
+    allowed = {"{" + placeholder + "}" for placeholder in (*PLACEHOLDERS.get(name, ()), "forge", "review")}
+    if len(value) > MAX_LABEL:
+        raise UsageError(f"the template's label {name} has {len(value)} characters; keep it under {MAX_LABEL}")
+    odd = next((spot[0] for spot in _BRACES.finditer(value) if spot[0] not in allowed), None)
+    if odd is not None:
+        raise UsageError(f"the template's label {name} has {odd[:40]!r}; it may hold only {', '.join(sorted(allowed))}")
+    text = inline_text(value)
+    text = text.replace(f"]{ZWJ}({{url}})", "]({url})") if name == "same" else text
+    return ZWJ + text if text.startswith("/") else text  # "/close" at a line start is a GitLab command
 
 
 def for_forge(labels: Labels, forge: str, review: str) -> Labels:

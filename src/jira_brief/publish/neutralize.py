@@ -8,6 +8,7 @@ right. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from urllib.parse import urlsplit
@@ -92,8 +93,16 @@ def _prose_line(line: str, hosts: Collection[str], extra: re.Pattern[str] | None
             pieces.append(match["text"] if match["image"] else f"{match['text']} ({match['target']})")
     pieces.append(line[position:])
     text = "".join(pieces)
-    text = _NEUTRALIZE.sub(lambda spot: "" if any(a < spot.start() < b for a, b in kept) else ZWJ, text)
-    return extra.sub(ZWJ, text) if extra is not None else text
+    return _spots(extra).sub(lambda spot: "" if any(a < spot.start() < b for a, b in kept) else ZWJ, text)
+
+
+@functools.cache
+def _spots(extra: re.Pattern[str] | None) -> re.Pattern[str]:
+    """The shared rules and a forge's own in one pattern, so a kept link is spared by both (a Jira URL's
+    "%20" is no GitLab milestone)."""
+    if extra is None:
+        return _NEUTRALIZE
+    return re.compile(f"{_NEUTRALIZE.pattern}|{extra.pattern}", _NEUTRALIZE.flags | extra.flags)
 
 
 def _closes(line: str, fence: str) -> bool:

@@ -33,7 +33,15 @@ _INLINE = re.compile(
     r"|(?P<url>https?://[^\s()<>]+[^\s()<>.,;:!?])"
     r"|\*\*(?P<bold>[^*\n]+)\*\*"
     r"|`(?P<code>[^`\n]+)`"
+    r"|(?<![\w*])\*(?P<em>[^*\s](?:[^*\n]*[^*\s])?)\*(?![\w*])"
+    r"|(?<![\w_])_(?P<em_>[^_\s](?:[^_\n]*[^_\s])?)_(?![\w_])"
+    r"|~~(?P<strike>[^~\n]+)~~"
+    r"|\\(?P<escaped>[\\`*_{}\[\]()#+.!|<>~-])"
+    r"|(?P<br><br\s*/?>)"
 )
+# Markdown's markers, as a terminal shows them instead: styles, not characters.
+_STYLES = {"bold": "bold", "code": "cyan", "em": "italic", "em_": "italic", "strike": "strike"}
+_TABLE_RULE = re.compile(r"\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-{0,}:?\s*")
 
 
 def facts_line(result: BriefResult) -> str:
@@ -139,12 +147,26 @@ def styled(line: str) -> Text:
             text.append(match["text"], style=f"underline link {match['target']}")
         elif match["url"]:
             text.append(match["url"], style=f"underline link {match['url']}")
-        elif match["bold"]:
-            text.append(match["bold"], style="bold")
+        elif match["escaped"] or match["br"]:
+            text.append(match["escaped"] or " ")
         else:
-            text.append(match["code"], style="cyan")
+            name = next(name for name in _STYLES if match[name])
+            text.append(match[name], style=_STYLES[name])
     text.append(line[position:])
     return text
+
+
+def table_row(line: str) -> Text:
+    """A Markdown table row with its cells apart (│), or its delimiter row as a rule."""
+    if _TABLE_RULE.fullmatch(line.strip()):
+        return Text("─" * min(len(line.strip()), 60), style="dim")
+    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    row = Text()
+    for index, cell in enumerate(cells):
+        if index:
+            row.append(" │ ", style="dim")
+        row.append_text(styled(cell.strip()))
+    return row
 
 
 class BriefLines:
@@ -152,6 +174,13 @@ class BriefLines:
 
     def __init__(self) -> None:
         self.fence = False
+        self.heading = False  # the line before was a section heading
+
+    def show(self, console: Console, line: str) -> None:
+        """Print one line of the brief; the blank line under a heading goes (its style sets it apart)."""
+        was_heading, self.heading = self.heading, False
+        if not (was_heading and not line.strip()):
+            console.print(self.render(line))
 
     def render(self, line: str) -> RenderableType:
 
@@ -161,6 +190,7 @@ class BriefLines:
         if self.fence:
             return Padding(Text(line, style="cyan"), (0, 0, 0, 4))
         if line.startswith("#### "):
+            self.heading = True
             return Text(line[5:].strip(), style="bold magenta")
         item = _LIST_ITEM.fullmatch(line)
         if item:
@@ -174,6 +204,11 @@ class BriefLines:
             return Text(line.lstrip("> "), style="italic")
         if re.fullmatch(r"_[^_].*_", line.strip()):
             return Text(line.strip()[1:-1], style="italic dim")
+        if re.fullmatch(r"\*[^*]+\*", line.strip()):  # a sub-heading the brief's normalizer made italic
+            self.heading = True
+            return Text(line.strip()[1:-1], style="bold italic")
+        if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
+            return table_row(line)
         return styled(line)
 
 
@@ -278,7 +313,7 @@ class RichTerminal(InKeyOrder):
                 self.console.print(header_line(key, self.tickets.get(key), self.clean))
             *complete, self.streamed = (self.streamed + chunk).split("\n")
             for line in complete:
-                self.console.print(self.lines.render(self.clean(line)))
+                self.lines.show(self.console, self.clean(line))
 
     def done(self, result: BriefResult) -> None:
         with self.lock:
@@ -297,14 +332,14 @@ class RichTerminal(InKeyOrder):
         self._hold(True)
         shown = self.streaming and self.head == 0
         if shown and self.streamed:
-            self.console.print(self.lines.render(self.clean(self.streamed)))
+            self.lines.show(self.console, self.clean(self.streamed))
         if result.error:
             self.failures(result)
         if result.brief and (result.error or not shown):
             self.console.print(header_line(result.key, result.ticket or self.tickets.get(result.key), self.clean))
             self.lines = BriefLines()
             for line in result.brief.split("\n"):
-                self.console.print(self.lines.render(self.clean(line)))
+                self.lines.show(self.console, self.clean(line))
         if self.head < len(self.order) - 1:
             self.console.print()
 

@@ -8,6 +8,7 @@ builds, which this workplace cannot do. The structural checks below run everywhe
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -126,12 +127,20 @@ def test_the_options_the_script_passes_exist() -> None:
     assert set(re.findall(r"(--[a-z-]+)", script)) <= options
 
 
-def run_step(tmp_path: Path, env: dict[str, str]) -> list[str]:
-    """Run the action's CLI step with bash and a stand-in `jira-brief` that records its arguments."""
+RECORDED = ("JIRA_BRIEF_MCP_HEADERS", "JIRA_BRIEF_ISSUE_ARGS")
+
+
+def run_cli_step(tmp_path: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str], str]:
+    """Run the action's CLI step with bash and a stand-in `jira-brief` that records its arguments and the
+    settings the step sets; (arguments, those settings, the step's own stdout before them)."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     stub = bin_dir / "jira-brief"
-    stub.write_text("#!/usr/bin/env python3\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n", encoding="utf-8")
+    stub.write_text(
+        "#!/usr/bin/env python3\nimport json, os, sys\n"
+        f"print(json.dumps([sys.argv[1:], {{n: os.environ[n] for n in {RECORDED!r} if n in os.environ}}]))\n",
+        encoding="utf-8",
+    )
     stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
     script = steps(load(ACTION))[-1]["run"]
     done = subprocess.run(
@@ -141,7 +150,55 @@ def run_step(tmp_path: Path, env: dict[str, str]) -> list[str]:
         text=True,
         check=True,
     )
-    return list(json.loads(done.stdout))
+    *said, recorded = done.stdout.splitlines()
+    argv, settings = json.loads(recorded)
+    return list(argv), dict(settings), "\n".join(said)
+
+
+def run_step(tmp_path: Path, env: dict[str, str]) -> list[str]:
+    return run_cli_step(tmp_path, env)[0]
+
+
+REMOTE = {"JB_COMMENT": "update", "JIRA_BRIEF_MCP_URL": "https://mcp.atlassian.com/v1/mcp"}
+
+
+def test_atlassian_remote_server_gets_basic_auth_from_the_username_and_token(tmp_path: Path) -> None:
+    env = {
+        **REMOTE,
+        "JIRA_USERNAME": "ci@example.com",
+        "JIRA_API_TOKEN": "ATATT-42",
+        "JIRA_URL": "https://acme.atlassian.net/",
+    }
+    _, settings, said = run_cli_step(tmp_path, env)
+    encoded = base64.b64encode(b"ci@example.com:ATATT-42").decode()
+    assert settings["JIRA_BRIEF_MCP_HEADERS"] == f"Authorization: Basic {encoded}"
+    assert f"::add-mask::{encoded}" in said  # the log never shows the encoded pair
+    assert json.loads(settings["JIRA_BRIEF_ISSUE_ARGS"]) == {"cloudId": "https://acme.atlassian.net"}
+
+
+def test_atlassian_remote_server_gets_a_service_accounts_bearer_key(tmp_path: Path) -> None:
+    _, settings, _ = run_cli_step(tmp_path, {**REMOTE, "JIRA_PERSONAL_TOKEN": "svc-key-7"})
+    assert settings == {"JIRA_BRIEF_MCP_HEADERS": "Authorization: Bearer svc-key-7"}  # no site: looked up
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"JIRA_BRIEF_MCP_URL": "https://jira-mcp.example.com/mcp"},  # another server never gets them
+        {**REMOTE, "JIRA_BRIEF_MCP_HEADERS": "Authorization: Bearer mine"},  # the user's header stands
+        {"JIRA_BRIEF_MCP_URL": "https://mcp.atlassian.com.evil.example/v1/mcp"},
+    ],
+)
+def test_jira_credentials_reach_no_other_header(tmp_path: Path, env: dict[str, str]) -> None:
+    env = {"JB_COMMENT": "update", "JIRA_USERNAME": "ci@example.com", "JIRA_API_TOKEN": "ATATT-42", **env}
+    _, settings, _ = run_cli_step(tmp_path, {**env, "JIRA_URL": "https://acme.atlassian.net"})
+    assert "ATATT-42" not in json.dumps(settings) and "Basic" not in json.dumps(settings)
+    assert settings.get("JIRA_BRIEF_MCP_HEADERS") == env.get("JIRA_BRIEF_MCP_HEADERS")
+
+
+def test_a_jira_url_that_is_no_site_url_is_not_spliced_into_json(tmp_path: Path) -> None:
+    _, settings, said = run_cli_step(tmp_path, {**REMOTE, "JIRA_URL": 'https://x", "path": "/evil'})
+    assert "JIRA_BRIEF_ISSUE_ARGS" not in settings and "::warning::jira-url is not a site URL" in said
 
 
 def test_hostile_input_values_stay_data(tmp_path: Path) -> None:

@@ -24,9 +24,8 @@ from jira_brief.forges.github.api import github_errors
 from jira_brief.forges.github.event import PullRequestEvent, read_event
 from jira_brief.forges.github.forge import COMMENT_LIMIT, GitHubPull
 from jira_brief.forges.github.runner import Report, Runner
-from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json, review_texts, seal_key
+from jira_brief.forges.sticky import BriefKeys, CommentOutcome, Sticky, briefs_json, seal_key
 from jira_brief.jira.transports import check_server_configured
-from jira_brief.keys.scan import scan
 from jira_brief.publish.comment import Style, heading_for, render_document, utf8_size
 from jira_brief.publish.labels import Labels, for_forge, labels_for
 from jira_brief.publish.progress import PhaseLines
@@ -110,16 +109,8 @@ class ActionJob:
             if review is not None and self.event.name in PULL_REQUEST_EVENTS and review.is_fork:
                 outcome.notice = fork_notice()
                 return outcome
-            sources = self.settings.sources
-            texts = (
-                review_texts(review, forge.commits() if "commits" in sources else (), sources)
-                if forge and review
-                else []
-            )
-            outcome.found = scan([*texts, ("input", target.keys)], self.settings.projects, self.settings.max_keys)
-            thread = forge.thread() if forge and self.comment_mode == "update" else None
-            diff = forge.change() if forge and self.settings.check == "on" else None
-            self.sticky(forge).keep(outcome, thread, diff)
+            comment, check = self.comment_mode == "update", self.settings.check == "on"
+            self.sticky(forge).review(outcome, forge, target.keys, comment=comment, check=check)
             if outcome.comment_action:
                 self.report.line(f"jira-brief: comment {outcome.comment_action}: {outcome.comment_url}")
         except ForgeError as error:
@@ -129,8 +120,18 @@ class ActionJob:
     def sticky(self, forge: GitHubPull | None) -> Sticky:
         style = Style(self.labels, forge.references if forge else None, forge.file_link if forge else None)
         notify = PhaseLines(self.report.line)
-        sources, max_keys = self.settings.sources, self.settings.max_keys
-        return Sticky(style, self.brief, self.report.hide, notify, sources, max_keys, COMMENT_LIMIT, seal=self.seal)
+        settings = self.settings
+        return Sticky(
+            style,
+            self.brief,
+            self.report.hide,
+            notify,
+            settings.sources,
+            settings.max_keys,
+            COMMENT_LIMIT,
+            projects=settings.projects,
+            seal=self.seal,
+        )
 
     def _pull(self, client: Github, number: int) -> PullRequest:
         with github_errors("reading the pull request", number):
