@@ -331,6 +331,7 @@ def test_a_hostile_ticket_cannot_mention_or_link_anyone(world: World) -> None:
     assert raw.count("[//]: # (jira-brief:section") == 1
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_secrets_are_masked_in_the_log_the_comment_and_jira_brief_json(world: World) -> None:
     world.llm.responder = lambda body: f"The key is {LLM_KEY} and the token {TOKEN}."
     world.pull("PAY-142 split payments")

@@ -72,6 +72,7 @@ def test_summarize_diff_staged_reports_coverage_in_json(invoke: Any, services: d
     assert item["coverage"][0]["criterion"].startswith("Given a basket of €100 or more")
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_the_hook_checks_criteria_only_when_asked_and_in_the_background(
     invoke: Any, services: dict[str, str | None], git_repo: GitRepo
 ) -> None:

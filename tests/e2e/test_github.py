@@ -530,6 +530,7 @@ def test_overlapping_runs_leave_exactly_one_comment_and_all_succeed(world: World
     assert "Brief for PAY-142." in kept["body"] and "Brief for WEB-88." in kept["body"]
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_a_duplicate_or_our_comment_deleted_by_another_run_is_not_an_error(world: World) -> None:
     """Another run deleted the duplicate first (404 on our delete), and removed the comment we were
     about to edit (404 on our edit): the run lists again and goes on."""

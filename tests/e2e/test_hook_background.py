@@ -180,6 +180,7 @@ def run(git_repo: GitRepo, services: Services, tmp_path: Path) -> Any:
     return run
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_show_waits_for_the_job_then_the_next_commit_says_one_line(
     run: Any, git_repo: GitRepo, services: Services, tmp_path: Path
 ) -> None:
@@ -196,6 +197,7 @@ def test_show_waits_for_the_job_then_the_next_commit_says_one_line(
     assert again.stdout == shown.stdout and services.llm.calls == 1  # from the cache
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_show_spins_on_a_terminal_while_it_waits(git_repo: GitRepo, services: Services, tmp_path: Path) -> None:
     services.llm.latency = 1.0
     environ = hook_environ(services, tmp_path / "cache", TERM="xterm-256color")
@@ -205,6 +207,7 @@ def test_show_spins_on_a_terminal_while_it_waits(git_repo: GitRepo, services: Se
     assert "Brief for WEB-88." in screen
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_show_tries_a_remembered_failure_again_and_says_what_failed(
     run: Any, git_repo: GitRepo, tmp_path: Path
 ) -> None:

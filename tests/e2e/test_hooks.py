@@ -468,6 +468,7 @@ def test_no_key_is_fast_and_imports_nothing_heavy(
     assert done.stdout.strip() == f"WEB-88 · {WEB_88_TITLE} · To Do"
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_ttl_cache_and_changed_ticket(
     hook: Any, message: Any, services: Services, git_repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -554,6 +555,7 @@ def test_show_line_makes_no_model_call(hook: Any, message: Any, services: Servic
     assert services.llm.calls == 0
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_budget_prints_what_is_ready_and_a_line_for_the_rest(
     hook_process: Any, message: Any, services: Services
 ) -> None:
@@ -571,6 +573,7 @@ def test_budget_prints_what_is_ready_and_a_line_for_the_rest(
     assert path.read_bytes() == before  # the next commit showing the brief: see the test below
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_budget_alone_bounds_a_slow_model(hook_process: Any, message: Any, services: Services, tmp_path: Path) -> None:
     budget = short_budget()
     services.llm.latency = float(budget)
@@ -599,6 +602,7 @@ def hook_within(
     return done, time.monotonic() - started
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_an_mcp_server_that_never_answers_costs_the_budget_once(
     git_repo: GitRepo, services: Services, message: Any, tmp_path: Path
 ) -> None:
@@ -640,6 +644,7 @@ def test_an_mcp_server_that_never_answers_costs_the_budget_once(
     assert b"Jira MCP server" in written and b"pass-w0rd-417" not in written and b"tok-8d1f2c" not in written
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_each_ticket_on_its_way_gets_its_own_line(hook_process: Any, message: Any, services: Services) -> None:
     budget = short_budget()
     services.llm.latency = float(budget)
@@ -655,6 +660,7 @@ def test_each_ticket_on_its_way_gets_its_own_line(hook_process: Any, message: An
 ODD_MESSAGE = b"PAY-142: fix rounding\r\n\r\nCaf\xc3\xa9 and a raw \xff byte\n# a comment\n"
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_fails_open_with_the_mcp_server_unreachable(
     hook: Any, message: Any, services: Services, git_repo: GitRepo
 ) -> None:
@@ -675,6 +681,7 @@ def test_fails_open_with_the_mcp_server_unreachable(
     assert path.read_bytes() == ODD_MESSAGE
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_fails_open_when_the_mcp_server_refuses_the_token(
     message: Any, git_repo: GitRepo, services: Services, tmp_path: Path
 ) -> None:
@@ -706,6 +713,7 @@ def test_fails_open_when_the_mcp_server_refuses_the_token(
     assert path.read_bytes() == ODD_MESSAGE
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_fails_open_when_the_model_is_down_or_slow(hook_process: Any, message: Any, services: Services) -> None:
     path = message(ODD_MESSAGE)
     down = hook_process("hook", str(path), OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", JIRA_BRIEF_TIMEOUT="1")

@@ -233,6 +233,7 @@ def test_a_terminal_sees_progress_before_the_first_brief_and_a_pipe_sees_none(en
     assert "\x1b" not in piped.stdout + piped.stderr
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_the_offline_demo_on_a_terminal_is_short_and_shows_no_markers(engine_env: Any) -> None:
     env = engine_env.process_env(TERM="xterm-256color", COLUMNS="100")
     env.pop("GITHUB_ACTIONS", None)

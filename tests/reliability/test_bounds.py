@@ -140,6 +140,7 @@ def service_env(engine_env: EngineEnv, llm: FakeOpenAI, mcp: ServedMCP, **extra:
     )
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_the_hook_budget_covers_the_whole_process_with_a_hung_model(
     engine_env: EngineEnv, hung_services: tuple[FakeOpenAI, ServedMCP]
 ) -> None:

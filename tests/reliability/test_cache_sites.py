@@ -77,6 +77,7 @@ build_server(tickets).run()
 """
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_one_stdio_command_for_two_sites_keeps_their_tickets_apart(
     invoke: Any, engine_env: EngineEnv, tmp_path: Path
 ) -> None:

@@ -90,6 +90,7 @@ def _after(seconds: float) -> Callable[[], bool]:
     return lambda: time.monotonic() - start >= seconds
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_hook_interrupted_while_it_waits_for_its_job(git_repo: GitRepo, slow_model: FakeOpenAI, tmp_path: Path) -> None:
     """Ctrl-C ends the hook at once; its background job, in a session of its own, is not interrupted and
     caches a whole brief, then ends."""

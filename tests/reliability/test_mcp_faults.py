@@ -208,6 +208,7 @@ class _Arrivals:
         self.seconds.append(time.monotonic() - self.start)
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_a_stdio_server_that_never_answers_costs_the_ticket_its_timeout(engine_env: Any, run_pipeline: Any) -> None:
     """The red team's --timeout 5 took 18.5 s: the SDK's handshake tried twice, each with the whole timeout."""
     mute = shlex.join([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -99,6 +99,7 @@ def test_an_llm_error_message_quoting_the_secrets(run_process: Any, engine_env: 
     assert "400" in item["error"] and "bad request" in item["error"] and "********" in item["error"]
 
 
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_mcp_401(run_process: Any, engine_env: Any) -> None:
     server = build_server()
     with FakeOpenAI(api_key=OPENAI_KEY) as fake, ServedMCP(server, require_token="another-token") as mcp:

