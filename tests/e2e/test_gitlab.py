@@ -619,7 +619,7 @@ def test_the_criteria_check_reads_every_page_of_diffs_and_links_gitlab_line_anch
     web = f"{lab.gitlab.url}/acme/shop/-/merge_requests/{MR}/diffs"
     assert f"[shop/authorise.py (11-12)]({web}#{line_code('shop/authorise.py', 11, 11)})" in note["body"]
     assert f"]({web}#{line_code('shop/split_payment.py', 0, 1)})" in note["body"]
-    assert "**Coverage by this PR** · 3 of 5 criteria covered" in note["body"]
+    assert "**Coverage by this MR** · 3 of 5 criteria covered" in note["body"]
     [brief] = job.briefs or []
     assert [item["status"] for item in brief["coverage"]] == ["covered"] * 3 + ["not_seen"] * 2
 

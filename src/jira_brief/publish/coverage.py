@@ -77,8 +77,8 @@ def evidence_link(item: Evidence, file_link: FileLink | None, references: re.Pat
 def _heading(coverage: Coverage, labels: Labels, plain: Callable[[str], str]) -> tuple[str, str]:
     """The section's title in its language, and its summary: the counts, unchecked, or why it failed."""
     if coverage.error:
-        return labels.coverage, f"{labels.check_failed}: {plain(coverage.error)}"
-    return labels.coverage, summary_line(coverage) if coverage.checked else labels.unchecked
+        return labels.say("coverage"), f"{labels.check_failed}: {plain(coverage.error)}"
+    return labels.say("coverage"), summary_line(coverage) if coverage.checked else labels.unchecked
 
 
 def _verdict_line(verdict: Verdict, file_link: FileLink | None, references: re.Pattern[str] | None) -> str:

@@ -81,7 +81,12 @@ class Labels:
     def say(self, name: str, **values: object) -> str:
         """Label `name` with its placeholders filled, the forge's words included."""
         text: str = getattr(self, name)
-        return fill(text, forge=self.forge, review=self.review, **values)
+        return fill(text, forge=self.forge, review=self.review, abbr=self.abbr, **values)
+
+    @property
+    def abbr(self) -> str:
+        """The review's short name: "PR" for a pull request, "MR" for a merge request."""
+        return "".join(word[0] for word in self.review.split()).upper()
 
 
 NAMES = frozenset(field.name for field in dataclasses.fields(Labels))
@@ -125,7 +130,7 @@ def _template_label(name: str, value: str) -> str:
     """A label a template sets, as untrusted text (a repository may have written it): bounded, only its
     own placeholders, and neutralized like a ticket's title (no mention, reference, link, HTML, table
     cell or GitLab quick action); only `same` keeps its link to our own comment."""
-    allowed = {"{" + placeholder + "}" for placeholder in (*PLACEHOLDERS.get(name, ()), "forge", "review")}
+    allowed = {"{" + placeholder + "}" for placeholder in (*PLACEHOLDERS.get(name, ()), "forge", "review", "abbr")}
     if len(value) > MAX_LABEL:
         raise UsageError(f"the template's label {name} has {len(value)} characters; keep it under {MAX_LABEL}")
     odd = next((spot[0] for spot in _BRACES.finditer(value) if spot[0] not in allowed), None)
