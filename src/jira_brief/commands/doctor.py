@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from jira_brief.commands.options import DOCTOR_SETTINGS, for_terminal, setting_options, settings_from
+from jira_brief.commands.options import DOCTOR_SETTINGS, echo_out, for_terminal, setting_options, settings_from
 from jira_brief.config.network import describe_tls
 from jira_brief.config.settings import Settings
 from jira_brief.errors import JiraBriefError
@@ -370,7 +370,7 @@ def doctor(key: str | None, use_demo: bool, verbose: bool, **options: Any) -> No
     server = build_server() if use_demo else None
 
     def say(line: str) -> None:
-        click.echo(for_terminal(line, settings))
+        echo_out(for_terminal(line, settings))
 
     problems = asyncio.run(run_checks(settings, say, key, server, verbose))
     sys.exit(1 if problems else 0)
