@@ -96,7 +96,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor, SimpleTagInlineProcessor
 
-from tests.fakes.loopback import LoopbackFake, Request, Response, encode
+from tests.fakes.loopback import Fault, Faults, LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Recorded = tuple[str, str, Json | None]
@@ -245,13 +245,8 @@ class _Reply:
 
 
 @dataclass
-class _Fault:
-    method: str
-    path_regex: re.Pattern[str]
-    status: int
-    after_apply: bool
-    headers: dict[str, str]
-    body: Body
+class _Fault(Fault):
+    body: Body = None
 
     def reply(self) -> _Reply:
         """The scripted answer; by default the body Bitbucket gives for that status."""
@@ -428,7 +423,7 @@ class FakeBitbucket(LoopbackFake[Recorded]):
         self._accounts: dict[str, Account] = {a.account_id: a for a in (self.bot, self.account)}
         self._pulls: dict[int, _Pull] = {}
         self._comments: dict[int, _Comment] = {}
-        self._faults: list[_Fault] = []
+        self._faults: Faults[_Fault] = Faults()
         self._spent: dict[str, int] = {}
         self._cursors: dict[str, int] = {}
         self._next_comment_id = 600_000_001
@@ -536,7 +531,7 @@ class FakeBitbucket(LoopbackFake[Recorded]):
         """
         fault = _Fault(method.upper(), re.compile(path_regex), status, after_apply, headers or {}, body)
         with self._lock:
-            self._faults.append(fault)
+            self._faults.add(fault)
 
     # ---- request handling --------------------------------------------------
 
@@ -561,7 +556,7 @@ class FakeBitbucket(LoopbackFake[Recorded]):
                 return _text(400, TOO_BIG, "text/html; charset=utf-8")
             if parsed is ValueError:
                 return _error(400, "Bad request", detail="Malformed JSON")
-            fault = self._take_fault(method, split.path)
+            fault = self._faults.take(method, split.path)
             if fault is not None and not fault.after_apply:
                 reply = fault.reply()
             else:
@@ -618,13 +613,6 @@ class FakeBitbucket(LoopbackFake[Recorded]):
         remaining = limit - self._spent.get(caller.credential, 0)
         near = "true" if remaining < limit / 5 else "false"
         return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Resource": "api", "X-RateLimit-NearLimit": near}
-
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        """Pop the first scripted fault matching this request, if any."""
-        for index, fault in enumerate(self._faults):
-            if fault.method == method and fault.path_regex.search(path):
-                return self._faults.pop(index)
-        return None
 
     def _route_table(self) -> list[tuple[str, re.Pattern[str], Callable[..., _Reply]]]:
         """(method, path regex under /2.0, handler) for every supported endpoint."""

@@ -30,7 +30,7 @@ from http.client import responses
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tests.fakes.loopback import LoopbackFake, Request, Response, encode
+from tests.fakes.loopback import Fault, Faults, LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Recorded = tuple[str, str, Json | None]
@@ -79,13 +79,8 @@ class _Comment:
 
 
 @dataclass
-class _Fault:
-    method: str
-    path_regex: re.Pattern[str]
-    status: int
-    after_apply: bool
-    headers: dict[str, str]
-    body: Json | None
+class _Fault(Fault):
+    body: Json | None = None
 
     def reply(self) -> _Reply:
         """The scripted answer; default body mimics GitHub's {"message": ...}."""
@@ -177,7 +172,7 @@ class FakeGitHub(LoopbackFake[Recorded]):
         self.repo_id = zlib.crc32(repo.lower().encode())
         self._pulls: dict[int, _Pull] = {}
         self._comments: dict[int, _Comment] = {}
-        self._faults: list[_Fault] = []
+        self._faults: Faults[_Fault] = Faults()
         self._next_comment_id = 1_000_000_001
         self._routes = self._route_table()
 
@@ -248,7 +243,7 @@ class FakeGitHub(LoopbackFake[Recorded]):
         """
         fault = _Fault(method.upper(), re.compile(path_regex), status, after_apply, headers or {}, body)
         with self._lock:
-            self._faults.append(fault)
+            self._faults.add(fault)
 
     # ---- request handling --------------------------------------------------
 
@@ -275,7 +270,7 @@ class FakeGitHub(LoopbackFake[Recorded]):
             if parsed is ValueError:
                 return _error(400, "Problems parsing JSON")
             split = urlsplit(target)
-            fault = self._take_fault(method, split.path)
+            fault = self._faults.take(method, split.path)
             if fault is not None and not fault.after_apply:
                 return fault.reply()
             reply = self._dispatch(method, split.path, dict(parse_qsl(split.query)), parsed)
@@ -295,13 +290,6 @@ class FakeGitHub(LoopbackFake[Recorded]):
         """Accept `token X` and `Bearer X`, as GitHub does."""
         scheme, _, credential = (authorization or "").partition(" ")
         return scheme.lower() in {"token", "bearer"} and credential.strip() == self.token
-
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        """Pop the first scripted fault matching this request, if any."""
-        for index, fault in enumerate(self._faults):
-            if fault.method == method and fault.path_regex.search(path):
-                return self._faults.pop(index)
-        return None
 
     def _route_table(self) -> list[tuple[str, re.Pattern[str], Callable[..., _Reply]]]:
         """(method, full-path regex, handler) for every supported endpoint."""

@@ -130,7 +130,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import cmarkgfm  # type: ignore[import-untyped]
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 
-from tests.fakes.loopback import LoopbackFake, Request, Response, encode
+from tests.fakes.loopback import Fault, Faults, LoopbackFake, Request, Response, encode
 
 Json = dict[str, Any]
 Body = Json | list[Json] | str | None
@@ -544,13 +544,8 @@ class _Note:
 
 
 @dataclass
-class _Fault:
-    method: str
-    path_regex: re.Pattern[str]
-    status: int
-    after_apply: bool
-    headers: dict[str, str]
-    body: Body
+class _Fault(Fault):
+    body: Body = None
     delay: float = 0.0
 
     def reply(self) -> _Reply:
@@ -651,7 +646,7 @@ class FakeGitLab(LoopbackFake[RecordedRequest]):
         self._projects: dict[int, GitLabProject] = {}
         self._mrs: dict[int, _MergeRequest] = {}
         self._notes: dict[int, _Note] = {}
-        self._faults: list[_Fault] = []
+        self._faults: Faults[_Fault] = Faults()
         self._quick_actions: list[QuickAction] = []
         self.project = GitLabProject(project_id, project, visibility)
         self._projects[project_id] = self.project
@@ -797,7 +792,7 @@ class FakeGitLab(LoopbackFake[RecordedRequest]):
         """
         fault = _Fault(method.upper(), re.compile(path_regex), status, after_apply, headers or {}, body)
         with self._lock:
-            self._faults.append(fault)
+            self._faults.add(fault)
 
     def rate_limit_next(
         self, method: str, path_regex: str, *, retry_after: int = 0, notes_create: bool = False
@@ -831,7 +826,7 @@ class FakeGitLab(LoopbackFake[RecordedRequest]):
         """
         fault = _Fault(method.upper(), re.compile(path_regex), 0, False, {}, None, delay=seconds)
         with self._lock:
-            self._faults.append(fault)
+            self._faults.add(fault)
 
     # ---- request handling --------------------------------------------------
 
@@ -860,7 +855,7 @@ class FakeGitLab(LoopbackFake[RecordedRequest]):
             self._requests.append(RecordedRequest(method, target, None, None))
             return error.reply
         self._requests.append(RecordedRequest(method, target, body, self._credential_kind(headers, query)))
-        fault = self._take_fault(method, path)
+        fault = self._faults.take(method, path, lambda fault: fault.status != 0)
         if fault is not None and not fault.after_apply:
             return fault.reply()
         try:
@@ -892,17 +887,9 @@ class FakeGitLab(LoopbackFake[RecordedRequest]):
             return "JOB-TOKEN"
         return next((name for name in ("private_token", "job_token", "access_token") if name in query), None)
 
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        for index, fault in enumerate(self._faults):
-            if fault.status and fault.method == method and fault.path_regex.search(path):
-                return self._faults.pop(index)
-        return None
-
     def _take_delay(self, method: str, path: str) -> float:
-        for index, fault in enumerate(self._faults):
-            if not fault.status and fault.method == method and fault.path_regex.search(path):
-                return self._faults.pop(index).delay
-        return 0.0
+        delay = self._faults.take(method, path, lambda fault: fault.status == 0)
+        return delay.delay if delay is not None else 0.0
 
     def _routes(self) -> list[tuple[str, str, Callable[..., _Reply], bool]]:
         """(method, path regex under /api/v4, handler, job token accepted)."""

@@ -9,6 +9,7 @@ request, read whole, to the fake's `respond` and writes the `Response` it return
 from __future__ import annotations
 
 import json
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -41,6 +42,42 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+
+
+@dataclass
+class Fault:
+    """A scripted answer to the next request of `method` whose path matches `path_regex`, consumed once;
+    with `after_apply` the operation happens first (a write stored, then the failure answered). Each
+    fake adds its body and how it answers."""
+
+    method: str
+    path_regex: re.Pattern[str]
+    status: int
+    after_apply: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method == method and self.path_regex.search(path) is not None
+
+
+AnyFault = TypeVar("AnyFault", bound=Fault)
+
+
+class Faults(Generic[AnyFault]):
+    """The faults a test scripted, in order; the caller holds the fake's lock."""
+
+    def __init__(self) -> None:
+        self.items: list[AnyFault] = []
+
+    def add(self, fault: AnyFault) -> None:
+        self.items.append(fault)
+
+    def take(self, method: str, path: str, wanted: Callable[[AnyFault], bool] = lambda _: True) -> AnyFault | None:
+        """Pop the first scripted fault that matches this request (and `wanted`), if any."""
+        for index, fault in enumerate(self.items):
+            if wanted(fault) and fault.matches(method, path):
+                return self.items.pop(index)
+        return None
 
 
 def encode(body: object, *, separators: tuple[str, str] | None = None) -> bytes:
